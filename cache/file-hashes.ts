@@ -1,0 +1,51 @@
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "./atomic.js";
+import type { FileRef } from "./records.js";
+import { hashFile } from "./store.js";
+
+interface Entry {
+  size: number;
+  mtimeNs: string;
+  ino: number;
+  hash: string;
+}
+
+/**
+ * Content hashes of the user's input files. A file is re-hashed whenever its size, inode or
+ * modification time differ from when it was last hashed (as git's index does), so an unchanged
+ * multi-gigabyte recording is not read again on every run; `rehash` reads every file anyway.
+ * Keys always come from the content hash, never from the times themselves.
+ */
+export class FileHashes {
+  private readonly path: string;
+  private entries: Record<string, Entry> = {};
+  private dirty = false;
+
+  constructor(storeRoot: string, private readonly rehash = false) {
+    this.path = join(storeRoot, "file-hashes.json");
+    try {
+      this.entries = JSON.parse(readFileSync(this.path, "utf8")) as Record<string, Entry>;
+    } catch {
+      this.entries = {};
+    }
+  }
+
+  async hash(path: string): Promise<FileRef> {
+    const st = statSync(path, { bigint: true });
+    const known = this.entries[path];
+    const mtimeNs = st.mtimeNs.toString();
+    if (!this.rehash && known && known.size === Number(st.size) && known.mtimeNs === mtimeNs && known.ino === Number(st.ino)) {
+      return { hash: known.hash, size: known.size };
+    }
+    const ref = await hashFile(path);
+    this.entries[path] = { size: ref.size, mtimeNs, ino: Number(st.ino), hash: ref.hash };
+    this.dirty = true;
+    return ref;
+  }
+
+  save(): void {
+    if (this.dirty) writeFileAtomic(this.path, JSON.stringify(this.entries));
+    this.dirty = false;
+  }
+}

@@ -1,0 +1,70 @@
+import type { JsonObject } from "../engine/stage-api.js";
+
+/** A file in the content-addressed store. */
+export interface FileRef {
+  hash: string;
+  size: number;
+  /** The file's name as the stage wrote it (kept for its extension when results are published). */
+  path?: string;
+}
+
+export interface ArtifactRecord {
+  files: Record<string, FileRef>;
+  meta: JsonObject;
+}
+
+export interface ItemRecord extends ArtifactRecord {
+  id: string;
+}
+
+/** One output of one task, as the task returned it (an artifact, or a list of sub-items). */
+export type TaskOutput = ({ type: "artifact" } & ArtifactRecord) | { type: "collection"; items: ItemRecord[] };
+
+/** Everything that went into a task's key, kept so that `dag status` can say what changed. */
+export interface KeyParts {
+  kind: string;
+  version: number;
+  params: unknown;
+  seed: number;
+  itemId?: string;
+  /** Input name -> content hash of what the task received. */
+  inputs: Record<string, string>;
+}
+
+export interface TaskRecord extends KeyParts {
+  key: string;
+  stage: string;
+  outputs: Record<string, TaskOutput>;
+  durationMs: number;
+  finishedAt: string;
+}
+
+export type TaskSource = "cached" | "ran" | "failed" | "skipped";
+
+export interface RunTaskEntry {
+  key: string;
+  source: TaskSource;
+  ms?: number;
+  error?: string;
+}
+
+export interface RunStageEntry {
+  kind: string;
+  params: unknown;
+  /** Item id ("" for a stage that runs once) -> task. */
+  tasks: Record<string, RunTaskEntry>;
+  /** Content hash of each assembled output, when the stage completed. */
+  outputs: Record<string, string>;
+}
+
+/** A run record: data about one `dag run`, not log text. */
+export interface RunRecord {
+  id: string;
+  name?: string;
+  pipeline: string;
+  startedAt: string;
+  finishedAt: string;
+  ok: boolean;
+  targets: string[];
+  stages: Record<string, RunStageEntry>;
+}

@@ -1,0 +1,187 @@
+import { createHash, randomBytes } from "node:crypto";
+import {
+  chmodSync, closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync,
+  readdirSync, renameSync, rmSync, statSync, unlinkSync,
+} from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "./atomic.js";
+import type { FileRef, RunRecord, TaskRecord } from "./records.js";
+
+/**
+ * The content-addressed store under `.dag/`:
+ *   blobs/ab/<sha256>      file contents, read-only, named by their hash
+ *   tasks/ab/<key>.json    what a task with that key produced (its outputs' hashes)
+ *   runs/<id>.json         one record per `dag run`
+ *   tmp/                   scratch directories of running tasks (same file system: renames are atomic)
+ * Every write goes to a temporary file first and is renamed into place, so a crash leaves
+ * either nothing or a whole entry.
+ */
+export class Store {
+  readonly blobDir: string;
+  readonly taskDir: string;
+  readonly runDir: string;
+  readonly tmpRoot: string;
+
+  constructor(readonly root: string) {
+    this.blobDir = join(root, "blobs");
+    this.taskDir = join(root, "tasks");
+    this.runDir = join(root, "runs");
+    this.tmpRoot = join(root, "tmp");
+  }
+
+  init(): void {
+    for (const dir of [this.blobDir, this.taskDir, this.runDir, this.tmpRoot]) mkdirSync(dir, { recursive: true });
+  }
+
+  blobPath(hash: string): string {
+    return join(this.blobDir, hash.slice(0, 2), hash);
+  }
+
+  hasBlob(hash: string): boolean {
+    return existsSync(this.blobPath(hash));
+  }
+
+  /** Move a finished file into the store under its content hash (the source is consumed). */
+  async ingestFile(path: string): Promise<FileRef> {
+    const { hash, size } = await hashFile(path);
+    const dest = this.blobPath(hash);
+    if (existsSync(dest)) {
+      unlinkSync(path);
+      return { hash, size };
+    }
+    mkdirSync(join(this.blobDir, hash.slice(0, 2)), { recursive: true });
+    const fd = openSync(path, "r");
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+    chmodSync(path, 0o444);
+    renameSync(path, dest);
+    return { hash, size };
+  }
+
+  readTask(key: string): TaskRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(this.taskPath(key), "utf8")) as TaskRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  writeTask(record: TaskRecord): void {
+    mkdirSync(join(this.taskDir, record.key.slice(0, 2)), { recursive: true });
+    writeFileAtomic(this.taskPath(record.key), JSON.stringify(record));
+  }
+
+  /** A task's record, if every file it produced is still in the store (else it must run again). */
+  completeTask(key: string): TaskRecord | undefined {
+    const record = this.readTask(key);
+    if (!record) return undefined;
+    for (const output of Object.values(record.outputs)) {
+      const artifacts = output.type === "artifact" ? [output] : output.items;
+      for (const artifact of artifacts) {
+        for (const file of Object.values(artifact.files)) if (!this.hasBlob(file.hash)) return undefined;
+      }
+    }
+    return record;
+  }
+
+  writeRun(run: RunRecord): void {
+    writeFileAtomic(join(this.runDir, `${run.id}.json`), JSON.stringify(run));
+  }
+
+  /** Run records, oldest first. */
+  listRuns(): RunRecord[] {
+    if (!existsSync(this.runDir)) return [];
+    return readdirSync(this.runDir)
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+      .flatMap((f) => {
+        try {
+          return [JSON.parse(readFileSync(join(this.runDir, f), "utf8")) as RunRecord];
+        } catch {
+          return [];
+        }
+      });
+  }
+
+  removeRun(id: string): void {
+    rmSync(join(this.runDir, `${id}.json`), { force: true });
+  }
+
+  /** A fresh, empty scratch directory for one task. */
+  makeTmpDir(label: string): string {
+    const dir = join(this.tmpRoot, `${label.replace(/[^A-Za-z0-9_.-]/g, "_")}-${randomBytes(6).toString("hex")}`);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  /**
+   * Remove every task record and blob that no kept run references, and leftover scratch
+   * directories. Returns what was removed.
+   */
+  gc(keep: RunRecord[]): { tasks: number; blobs: number; bytes: number } {
+    const liveTasks = new Set<string>();
+    for (const run of keep) {
+      for (const stage of Object.values(run.stages)) for (const t of Object.values(stage.tasks)) liveTasks.add(t.key);
+    }
+    const liveBlobs = new Set<string>();
+    let tasks = 0;
+    for (const key of this.allTaskKeys()) {
+      if (liveTasks.has(key)) {
+        const record = this.readTask(key);
+        if (!record) continue;
+        for (const output of Object.values(record.outputs)) {
+          const artifacts = output.type === "artifact" ? [output] : output.items;
+          for (const a of artifacts) for (const f of Object.values(a.files)) liveBlobs.add(f.hash);
+        }
+      } else {
+        rmSync(this.taskPath(key), { force: true });
+        tasks++;
+      }
+    }
+    let blobs = 0;
+    let bytes = 0;
+    for (const hash of this.allBlobHashes()) {
+      if (liveBlobs.has(hash)) continue;
+      const path = this.blobPath(hash);
+      bytes += statSync(path).size;
+      rmSync(path, { force: true });
+      blobs++;
+    }
+    rmSync(this.tmpRoot, { recursive: true, force: true });
+    mkdirSync(this.tmpRoot, { recursive: true });
+    return { tasks, blobs, bytes };
+  }
+
+  private taskPath(key: string): string {
+    return join(this.taskDir, key.slice(0, 2), `${key}.json`);
+  }
+
+  private *allTaskKeys(): Generator<string> {
+    for (const sub of safeReaddir(this.taskDir)) {
+      for (const f of safeReaddir(join(this.taskDir, sub))) if (f.endsWith(".json")) yield f.slice(0, -5);
+    }
+  }
+
+  private *allBlobHashes(): Generator<string> {
+    for (const sub of safeReaddir(this.blobDir)) {
+      for (const f of safeReaddir(join(this.blobDir, sub))) if (/^[0-9a-f]{64}$/.test(f)) yield f;
+    }
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+export async function hashFile(path: string): Promise<FileRef> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { hash: hash.digest("hex"), size };
+}

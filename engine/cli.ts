@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+import { existsSync, rmSync } from "node:fs";
+import { Command, Option } from "commander";
+import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
+import { Store } from "../cache/store.js";
+import { PipelineError } from "./diagnostics.js";
+import type { Logger } from "./events.js";
+import { defaultJobs, LocalPoolExecutor } from "./executor.js";
+import { toDot, toMermaid } from "./graph.js";
+import { describeKind, listKinds } from "./kinds-help.js";
+import { jsonLogger } from "./loggers/json.js";
+import { plainLogger } from "./loggers/plain.js";
+import { ttyLogger } from "./loggers/tty.js";
+import { displayPath, loadPipeline, type Pipeline } from "./pipeline.js";
+import { publishStage } from "./results.js";
+import { Scheduler } from "./scheduler.js";
+import { pipelineStatus } from "./status.js";
+import { join } from "node:path";
+
+const EXIT = { ok: 0, failed: 1, invalid: 2, busy: 3, cancelled: 130 } as const;
+
+interface CommonOptions {
+  pipeline: string;
+  set: string[];
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function common(cmd: Command): Command {
+  return cmd
+    .option("-p, --pipeline <file>", "the pipeline file", "pipeline.yaml")
+    .option("-s, --set <key=value>", "override a value: <stage>.<param>[.<sub>]=<yaml value>, or seed=N (repeatable)", collect, [] as string[]);
+}
+
+async function load(opts: CommonOptions): Promise<Pipeline> {
+  return loadPipeline(opts.pipeline, { set: opts.set });
+}
+
+const program = new Command()
+  .name("dag")
+  .description(
+    "Run a pipeline of content-hashed stages: only what changed (inputs, params or code) runs again.\n" +
+      "Reads pipeline.yaml in the current folder; results are cached in .dag/ and linked under results/.",
+  )
+  .showHelpAfterError("(run dag --help, or dag <command> --help, for usage)")
+  .addHelpText(
+    "after",
+    `
+Examples:
+  dag run                              bring every stage up to date
+  dag run extract                      only extract and what it needs
+  dag run --set mask.size=0            run with a param changed (the file stays as it is)
+  dag status                           what is stale, and exactly why
+  dag run --dry-run                    what would run, without running it
+  dag graph --format mermaid           the stages as a diagram
+  dag kinds synthesize                 a stage kind's params, units and defaults`,
+  );
+
+common(
+  program
+    .command("run")
+    .description("bring stages up to date: restore cached results, run the rest in a worker pool")
+    .argument("[stages...]", "target stages (with everything they need); all when none"),
+)
+  .option("-j, --jobs <n>", "tasks run at once (worker threads)", (v) => positiveInt(v, "--jobs"), defaultJobs())
+  .option("-f, --force <stage>", "ignore the cached results of this stage (repeatable)", collect, [] as string[])
+  .option("-k, --keep-going", "after a failure, finish every task that does not depend on it")
+  .option("-n, --dry-run", "say what would run; run and write nothing")
+  .option("--rehash", "re-read every input file instead of trusting unchanged size and mtime")
+  .option("--name <name>", "name this run (kept by gc; for comparing runs later)")
+  .option("--wait", "if another dag process holds the workspace, wait for it instead of failing")
+  .option("--json", "machine-readable events, one JSON object per line on stdout")
+  .action(async (stages: string[], opts: CommonOptions & RunFlags) => {
+    process.exitCode = await runCommand(stages, opts);
+  });
+
+interface RunFlags {
+  jobs: number;
+  force: string[];
+  keepGoing?: boolean;
+  dryRun?: boolean;
+  rehash?: boolean;
+  name?: string;
+  wait?: boolean;
+  json?: boolean;
+}
+
+async function runCommand(stages: string[], opts: CommonOptions & RunFlags): Promise<number> {
+  const pipeline = await load(opts);
+  for (const s of [...stages, ...opts.force]) {
+    if (!pipeline.byName.has(s)) throw new PipelineError([{ file: displayPath(pipeline.file), stage: s, message: `no stage "${s}"`, hint: `stages: ${[...pipeline.byName.keys()].join(", ")}` }]);
+  }
+  const logger: Logger = opts.json ? jsonLogger() : process.stderr.isTTY ? ttyLogger() : plainLogger();
+  const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
+  if (!opts.dryRun) {
+    new Store(pipeline.cacheDir).init();
+    await lock.acquire(process.argv.slice(2).join(" "), Boolean(opts.wait), (holder) =>
+      logger({ type: "info", message: `waiting for dag process ${holder.pid} (${holder.command}) to release ${displayPath(lock.path)}...` }));
+  }
+  const executor = new LocalPoolExecutor(opts.jobs);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      logger({ type: "warning", message: "interrupted: stopping; finished tasks stay cached (press Ctrl-C again to abort running tasks)" });
+      controller.abort();
+    } else {
+      void executor.close().finally(() => {
+        lock.release();
+        process.exit(EXIT.cancelled);
+      });
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const store = new Store(pipeline.cacheDir);
+  try {
+    const result = await new Scheduler(pipeline, executor, {
+      targets: stages,
+      force: opts.force,
+      keepGoing: opts.keepGoing,
+      dryRun: opts.dryRun,
+      rehash: opts.rehash,
+      name: opts.name,
+      logger,
+      signal: controller.signal,
+      onStageComplete: (node, outputs) => publishStage(pipeline.resultsDir, node.name, outputs, (ref) => store.blobPath(ref.hash)),
+    }).run();
+    return result.cancelled ? EXIT.cancelled : result.ok || opts.dryRun ? EXIT.ok : EXIT.failed;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await executor.close();
+    lock.release();
+  }
+}
+
+common(program.command("status").description("say for each stage whether it is up to date, and if not exactly why"))
+  .argument("[stages...]", "only these stages and what they need")
+  .option("--json", "print the status as JSON")
+  .action(async (stages: string[], opts: CommonOptions & { json?: boolean }) => {
+    const pipeline = await load(opts);
+    const status = await pipelineStatus(pipeline, stages);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      return;
+    }
+    const width = Math.max(...status.map((s) => s.stage.length));
+    for (const s of status) {
+      const head = `${s.stage.padEnd(width)}  `;
+      if (s.state === "up-to-date") process.stdout.write(`${head}up to date (${s.cached} cached)\n`);
+      else if (s.state === "waits") process.stdout.write(`${head}waits on ${s.waitsOn.join(", ")} (reruns only if their outputs change)\n`);
+      else {
+        process.stdout.write(`${head}stale: ${s.stale} of ${s.stale + s.cached} tasks would run${s.waitsOn.length ? `; also waits on ${s.waitsOn.join(", ")}` : ""}\n`);
+        for (const r of s.reasons) process.stdout.write(`${" ".repeat(width + 4)}- ${r.reason}${s.stale > 1 ? ` (${r.count})` : ""}\n`);
+      }
+    }
+  });
+
+common(program.command("graph").description("print the stages and what feeds what, as Graphviz DOT or a Mermaid diagram"))
+  .addOption(new Option("--format <format>", "output format").choices(["dot", "mermaid"]).default("dot"))
+  .action(async (opts: CommonOptions & { format: "dot" | "mermaid" }) => {
+    const pipeline = await load(opts);
+    process.stdout.write(opts.format === "dot" ? toDot(pipeline) : toMermaid(pipeline));
+  });
+
+common(program.command("gc").description("delete cached results that no kept run refers to"))
+  .option("--keep-last <n>", "keep the results of this many most recent runs (named runs are always kept)", (v) => positiveInt(v, "--keep-last"), 1)
+  .action(async (opts: CommonOptions & { keepLast: number }) => {
+    const pipeline = await load(opts);
+    const store = new Store(pipeline.cacheDir);
+    const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
+    store.init();
+    lock.tryAcquire("gc");
+    try {
+      const runs = store.listRuns();
+      const keep = runs.filter((r, i) => r.name || i >= runs.length - opts.keepLast);
+      for (const r of runs) if (!keep.includes(r)) store.removeRun(r.id);
+      const removed = store.gc(keep);
+      process.stdout.write(`kept ${keep.length} of ${runs.length} runs; removed ${removed.tasks} task records and ${removed.blobs} files (${(removed.bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+    } finally {
+      lock.release();
+    }
+  });
+
+common(program.command("clean").description("delete the whole cache and the results folder"))
+  .option("--cache-only", "keep the results folder")
+  .action(async (opts: CommonOptions & { cacheOnly?: boolean }) => {
+    const pipeline = await load(opts);
+    const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
+    if (existsSync(pipeline.cacheDir)) lock.tryAcquire("clean");
+    rmSync(pipeline.cacheDir, { recursive: true, force: true });
+    if (!opts.cacheOnly) rmSync(pipeline.resultsDir, { recursive: true, force: true });
+    process.stdout.write(`removed ${displayPath(pipeline.cacheDir)}${opts.cacheOnly ? "" : ` and ${displayPath(pipeline.resultsDir)}`}\n`);
+  });
+
+program
+  .command("kinds")
+  .description("list the stage kinds, or show one kind's inputs, outputs and params (units, defaults)")
+  .argument("[kind]", "a stage kind")
+  .option("-p, --pipeline <file>", "the pipeline file (for its stage_paths)", "pipeline.yaml")
+  .action(async (kind: string | undefined, opts: { pipeline: string }) => {
+    process.stdout.write(kind ? await describeKind(kind, opts.pipeline) : await listKinds(opts.pipeline));
+  });
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a whole number of at least 1 (got "${value}")`);
+  return n;
+}
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof PipelineError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = EXIT.invalid;
+  } else if (err instanceof LockBusyError) {
+    process.stderr.write(`dag: ${err.message}\n`);
+    process.exitCode = EXIT.busy;
+  } else {
+    process.stderr.write(`dag: ${(err as Error).message}\n`);
+    process.exitCode = EXIT.invalid;
+  }
+}

@@ -1,0 +1,23 @@
+import type { TaskSource } from "../cache/records.js";
+
+/**
+ * The engine speaks only in events; each presentation (progress bars, plain lines, --json)
+ * is a logger that consumes them. The engine itself never prints.
+ */
+export type EngineEvent =
+  | { type: "run-start"; runId: string; pipeline: string; stages: string[]; jobs: number; dryRun: boolean }
+  | { type: "stage-start"; stage: string }
+  | { type: "stage-total"; stage: string; total: number; final: boolean }
+  | { type: "task-start"; stage: string; item?: string }
+  | { type: "task-progress"; stage: string; item?: string; done: number; total: number }
+  | { type: "task-log"; stage: string; item?: string; message: string }
+  | { type: "task-done"; stage: string; item?: string; source: Exclude<TaskSource, "failed" | "skipped">; ms: number; key: string }
+  | { type: "task-failed"; stage: string; item?: string; error: string }
+  | { type: "task-would-run"; stage: string; item?: string; key: string }
+  | { type: "stage-done"; stage: string; ran: number; cached: number; failed: number; skipped: number; ms: number }
+  | { type: "stage-blocked"; stage: string; reason: string }
+  | { type: "run-done"; ok: boolean; ran: number; cached: number; failed: number; ms: number; runId: string; cancelled: boolean }
+  | { type: "info"; message: string }
+  | { type: "warning"; message: string };
+
+export type Logger = (event: EngineEvent) => void;

@@ -1,0 +1,56 @@
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { MessageChannel } from "node:worker_threads";
+import { Piscina } from "piscina";
+import type { TaskMessage, TaskOutputs, TaskSpec } from "./task-spec.js";
+
+/**
+ * Where tasks run. The scheduler decides what is ready; an executor only runs what it is given,
+ * so another one (a cluster queue) can replace the local pool without touching the planner.
+ */
+export interface Executor {
+  /** How many tasks may run at once. */
+  readonly slots: number;
+  run(spec: TaskSpec, onMessage: (m: TaskMessage) => void, signal: AbortSignal): Promise<TaskOutputs>;
+  close(): Promise<void>;
+}
+
+const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
+
+export function defaultJobs(): number {
+  return availableParallelism();
+}
+
+/** Worker threads on this machine (Piscina), one task per thread. */
+export class LocalPoolExecutor implements Executor {
+  private readonly pool: Piscina;
+
+  constructor(readonly slots: number) {
+    this.pool = new Piscina({
+      filename: WORKER,
+      minThreads: Math.min(slots, 1),
+      maxThreads: slots,
+      // Stage kinds load heavy libraries (OpenCV, HDF5): keep threads warm across tasks.
+      idleTimeout: 60_000,
+      // A task is queued only when a thread is free: the scheduler never oversubscribes.
+      concurrentTasksPerWorker: 1,
+    });
+  }
+
+  async run(spec: TaskSpec, onMessage: (m: TaskMessage) => void, signal: AbortSignal): Promise<TaskOutputs> {
+    const { port1, port2 } = new MessageChannel();
+    port1.on("message", onMessage);
+    const abort = (): void => port1.postMessage({ type: "abort" });
+    signal.addEventListener("abort", abort, { once: true });
+    try {
+      return (await this.pool.run({ spec, port: port2 }, { transferList: [port2] })) as TaskOutputs;
+    } finally {
+      signal.removeEventListener("abort", abort);
+      port1.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

@@ -1,0 +1,62 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parse } from "yaml";
+import { BUILTIN_STAGE_DIR, KindRegistry } from "./registry.js";
+
+/** The registry a pipeline file would use (its stage_paths first), or the built-in kinds alone. */
+function registryFor(pipelineFile: string): KindRegistry {
+  const dirs = [BUILTIN_STAGE_DIR];
+  if (existsSync(pipelineFile)) {
+    try {
+      const raw = parse(readFileSync(pipelineFile, "utf8")) as { stage_paths?: string[] } | null;
+      dirs.unshift(...(raw?.stage_paths ?? []).map((p) => resolve(dirname(pipelineFile), p)));
+    } catch {
+      /* an invalid pipeline still lets us list the built-in kinds */
+    }
+  }
+  return new KindRegistry(dirs);
+}
+
+export async function listKinds(pipelineFile: string): Promise<string> {
+  const registry = registryFor(pipelineFile);
+  const lines: string[] = [];
+  for (const name of registry.names()) {
+    const { kind } = await registry.load(name);
+    lines.push(`${name.padEnd(12)} v${kind.version}  ${kind.description.split("\n")[0]}`);
+  }
+  return `${lines.join("\n")}\n\nShow one with: dag kinds <kind>\n`;
+}
+
+interface PropSchema {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  properties?: Record<string, PropSchema>;
+}
+
+export async function describeKind(name: string, pipelineFile: string): Promise<string> {
+  const registry = registryFor(pipelineFile);
+  if (!registry.has(name)) throw new Error(`unknown stage kind "${name}"; known kinds: ${registry.names().join(", ")}`);
+  const { kind } = await registry.load(name);
+  const lines = [`${kind.name} (version ${kind.version})`, "", kind.description, ""];
+  lines.push("inputs:");
+  for (const [n, spec] of Object.entries(kind.inputs)) lines.push(`  ${n}: ${spec.type}${spec.each ? ", one task per item" : ""}${spec.optional ? ", optional" : ""} - ${spec.description}`);
+  if (!Object.keys(kind.inputs).length) lines.push("  (none)");
+  lines.push("outputs:");
+  for (const [n, spec] of Object.entries(kind.outputs)) lines.push(`  ${n}: ${spec.type} - ${spec.description}`);
+  lines.push("params:");
+  const walk = (props: Record<string, PropSchema>, indent: string): void => {
+    for (const [n, p] of Object.entries(props)) {
+      const range = [p.minimum !== undefined ? `>= ${p.minimum}` : "", p.maximum !== undefined ? `<= ${p.maximum}` : ""].filter(Boolean).join(", ");
+      const type = p.enum ? p.enum.map((v) => JSON.stringify(v)).join(" | ") : [p.type].flat().join(" | ");
+      const dflt = p.default !== undefined && typeof p.default !== "object" ? ` = ${JSON.stringify(p.default)}` : "";
+      lines.push(`${indent}${n}: ${type}${dflt}${range ? ` (${range})` : ""}${p.description ? ` - ${p.description}` : ""}`);
+      if (p.properties) walk(p.properties, `${indent}  `);
+    }
+  };
+  walk((kind.params as PropSchema).properties ?? {}, "  ");
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,339 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import type { ErrorObject } from "ajv";
+import { Ajv2020 as Ajv } from "ajv/dist/2020.js";
+import { globSync } from "tinyglobby";
+import { isMap, isScalar, LineCounter, parse as parseYaml, parseDocument, type Document } from "yaml";
+import { PipelineError, type Diagnostic } from "./diagnostics.js";
+import { pipelineSchema } from "./pipeline-schema.js";
+import { BUILTIN_STAGE_DIR, KindRegistry, type LoadedKind } from "./registry.js";
+import type { JsonObject, StageKind } from "./stage-api.js";
+
+export type InputBinding =
+  | { source: "stage"; stage: string; output: string }
+  | { source: "glob"; pattern: string; files: string[] }
+  | { source: "file"; path: string };
+
+export interface StageNode {
+  name: string;
+  kindName: string;
+  kind: StageKind;
+  modulePath: string;
+  /** Params with every default filled in. */
+  params: JsonObject;
+  inputs: Record<string, InputBinding>;
+  /** The input this stage maps over, if any. */
+  eachInput?: string;
+  /** Runs one task per item (mapped over an input, or split by the kind itself). */
+  perItem: boolean;
+  line?: number;
+}
+
+export interface Pipeline {
+  file: string;
+  dir: string;
+  seed: number;
+  cacheDir: string;
+  resultsDir: string;
+  /** Stages in a topological order (producers before consumers), in file order where free. */
+  stages: StageNode[];
+  byName: Map<string, StageNode>;
+}
+
+export interface LoadOptions {
+  /** `stage.key.sub=value` overrides (values are YAML), applied before validation. */
+  set?: string[];
+}
+
+interface RawStage {
+  kind?: string;
+  inputs?: Record<string, unknown>;
+  params?: Record<string, unknown>;
+}
+
+/** Read, override, validate and resolve a pipeline file; every problem found is reported at once. */
+export async function loadPipeline(file: string, options: LoadOptions = {}): Promise<Pipeline> {
+  const path = resolve(file);
+  if (!existsSync(path)) {
+    throw new PipelineError([{ file, message: "no such pipeline file", hint: "run dag from the folder that holds pipeline.yaml, or pass --pipeline PATH" }]);
+  }
+  const text = readFileSync(path, "utf8");
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const at = positions(file, doc, lines);
+  if (doc.errors.length) {
+    throw new PipelineError(doc.errors.map((e) => ({ file, line: e.linePos?.[0].line, col: e.linePos?.[0].col, message: `YAML: ${e.message.split("\n")[0]}` })));
+  }
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const diagnostics: Diagnostic[] = [];
+  applyOverrides(raw, options.set ?? [], file, diagnostics);
+
+  const dir = dirname(path);
+  const stagePaths = Array.isArray(raw.stage_paths) ? (raw.stage_paths as unknown[]).filter((p): p is string => typeof p === "string") : [];
+  const registry = new KindRegistry([...stagePaths.map((p) => resolve(dir, p)), BUILTIN_STAGE_DIR]);
+
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+  const structure = ajv.compile(pipelineSchema({ params: {}, names: [] }));
+  if (!structure(raw)) {
+    diagnostics.push(...dedupe(structure.errors ?? []).map((e) => at.fromAjv(e, [])));
+    throw new PipelineError(diagnostics);
+  }
+
+  const rawStages = raw.stages as Record<string, RawStage>;
+  const loaded = new Map<string, LoadedKind>();
+  for (const [name, stage] of Object.entries(rawStages)) {
+    const kindName = stage.kind ?? name;
+    if (!registry.has(kindName)) {
+      diagnostics.push({
+        ...at.key(["stages", name], stage.kind ? "kind" : undefined),
+        stage: name,
+        message: `unknown stage kind "${kindName}"`,
+        hint: `known kinds: ${registry.names().join(", ") || "(none)"}${stage.kind ? "" : `; name the kind with "kind:" if the stage is named otherwise`}`,
+      });
+      continue;
+    }
+    try {
+      loaded.set(name, await registry.load(kindName));
+    } catch (err) {
+      diagnostics.push({ ...at.key(["stages", name]), stage: name, message: (err as Error).message });
+    }
+  }
+
+  const nodes = new Map<string, StageNode>();
+  for (const [name, stage] of Object.entries(rawStages)) {
+    const entry = loaded.get(name);
+    if (!entry) continue;
+    const { kind } = entry;
+    const params = structuredClone(stage.params ?? {}) as JsonObject;
+    const validate = ajv.compile(kind.params);
+    if (!validate(params)) {
+      for (const e of dedupe(validate.errors ?? [])) diagnostics.push({ ...at.fromAjv(e, ["stages", name, "params"]), stage: name });
+    }
+    const inputs: Record<string, InputBinding> = {};
+    for (const [inputName, binding] of Object.entries(stage.inputs ?? {})) {
+      const where = at.key(["stages", name, "inputs"], inputName);
+      if (!kind.inputs[inputName]) {
+        diagnostics.push({ ...where, stage: name, key: inputName, message: `kind "${kind.name}" has no input "${inputName}"`, hint: `its inputs: ${Object.keys(kind.inputs).join(", ") || "(none)"}` });
+        continue;
+      }
+      const resolved = resolveBinding(binding, dir);
+      if (typeof resolved === "string") diagnostics.push({ ...at.value(["stages", name, "inputs", inputName]), stage: name, key: inputName, message: resolved });
+      else inputs[inputName] = resolved;
+    }
+    for (const [inputName, spec] of Object.entries(kind.inputs)) {
+      if (!spec.optional && !(stage.inputs && inputName in stage.inputs)) {
+        diagnostics.push({ ...at.key(["stages", name]), stage: name, key: `inputs.${inputName}`, message: `missing input "${inputName}" (${spec.description})`, hint: `add inputs: { ${inputName}: <stage>.<output> }` });
+      }
+    }
+    const eachInput = Object.entries(kind.inputs).find(([, spec]) => spec.each)?.[0];
+    nodes.set(name, {
+      name, kindName: kind.name, kind, modulePath: entry.modulePath, params, inputs,
+      eachInput: eachInput && inputs[eachInput] ? eachInput : undefined,
+      perItem: Boolean((eachInput && inputs[eachInput]) || kind.split),
+      line: at.key(["stages", name]).line,
+    });
+  }
+
+  checkReferences(nodes, at, diagnostics);
+  if (diagnostics.length) throw new PipelineError(diagnostics);
+  const order = topologicalOrder(nodes, at);
+
+  return {
+    file: path,
+    dir,
+    seed: (raw.seed as number | undefined) ?? 0,
+    cacheDir: resolve(dir, (raw.cache as string | undefined) ?? ".dag"),
+    resultsDir: resolve(dir, (raw.results as string | undefined) ?? "results"),
+    stages: order.map((n) => nodes.get(n)!),
+    byName: nodes,
+  };
+}
+
+function resolveBinding(binding: unknown, dir: string): InputBinding | string {
+  if (typeof binding === "string") {
+    const [stage, output] = binding.split(".");
+    return { source: "stage", stage, output };
+  }
+  const b = binding as { glob?: string; file?: string };
+  if (b.glob !== undefined) {
+    const files = globSync(b.glob, { cwd: dir, absolute: true, onlyFiles: true }).sort();
+    if (!files.length) return `no file matches the glob "${b.glob}" (relative to ${dir})`;
+    return { source: "glob", pattern: b.glob, files };
+  }
+  const path = isAbsolute(b.file!) ? b.file! : join(dir, b.file!);
+  if (!existsSync(path) || !statSync(path).isFile()) return `no such file: ${b.file} (relative to ${dir})`;
+  return { source: "file", path };
+}
+
+function checkReferences(nodes: Map<string, StageNode>, at: Positions, diagnostics: Diagnostic[]): void {
+  for (const node of nodes.values()) {
+    for (const [inputName, binding] of Object.entries(node.inputs)) {
+      const where = { ...at.value(["stages", node.name, "inputs", inputName]), stage: node.name, key: inputName };
+      const spec = node.kind.inputs[inputName];
+      let producedType: "collection" | "artifact";
+      if (binding.source === "stage") {
+        const producer = nodes.get(binding.stage);
+        if (!producer) {
+          diagnostics.push({ ...where, message: `no stage "${binding.stage}" produces "${binding.stage}.${binding.output}"`, hint: `stages: ${[...nodes.keys()].join(", ")}; for a file write { file: path } or { glob: pattern }` });
+          continue;
+        }
+        const out = producer.kind.outputs[binding.output];
+        if (!out) {
+          diagnostics.push({ ...where, message: `stage "${binding.stage}" (kind ${producer.kindName}) has no output "${binding.output}"`, hint: `its outputs: ${Object.keys(producer.kind.outputs).join(", ")}` });
+          continue;
+        }
+        producedType = producer.perItem ? "collection" : out.type;
+      } else {
+        producedType = binding.source === "glob" ? "collection" : "artifact";
+      }
+      if (producedType !== spec.type) {
+        diagnostics.push({ ...where, message: `input "${inputName}" takes ${a(spec.type)} but gets ${a(producedType)}` });
+      }
+    }
+  }
+}
+
+function a(type: string): string {
+  return type === "artifact" ? "an artifact (one set of files)" : "a collection (a list of items)";
+}
+
+function topologicalOrder(nodes: Map<string, StageNode>, at: Positions): string[] {
+  const order: string[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const trail: string[] = [];
+  const visit = (name: string): void => {
+    if (state.get(name) === "done") return;
+    if (state.get(name) === "visiting") {
+      const cycle = [...trail.slice(trail.indexOf(name)), name];
+      throw new PipelineError([{ ...at.key(["stages", name]), stage: name, message: `the stages form a cycle: ${cycle.join(" -> ")}`, hint: "a stage cannot depend on its own outputs; remove one of these inputs" }]);
+    }
+    state.set(name, "visiting");
+    trail.push(name);
+    for (const binding of Object.values(nodes.get(name)!.inputs)) if (binding.source === "stage") visit(binding.stage);
+    trail.pop();
+    state.set(name, "done");
+    order.push(name);
+  };
+  for (const name of nodes.keys()) visit(name);
+  return order;
+}
+
+/** `a.b.c=value` into the raw document; the first segment is a stage (its params) or a top-level key. */
+function applyOverrides(raw: Record<string, unknown>, sets: string[], file: string, diagnostics: Diagnostic[]): void {
+  for (const assignment of sets) {
+    const eq = assignment.indexOf("=");
+    const where = `--set ${assignment}`;
+    if (eq <= 0) {
+      diagnostics.push({ file: where, message: "expected KEY=VALUE, e.g. --set mask.size=0" });
+      continue;
+    }
+    const path = assignment.slice(0, eq).split(".");
+    let value: unknown;
+    try {
+      value = parseYaml(assignment.slice(eq + 1));
+    } catch (err) {
+      diagnostics.push({ file: where, message: `the value is not valid YAML: ${(err as Error).message}` });
+      continue;
+    }
+    if (path.length === 1) {
+      raw[path[0]] = value;
+      continue;
+    }
+    const stages = raw.stages as Record<string, RawStage> | undefined;
+    const stage = stages?.[path[0]];
+    if (!stage) {
+      diagnostics.push({ file: where, message: `no stage "${path[0]}" in ${file}`, hint: `stages: ${Object.keys(stages ?? {}).join(", ")}` });
+      continue;
+    }
+    let target = (stage.params ??= {}) as Record<string, unknown>;
+    for (const key of path.slice(1, -1)) {
+      if (typeof target[key] !== "object" || target[key] === null) target[key] = {};
+      target = target[key] as Record<string, unknown>;
+    }
+    target[path[path.length - 1]] = value;
+  }
+}
+
+function dedupe(errors: ErrorObject[]): ErrorObject[] {
+  // oneOf/anyOf failures repeat once per branch; keep the branch-level summary and the specific ones.
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const id = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (seen.has(id) || e.keyword === "if") return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+type Where = Pick<Diagnostic, "file" | "line" | "col">;
+
+interface Positions {
+  key(path: (string | number)[], key?: string): Where;
+  value(path: (string | number)[]): Where;
+  fromAjv(e: ErrorObject, base: (string | number)[]): Diagnostic;
+}
+
+function positions(file: string, doc: Document, lines: LineCounter): Positions {
+  const pos = (offset: number | undefined): { line?: number; col?: number } =>
+    offset === undefined ? {} : lines.linePos(offset);
+  const nodeAt = (path: (string | number)[]): unknown => {
+    // Walk as deep as the document goes, so a missing key points at its parent.
+    for (let n = path.length; n >= 0; n--) {
+      const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+      if (node) return node;
+    }
+    return undefined;
+  };
+  const rangeStart = (node: unknown): number | undefined => (node as { range?: [number] } | undefined)?.range?.[0];
+  const key = (path: (string | number)[], keyName?: string): Where => {
+    const parentPath = keyName === undefined ? path.slice(0, -1) : path;
+    const wanted = keyName ?? path[path.length - 1];
+    const parent = nodeAt(parentPath);
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(wanted));
+      if (pair) return { file, ...pos(rangeStart(pair.key)) };
+    }
+    return { file, ...pos(rangeStart(parent)) };
+  };
+  return {
+    key,
+    value: (path) => ({ file, ...pos(rangeStart(nodeAt(path))) }),
+    fromAjv(e, base) {
+      const path = [...base, ...e.instancePath.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))];
+      const dotted = path.slice(base.length ? 3 : 0).join(".");
+      const stageIndex = base.length ? undefined : path[0] === "stages" ? path[1] : undefined;
+      if (e.keyword === "additionalProperties") {
+        const extra = String(e.params.additionalProperty);
+        return { ...key(path, extra), stage: stageIndex as string | undefined, key: dotted ? `${dotted}.${extra}` : extra, message: `unknown key "${extra}"`, hint: allowedKeys(e) };
+      }
+      if (e.keyword === "required") {
+        return { ...key(path.length ? path : [], undefined), key: dotted || undefined, message: `missing required key "${e.params.missingProperty}"` };
+      }
+      return { ...(path.length ? key(path) : { file }), stage: stageIndex as string | undefined, key: dotted || undefined, message: describe(e) };
+    },
+  };
+}
+
+function allowedKeys(e: ErrorObject): string | undefined {
+  const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? `allowed keys: ${Object.keys(props).join(", ")}` : undefined;
+}
+
+function describe(e: ErrorObject): string {
+  switch (e.keyword) {
+    case "type": return `expected ${e.params.type}`;
+    case "enum": return `expected one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+    case "const": return `expected ${JSON.stringify(e.params.allowedValue)}`;
+    case "minimum": case "maximum": case "exclusiveMinimum": case "exclusiveMaximum":
+      return `expected a number ${e.params.comparison} ${e.params.limit}`;
+    case "oneOf": return "expected `<stage>.<output>`, `{ glob: pattern }` or `{ file: path }`";
+    case "pattern": return `does not match the pattern ${e.params.pattern}`;
+    default: return e.message ?? e.keyword;
+  }
+}
+
+/** A path for messages: relative to the working directory when that is shorter. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith("..") && rel.length < path.length ? rel : path;
+}

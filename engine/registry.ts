@@ -1,0 +1,55 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { StageKind } from "./stage-api.js";
+
+/** The stage kinds shipped with the project (compiled next to the engine). */
+export const BUILTIN_STAGE_DIR = fileURLToPath(new URL("../stages/", import.meta.url));
+
+export interface LoadedKind {
+  kind: StageKind;
+  /** The module a worker imports to run this kind. */
+  modulePath: string;
+}
+
+/**
+ * Stage kinds by name, found as `<dir>/<kind>/index.js` in the given directories (a pipeline's
+ * `stage_paths` first, then the built-in ones). Kinds are imported on first use only.
+ */
+export class KindRegistry {
+  private readonly found = new Map<string, string>();
+  private readonly loaded = new Map<string, LoadedKind>();
+
+  constructor(dirs: string[]) {
+    for (const dir of dirs) {
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir).sort()) {
+        const modulePath = join(resolve(dir), name, "index.js");
+        if (!this.found.has(name) && existsSync(modulePath)) this.found.set(name, modulePath);
+      }
+    }
+  }
+
+  names(): string[] {
+    return [...this.found.keys()].sort();
+  }
+
+  has(name: string): boolean {
+    return this.found.has(name);
+  }
+
+  async load(name: string): Promise<LoadedKind> {
+    const cached = this.loaded.get(name);
+    if (cached) return cached;
+    const modulePath = this.found.get(name);
+    if (!modulePath) throw new Error(`unknown stage kind "${name}"`);
+    const mod = (await import(pathToFileURL(modulePath).href)) as { default?: StageKind };
+    const kind = mod.default;
+    if (!kind || typeof kind.run !== "function" || kind.name !== name) {
+      throw new Error(`${modulePath} does not default-export a stage kind named "${name}" (see engine/stage-api.ts)`);
+    }
+    const entry = { kind, modulePath };
+    this.loaded.set(name, entry);
+    return entry;
+  }
+}

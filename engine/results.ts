@@ -1,0 +1,50 @@
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { writeFileAtomic } from "../cache/atomic.js";
+import type { FileRef } from "../cache/records.js";
+import { assembledHash, type Assembled, type Locate } from "./artifacts.js";
+
+/**
+ * Make a completed stage's outputs visible to people and other tools:
+ *   results/<stage>/<output>/<item>/<file>   (a collection: one folder per item)
+ *   results/<stage>/<output>/<file>          (an artifact)
+ *   results/<stage>/<output>/manifest.json   (ids, meta and file paths of what is there)
+ * Files are hard links to the read-only cache (copies across file systems). A stage whose outputs
+ * did not change since it was last published is left alone, so a no-op run touches nothing.
+ */
+export function publishStage(resultsDir: string, stage: string, outputs: Record<string, Assembled>, locate: Locate): void {
+  const stageDir = join(resultsDir, stage);
+  const stamp = join(stageDir, ".published");
+  const digest = Object.entries(outputs).map(([n, v]) => `${n}:${assembledHash(v)}`).join("\n");
+  if (existsSync(stamp) && readFileSync(stamp, "utf8") === digest) return;
+  rmSync(stageDir, { recursive: true, force: true });
+  for (const [name, value] of Object.entries(outputs)) {
+    const outDir = join(stageDir, name);
+    mkdirSync(outDir, { recursive: true });
+    if (value.type === "artifact") {
+      const files = linkFiles(outDir, "", value.files, locate);
+      writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify({ type: "artifact", files, meta: value.meta }, null, 1));
+    } else {
+      const items = value.items.map((item) => ({ id: item.id, files: linkFiles(outDir, item.id, item.files, locate), meta: item.meta }));
+      writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify({ type: "collection", items }, null, 1));
+    }
+  }
+  writeFileAtomic(stamp, digest);
+}
+
+/** Link files under `<outDir>/<prefix>/`; returns their paths relative to outDir, for the manifest. */
+function linkFiles(outDir: string, prefix: string, files: Record<string, FileRef>, locate: Locate): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(files)) {
+    const rel = join(prefix, ref.path ?? name);
+    const dest = join(outDir, rel);
+    mkdirSync(dirname(dest), { recursive: true });
+    try {
+      linkSync(locate(ref), dest);
+    } catch {
+      copyFileSync(locate(ref), dest);
+    }
+    out[name] = rel;
+  }
+  return out;
+}

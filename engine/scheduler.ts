@@ -1,0 +1,451 @@
+import { randomBytes } from "node:crypto";
+import { FileHashes } from "../cache/file-hashes.js";
+import type { KeyParts, RunRecord, RunStageEntry, TaskRecord } from "../cache/records.js";
+import { Store } from "../cache/store.js";
+import {
+  assembledHash, compareOrder, fileInput, itemHash, taskItems, toInputValue, toItemIn,
+  type Assembled, type Locate, type PlannedItem,
+} from "./artifacts.js";
+import type { Logger } from "./events.js";
+import type { Executor } from "./executor.js";
+import { deriveSeed, hashJson } from "./hash.js";
+import type { Pipeline, StageNode } from "./pipeline.js";
+import type { InputValue, JsonObject } from "./stage-api.js";
+import type { TaskOutputs } from "./task-spec.js";
+
+export interface RunOptions {
+  /** Stages to bring up to date, with what they need; all stages when empty. */
+  targets?: string[];
+  /** Stages whose cached results are ignored. */
+  force?: string[];
+  keepGoing?: boolean;
+  /** Plan only: say what would run and why, run nothing, write nothing. */
+  dryRun?: boolean;
+  /** Re-hash every input file instead of trusting unchanged size, inode and mtime. */
+  rehash?: boolean;
+  name?: string;
+  logger: Logger;
+  signal?: AbortSignal;
+  /** Called when a stage completes with its assembled outputs (results publishing). */
+  onStageComplete?: (stage: StageNode, outputs: Record<string, Assembled>) => void;
+  /** Called for every task that would run in a dry run, to explain why. */
+  onWouldRun?: (task: PlannedTask) => void;
+}
+
+export interface PlannedTask {
+  stage: string;
+  itemId?: string;
+  key: string;
+  parts: KeyParts;
+  /** A record for this key exists but some of its files are gone. */
+  lostFiles: boolean;
+}
+
+export interface RunResult {
+  ok: boolean;
+  cancelled: boolean;
+  record: RunRecord;
+  ran: number;
+  cached: number;
+  failed: number;
+}
+
+interface TaskState extends PlannedTask {
+  order: number[];
+  parentMeta: JsonObject;
+  inputs: Record<string, InputValue>;
+  params: JsonObject;
+  status: "ready" | "running" | "done" | "failed" | "skipped" | "would-run";
+  outputs?: TaskOutputs;
+  ms?: number;
+  error?: string;
+}
+
+interface StageState {
+  node: StageNode;
+  /** Whole inputs (everything but the mapped one), once known. */
+  whole?: Record<string, Assembled>;
+  wholeHashes?: Record<string, string>;
+  started: boolean;
+  allTasksKnown: boolean;
+  /** Items of the mapped input received before this stage could start. */
+  waitingItems: PlannedItem[];
+  eachProducerDone: boolean;
+  tasks: TaskState[];
+  complete: boolean;
+  failed: boolean;
+  /** A dry run cannot know this stage's outputs (something in it or above it would run). */
+  unknown: boolean;
+  outputs?: Record<string, Assembled>;
+  startedAt?: number;
+}
+
+/** Bring the pipeline's targets up to date: restore what is cached, run the rest in the executor. */
+export class Scheduler {
+  private readonly store: Store;
+  private readonly states = new Map<string, StageState>();
+  private readonly fileInputs = new Map<string, Assembled>();
+  private readonly userFiles = new Map<string, string>();
+  private readonly ready: TaskState[] = [];
+  private running = 0;
+  private stopping = false;
+  private cancelled = false;
+  private finish!: () => void;
+  private readonly locate: Locate;
+
+  constructor(private readonly pipeline: Pipeline, private readonly executor: Executor, private readonly options: RunOptions) {
+    this.store = new Store(pipeline.cacheDir);
+    this.locate = (ref) => this.userFiles.get(ref.hash) ?? this.store.blobPath(ref.hash);
+  }
+
+  async run(): Promise<RunResult> {
+    const { pipeline, options } = this;
+    const started = Date.now();
+    const runId = `${new Date(started).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${randomBytes(3).toString("hex")}`;
+    const selected = this.selectStages(options.targets ?? []);
+    if (!options.dryRun) this.store.init();
+    options.logger({ type: "run-start", runId, pipeline: pipeline.file, stages: selected.map((s) => s.name), jobs: this.executor.slots, dryRun: Boolean(options.dryRun) });
+
+    const hashes = new FileHashes(pipeline.cacheDir, options.rehash);
+    for (const stage of selected) {
+      for (const binding of Object.values(stage.inputs)) {
+        if (binding.source === "stage") continue;
+        const id = binding.source === "glob" ? `glob:${binding.pattern}` : `file:${binding.path}`;
+        if (this.fileInputs.has(id)) continue;
+        const { value, paths } = await fileInput(binding, pipeline.dir, hashes);
+        this.fileInputs.set(id, value);
+        for (const [hash, path] of paths) this.userFiles.set(hash, path);
+      }
+    }
+    if (!options.dryRun) hashes.save();
+
+    for (const node of selected) {
+      this.states.set(node.name, {
+        node, started: false, allTasksKnown: false, waitingItems: [], eachProducerDone: false,
+        tasks: [], complete: false, failed: false, unknown: false,
+      });
+    }
+    const abort = (): void => {
+      this.cancelled = true;
+      this.stopping = true;
+      this.pump();
+    };
+    options.signal?.addEventListener("abort", abort, { once: true });
+
+    const done = new Promise<void>((resolve) => (this.finish = resolve));
+    for (const state of this.states.values()) this.tryStart(state);
+    this.pump();
+    await done;
+    options.signal?.removeEventListener("abort", abort);
+
+    const record = this.record(runId, started);
+    const counts = { ran: 0, cached: 0, failed: 0 };
+    for (const s of this.states.values()) {
+      for (const t of s.tasks) {
+        if (t.status === "done") counts[t.ms === undefined ? "cached" : "ran"]++;
+        if (t.status === "failed") counts.failed++;
+      }
+      if (!s.complete && !s.failed && !options.dryRun) {
+        const blocker = this.blocker(s);
+        options.logger({ type: "stage-blocked", stage: s.node.name, reason: this.cancelled ? "cancelled" : blocker ? `upstream stage "${blocker}" failed` : "not run" });
+      }
+    }
+    const ok = !this.cancelled && counts.failed === 0 && [...this.states.values()].every((s) => s.complete || (options.dryRun && s.unknown));
+    if (!options.dryRun) this.store.writeRun(record);
+    options.logger({ type: "run-done", ok, ...counts, ms: Date.now() - started, runId, cancelled: this.cancelled });
+    return { ok, cancelled: this.cancelled, record, ...counts };
+  }
+
+  /** Whether this run covers the stage (it is a target or something a target needs). */
+  selected(stage: string): boolean {
+    return this.states.has(stage);
+  }
+
+  /** The targets and every stage they need, in pipeline order. */
+  private selectStages(targets: string[]): StageNode[] {
+    if (!targets.length) return this.pipeline.stages;
+    const wanted = new Set<string>();
+    const add = (name: string): void => {
+      if (wanted.has(name)) return;
+      wanted.add(name);
+      for (const b of Object.values(this.pipeline.byName.get(name)!.inputs)) if (b.source === "stage") add(b.stage);
+    };
+    for (const t of targets) add(t);
+    return this.pipeline.stages.filter((s) => wanted.has(s.name));
+  }
+
+  private blocker(state: StageState): string | undefined {
+    for (const b of Object.values(state.node.inputs)) {
+      if (b.source !== "stage") continue;
+      const up = this.states.get(b.stage)!;
+      if (up.failed) return b.stage;
+      const further = this.blocker(up);
+      if (further) return further;
+    }
+    return undefined;
+  }
+
+  private consumers(stage: string): StageState[] {
+    return [...this.states.values()].filter((s) => Object.values(s.node.inputs).some((b) => b.source === "stage" && b.stage === stage));
+  }
+
+  /** Start a stage once all its whole inputs are known: create its tasks (or the first of them). */
+  private tryStart(state: StageState): void {
+    if (state.started) return;
+    const { node } = state;
+    const whole: Record<string, Assembled> = {};
+    for (const [name, binding] of Object.entries(node.inputs)) {
+      if (binding.source === "stage") {
+        const up = this.states.get(binding.stage)!;
+        if (up.unknown) state.unknown = true;
+        if (name === node.eachInput) continue;
+        if (!up.complete) return;
+        whole[name] = up.outputs![binding.output];
+      } else {
+        const value = this.fileInputs.get(binding.source === "glob" ? `glob:${binding.pattern}` : `file:${binding.path}`)!;
+        if (name === node.eachInput) {
+          if (value.type === "collection") state.waitingItems.push(...value.items);
+          state.eachProducerDone = true;
+        } else {
+          whole[name] = value;
+        }
+      }
+    }
+    state.started = true;
+    state.startedAt = Date.now();
+    state.whole = whole;
+    state.wholeHashes = Object.fromEntries(Object.entries(whole).map(([k, v]) => [k, assembledHash(v)]));
+    this.options.logger({ type: "stage-start", stage: node.name });
+
+    if (node.kind.split) {
+      const items = node.kind.split(node.params);
+      items.forEach((item, i) => this.addTask(state, item.id, [i], item.meta ?? {}, item.params, {}));
+      state.allTasksKnown = true;
+    } else if (node.eachInput) {
+      const waiting = state.waitingItems.splice(0);
+      for (const item of waiting) this.addItemTask(state, item);
+      if (state.eachProducerDone) state.allTasksKnown = true;
+    } else {
+      this.addTask(state, undefined, [0], {}, node.params, {});
+      state.allTasksKnown = true;
+    }
+    this.emitTotal(state);
+    this.checkComplete(state);
+  }
+
+  private addItemTask(state: StageState, item: PlannedItem): void {
+    const eachName = state.node.eachInput!;
+    this.addTask(state, item.id, item.order, item.meta, state.node.params, { [eachName]: item });
+  }
+
+  /** Key one task; restore it from the cache when possible, else queue it. */
+  private addTask(state: StageState, itemId: string | undefined, order: number[], parentMeta: JsonObject, params: JsonObject, mapped: Record<string, PlannedItem>): void {
+    const { node } = state;
+    const inputHashes: Record<string, string> = { ...state.wholeHashes };
+    const inputs: Record<string, InputValue> = {};
+    for (const [name, value] of Object.entries(state.whole!)) inputs[name] = toInputValue(this.locate, value);
+    for (const [name, item] of Object.entries(mapped)) {
+      inputHashes[name] = itemHash(item);
+      inputs[name] = toItemIn(this.locate, item);
+    }
+    const parts: KeyParts = {
+      kind: node.kindName, version: node.kind.version, params, seed: deriveSeed(this.pipeline.seed, node.kindName, itemId),
+      ...(itemId !== undefined ? { itemId } : {}), inputs: inputHashes,
+    };
+    const key = hashJson(parts);
+    const task: TaskState = { stage: node.name, itemId, key, parts, order, parentMeta, inputs, params, status: "ready", lostFiles: false };
+    state.tasks.push(task);
+
+    const forced = this.options.force?.includes(node.name);
+    const cached = forced ? undefined : this.store.completeTask(key);
+    if (cached) {
+      task.status = "done";
+      task.outputs = cached.outputs;
+      this.options.logger({ type: "task-done", stage: node.name, item: itemId, source: "cached", ms: 0, key });
+      this.taskFinished(state, task);
+      return;
+    }
+    task.lostFiles = !forced && this.store.readTask(key) !== undefined;
+    if (this.options.dryRun) {
+      task.status = "would-run";
+      state.unknown = true;
+      this.options.logger({ type: "task-would-run", stage: node.name, item: itemId, key });
+      this.options.onWouldRun?.(task);
+      return;
+    }
+    if (this.stopping) {
+      task.status = "skipped";
+      return;
+    }
+    this.ready.push(task);
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.running < this.executor.slots && this.ready.length) {
+      const task = this.ready.shift()!;
+      this.launch(task);
+    }
+    if (this.stopping) for (const t of this.ready.splice(0)) t.status = "skipped";
+    if (this.running === 0 && (this.stopping || this.ready.length === 0)) this.finish();
+  }
+
+  private launch(task: TaskState): void {
+    const state = this.states.get(task.stage)!;
+    const { node } = state;
+    task.status = "running";
+    this.running++;
+    const started = Date.now();
+    const { logger } = this.options;
+    logger({ type: "task-start", stage: node.name, item: task.itemId });
+    const outDir = this.store.makeTmpDir(`${node.name}-${task.itemId ?? "all"}`);
+    const controller = new AbortController();
+    const onCancel = (): void => controller.abort();
+    this.options.signal?.addEventListener("abort", onCancel, { once: true });
+    this.executor
+      .run(
+        {
+          modulePath: node.modulePath, stage: node.name, kind: node.kindName, params: task.params,
+          inputs: task.inputs, seed: task.parts.seed, itemId: task.itemId, storeRoot: this.store.root, outDir,
+        },
+        (m) => {
+          if (m.type === "progress") logger({ type: "task-progress", stage: node.name, item: task.itemId, done: m.done, total: m.total });
+          else logger({ type: "task-log", stage: node.name, item: task.itemId, message: m.message });
+        },
+        controller.signal,
+      )
+      .then(
+        (outputs) => {
+          task.ms = Date.now() - started;
+          task.status = "done";
+          task.outputs = outputs;
+          const record: TaskRecord = { ...task.parts, key: task.key, stage: node.name, outputs, durationMs: task.ms, finishedAt: new Date().toISOString() };
+          this.store.writeTask(record);
+          logger({ type: "task-done", stage: node.name, item: task.itemId, source: "ran", ms: task.ms, key: task.key });
+          this.taskFinished(state, task);
+        },
+        (err: unknown) => {
+          task.status = "failed";
+          task.error = errorText(err);
+          state.failed = true;
+          logger({ type: "task-failed", stage: node.name, item: task.itemId, error: task.error });
+          if (!this.options.keepGoing) this.stopping = true;
+        },
+      )
+      .finally(() => {
+        this.options.signal?.removeEventListener("abort", onCancel);
+        this.running--;
+        this.pump();
+      });
+  }
+
+  private taskFinished(state: StageState, task: TaskState): void {
+    // Stream this task's items to the stages that map over them: they need not wait for the rest.
+    for (const consumer of this.consumers(state.node.name)) {
+      const eachName = consumer.node.eachInput;
+      const binding = eachName ? consumer.node.inputs[eachName] : undefined;
+      if (!binding || binding.source !== "stage" || binding.stage !== state.node.name) continue;
+      if (!state.node.perItem) continue; // a whole stage's collection is handed over when it completes
+      const items = taskItems(task.outputs![binding.output], task.itemId, task.order, task.parentMeta);
+      this.deliver(consumer, items);
+    }
+    this.checkComplete(state);
+  }
+
+  private deliver(consumer: StageState, items: PlannedItem[]): void {
+    if (!consumer.started) {
+      consumer.waitingItems.push(...items);
+      return;
+    }
+    for (const item of items) this.addItemTask(consumer, item);
+    this.emitTotal(consumer);
+  }
+
+  private checkComplete(state: StageState): void {
+    if (state.complete || state.failed || !state.allTasksKnown || state.unknown) return;
+    if (state.tasks.some((t) => t.status !== "done")) return;
+    const { node } = state;
+    const outputs: Record<string, Assembled> = {};
+    const sorted = [...state.tasks].sort((a, b) => compareOrder(a.order, b.order));
+    for (const [name, spec] of Object.entries(node.kind.outputs)) {
+      if (node.perItem) {
+        const items = sorted.flatMap((t) => taskItems(t.outputs![name], t.itemId, t.order, t.parentMeta));
+        outputs[name] = { type: "collection", items };
+      } else {
+        const out = sorted[0].outputs![name];
+        outputs[name] = out.type === "artifact" ? out : { type: "collection", items: out.items.map((it, j) => ({ ...it, order: [j] })) };
+        if (out.type !== spec.type) {
+          this.failStage(state, `returned ${out.type === "artifact" ? "an artifact" : "a collection"} for output "${name}", which it declares as ${spec.type}`);
+          return;
+        }
+      }
+    }
+    state.complete = true;
+    state.outputs = outputs;
+    const counts = { ran: 0, cached: 0 };
+    for (const t of state.tasks) counts[t.ms === undefined ? "cached" : "ran"]++;
+    this.options.logger({ type: "stage-done", stage: node.name, ...counts, failed: 0, skipped: 0, ms: Date.now() - (state.startedAt ?? Date.now()) });
+    if (!this.options.dryRun) this.options.onStageComplete?.(node, outputs);
+
+    for (const consumer of this.consumers(node.name)) {
+      const eachName = consumer.node.eachInput;
+      const binding = eachName ? consumer.node.inputs[eachName] : undefined;
+      const mapsOverThis = binding?.source === "stage" && binding.stage === node.name;
+      if (mapsOverThis) {
+        if (!node.perItem) {
+          const value = outputs[binding.output];
+          if (value.type === "collection") this.deliver(consumer, value.items);
+        }
+        consumer.eachProducerDone = true;
+        if (consumer.started) {
+          consumer.allTasksKnown = true;
+          this.emitTotal(consumer);
+        }
+      }
+      this.tryStart(consumer);
+      this.checkComplete(consumer);
+    }
+  }
+
+  private failStage(state: StageState, message: string): void {
+    state.failed = true;
+    this.options.logger({ type: "task-failed", stage: state.node.name, error: `stage kind "${state.node.kindName}" ${message}` });
+    if (!this.options.keepGoing) this.stopping = true;
+  }
+
+  private emitTotal(state: StageState): void {
+    this.options.logger({ type: "stage-total", stage: state.node.name, total: state.tasks.length, final: state.allTasksKnown });
+  }
+
+  private record(runId: string, started: number): RunRecord {
+    const stages: Record<string, RunStageEntry> = {};
+    for (const [name, s] of this.states) {
+      const tasks: RunStageEntry["tasks"] = {};
+      for (const t of s.tasks) {
+        tasks[t.itemId ?? ""] = {
+          key: t.key,
+          source: t.status === "done" ? (t.ms === undefined ? "cached" : "ran") : t.status === "failed" ? "failed" : "skipped",
+          ...(t.ms !== undefined ? { ms: t.ms } : {}),
+          ...(t.error ? { error: t.error } : {}),
+        };
+      }
+      const outputs: Record<string, string> = {};
+      for (const [o, v] of Object.entries(s.outputs ?? {})) outputs[o] = assembledHash(v);
+      stages[name] = { kind: s.node.kindName, params: s.node.params, tasks, outputs };
+    }
+    return {
+      id: runId,
+      ...(this.options.name ? { name: this.options.name } : {}),
+      pipeline: this.pipeline.file,
+      startedAt: new Date(started).toISOString(),
+      finishedAt: new Date().toISOString(),
+      ok: !this.cancelled && [...this.states.values()].every((s) => s.complete),
+      targets: this.options.targets ?? [],
+      stages,
+    };
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message || String(err);
+  return String(err);
+}

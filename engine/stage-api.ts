@@ -1,0 +1,115 @@
+/**
+ * The stage contract: the only engine module a stage kind may import (types only).
+ *
+ * A stage kind is a folder `stages/<kind>/` whose `index.ts` default-exports a `StageKind`.
+ * The engine hands a stage everything it needs as arguments (params, input files, a context)
+ * and takes back what it returns; a stage never touches the cache, the plan or other stages.
+ */
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/** A JSON Schema (draft 2020-12 subset that ajv understands). */
+export type JsonSchema = { [key: string]: unknown };
+
+/** One artifact given to a stage: logical file names mapped to absolute, read-only paths. */
+export interface ArtifactIn {
+  files: Record<string, string>;
+  meta: JsonObject;
+}
+
+/** One item of a collection. `id` is stable across runs (e.g. `rec003/ev01`). */
+export interface ItemIn extends ArtifactIn {
+  id: string;
+}
+
+export interface CollectionIn {
+  items: ItemIn[];
+}
+
+export type InputValue = ArtifactIn | ItemIn | CollectionIn;
+
+/**
+ * What a task returns for one output. File paths are relative to `ctx.outDir` (or absolute
+ * paths inside it); the engine hashes them and moves them into the content-addressed store.
+ */
+export interface ArtifactOut {
+  files?: Record<string, string>;
+  meta?: JsonObject;
+}
+
+export interface ItemOut extends ArtifactOut {
+  id: string;
+}
+
+export interface CollectionOut {
+  items: ItemOut[];
+}
+
+export type OutputValue = ArtifactOut | CollectionOut;
+
+export interface InputSpec {
+  description: string;
+  /** `collection`: a list of items; `artifact`: a single set of files. */
+  type: "collection" | "artifact";
+  /**
+   * Map over this collection: the stage runs once per item and receives that item
+   * (an `ItemIn`) under this input's name. At most one input of a kind may say so.
+   */
+  each?: boolean;
+  optional?: boolean;
+}
+
+export interface OutputSpec {
+  description: string;
+  /**
+   * `collection` or `artifact`. A stage that runs per item always yields collections: each task
+   * returns an artifact (one item, named like its input item) or a collection (sub-items named
+   * `<input item>/<sub id>`), and the engine gathers them. Sub-items inherit the input item's
+   * meta, overridden by their own.
+   */
+  type: "collection" | "artifact";
+}
+
+export interface Progress {
+  /** Work done within this task, e.g. frames rendered of frames to render. */
+  (done: number, total: number): void;
+}
+
+export interface StageContext {
+  /** An empty directory that belongs to this task: write output files here. */
+  outDir: string;
+  /** A deterministic 32-bit seed derived from the pipeline seed, the stage kind and the item. */
+  seed: number;
+  /** The item this task works on, when the stage runs per item. */
+  itemId?: string;
+  log(message: string): void;
+  progress: Progress;
+  /** Aborted when the run is cancelled; long loops should check it. */
+  signal: AbortSignal;
+}
+
+/** One unit of work that a generator stage (one with `split`) declares for itself. */
+export interface SplitItem {
+  id: string;
+  /** Everything this item's result depends on: it is the item's params and part of its key. */
+  params: JsonObject;
+  meta?: JsonObject;
+}
+
+export interface StageKind<P = any> {
+  name: string;
+  /** Bump when the outputs for the same params and inputs change: cached results are then stale. */
+  version: number;
+  description: string;
+  /** JSON Schema of `params`, with defaults; unknown keys are rejected. */
+  params: JsonSchema;
+  inputs: Record<string, InputSpec>;
+  outputs: Record<string, OutputSpec>;
+  /**
+   * A generator stage fans out by itself: `split` (cheap, run while planning) lists its items,
+   * each run as its own task with its own key, so that adding one item runs one task.
+   */
+  split?(params: P): SplitItem[];
+  run(ctx: StageContext, params: P, inputs: Record<string, InputValue>): Promise<Record<string, OutputValue>>;
+}

@@ -1,0 +1,113 @@
+import type { KeyParts } from "../cache/records.js";
+import { Store } from "../cache/store.js";
+import type { EngineEvent } from "./events.js";
+import type { Executor } from "./executor.js";
+import { canonicalJson } from "./hash.js";
+import type { Pipeline } from "./pipeline.js";
+import { Scheduler, type PlannedTask } from "./scheduler.js";
+
+export interface StageStatus {
+  stage: string;
+  /** `up-to-date`: every task cached; `stale`: some tasks would run; `waits`: depends on a stale stage. */
+  state: "up-to-date" | "stale" | "waits";
+  cached: number;
+  stale: number;
+  /** Why the stale tasks would run, each reason with how many tasks it applies to. */
+  reasons: { reason: string; count: number }[];
+  waitsOn: string[];
+}
+
+/** A dry run that also says, for every task that would run, what changed since it last ran. */
+export async function pipelineStatus(pipeline: Pipeline, targets: string[] = []): Promise<StageStatus[]> {
+  const store = new Store(pipeline.cacheDir);
+  const previous = previousKeys(store);
+  const stages = new Map<string, StageStatus>();
+  const entry = (stage: string): StageStatus => {
+    let s = stages.get(stage);
+    if (!s) stages.set(stage, (s = { stage, state: "up-to-date", cached: 0, stale: 0, reasons: [], waitsOn: [] }));
+    return s;
+  };
+  const reasons = new Map<string, Map<string, number>>();
+  const onWouldRun = (task: PlannedTask): void => {
+    const s = entry(task.stage);
+    s.stale++;
+    s.state = "stale";
+    const why = explain(task, previous, store);
+    const counts = reasons.get(task.stage) ?? new Map<string, number>();
+    reasons.set(task.stage, counts);
+    for (const r of why) counts.set(r, (counts.get(r) ?? 0) + 1);
+  };
+  const logger = (e: EngineEvent): void => {
+    if (e.type === "task-done" && e.source === "cached") entry(e.stage).cached++;
+  };
+  const scheduler = new Scheduler(pipeline, idleExecutor, { targets, dryRun: true, logger, onWouldRun });
+  await scheduler.run();
+
+  const order = pipeline.stages.filter((s) => !targets.length || stages.has(s.name) || scheduler.selected(s.name));
+  return order.map((node) => {
+    const s = entry(node.name);
+    s.reasons = [...(reasons.get(node.name) ?? new Map()).entries()].map(([reason, count]) => ({ reason, count }));
+    const upstream = Object.values(node.inputs).flatMap((b) => (b.source === "stage" ? [b.stage] : []));
+    const blockers = upstream.filter((u) => stages.get(u)?.state !== "up-to-date");
+    if (blockers.length) {
+      s.waitsOn = blockers;
+      if (s.state === "up-to-date") s.state = "waits";
+    }
+    return s;
+  });
+}
+
+/** Stage -> item -> the key that item had in the most recent run that ran it. */
+function previousKeys(store: Store): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  for (const run of store.listRuns().reverse()) {
+    for (const [stage, entry] of Object.entries(run.stages)) {
+      const items = out.get(stage) ?? new Map<string, string>();
+      out.set(stage, items);
+      for (const [item, task] of Object.entries(entry.tasks)) if (!items.has(item) && task.source !== "skipped") items.set(item, task.key);
+    }
+  }
+  return out;
+}
+
+function explain(task: PlannedTask, previous: Map<string, Map<string, string>>, store: Store): string[] {
+  if (task.lostFiles) return ["cached result has files missing from the cache: rebuilt"];
+  const items = previous.get(task.stage);
+  if (!items) return ["never run"];
+  const prevKey = items.get(task.itemId ?? "");
+  if (!prevKey) return [task.itemId ? "new item (not run before)" : "never run"];
+  const before = store.readTask(prevKey);
+  if (!before) return ["last run's result is gone from the cache (gc or clean)"];
+  if (prevKey === task.key) return ["its last run failed or was interrupted"];
+  return diffParts(before, task.parts);
+}
+
+export function diffParts(before: KeyParts, after: KeyParts): string[] {
+  const out: string[] = [];
+  if (before.kind !== after.kind) out.push(`kind ${before.kind} -> ${after.kind}`);
+  if (before.version !== after.version) out.push(`code version ${before.version} -> ${after.version}`);
+  out.push(...diffValues("param ", before.params, after.params));
+  if (before.seed !== after.seed) out.push("seed changed");
+  const names = new Set([...Object.keys(before.inputs), ...Object.keys(after.inputs)]);
+  for (const name of [...names].sort()) {
+    if (before.inputs[name] !== after.inputs[name]) out.push(`input ${name} changed`);
+  }
+  return out.length ? out : ["key changed"];
+}
+
+function diffValues(prefix: string, a: unknown, b: unknown, path = ""): string[] {
+  if (canonicalJson(a) === canonicalJson(b)) return [];
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => diffValues(prefix, a[k], b[k], path ? `${path}.${k}` : k));
+  }
+  const show = (v: unknown): string => (v === undefined ? "(unset)" : canonicalJson(v));
+  return [`${prefix}${path || "(all)"}: ${show(a)} -> ${show(b)}`];
+}
+
+const idleExecutor: Executor = {
+  slots: 1,
+  run: () => Promise.reject(new Error("a dry run runs nothing")),
+  close: async () => undefined,
+};

@@ -1,0 +1,22 @@
+import type { TaskOutput } from "../cache/records.js";
+import type { InputValue, JsonObject } from "./stage-api.js";
+
+/** Everything a worker needs to run one task; plain data, so it crosses thread boundaries. */
+export interface TaskSpec {
+  modulePath: string;
+  stage: string;
+  kind: string;
+  params: JsonObject;
+  inputs: Record<string, InputValue>;
+  seed: number;
+  itemId?: string;
+  storeRoot: string;
+  outDir: string;
+}
+
+/** Messages a running task sends back while it works. */
+export type TaskMessage =
+  | { type: "progress"; done: number; total: number }
+  | { type: "log"; message: string };
+
+export type TaskOutputs = Record<string, TaskOutput>;

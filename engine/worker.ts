@@ -1,0 +1,95 @@
+import { existsSync, rmSync, statSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { MessagePort } from "node:worker_threads";
+import type { ItemRecord, TaskOutput } from "../cache/records.js";
+import { Store } from "../cache/store.js";
+import type { ArtifactOut, CollectionOut, OutputValue, StageKind } from "./stage-api.js";
+import type { TaskMessage, TaskOutputs, TaskSpec } from "./task-spec.js";
+
+const kinds = new Map<string, Promise<StageKind>>();
+
+function loadKind(modulePath: string): Promise<StageKind> {
+  let kind = kinds.get(modulePath);
+  if (!kind) {
+    kind = import(pathToFileURL(modulePath).href).then((m: { default: StageKind }) => m.default);
+    kinds.set(modulePath, kind);
+  }
+  return kind;
+}
+
+/** Run one task in this worker thread: call the stage, then move its files into the store. */
+export async function runTask(spec: TaskSpec, port?: MessagePort): Promise<TaskOutputs> {
+  const kind = await loadKind(spec.modulePath);
+  const abort = new AbortController();
+  port?.on("message", (m: { type: string }) => m.type === "abort" && abort.abort());
+  const send = (m: TaskMessage): void => port?.postMessage(m);
+  let lastProgress = 0;
+  try {
+    const outputs = await kind.run(
+      {
+        outDir: spec.outDir,
+        seed: spec.seed,
+        itemId: spec.itemId,
+        signal: abort.signal,
+        log: (message) => send({ type: "log", message }),
+        progress: (done, total) => {
+          const now = Date.now();
+          if (now - lastProgress < 100 && done < total) return;
+          lastProgress = now;
+          send({ type: "progress", done, total });
+        },
+      },
+      spec.params,
+      spec.inputs,
+    );
+    return await ingestOutputs(kind, outputs, spec);
+  } finally {
+    rmSync(spec.outDir, { recursive: true, force: true });
+    port?.close();
+  }
+}
+
+async function ingestOutputs(kind: StageKind, outputs: Record<string, OutputValue>, spec: TaskSpec): Promise<TaskOutputs> {
+  if (!outputs || typeof outputs !== "object") throw new Error(`stage kind "${kind.name}" returned no outputs object`);
+  for (const name of Object.keys(outputs)) {
+    if (!kind.outputs[name]) throw new Error(`stage kind "${kind.name}" returned an undeclared output "${name}" (declared: ${Object.keys(kind.outputs).join(", ")})`);
+  }
+  const missing = Object.keys(kind.outputs).filter((n) => !(n in outputs));
+  if (missing.length) throw new Error(`stage kind "${kind.name}" did not return its output(s) ${missing.join(", ")}`);
+  const store = new Store(spec.storeRoot);
+  const ingestFiles = async (files: Record<string, string> | undefined): Promise<ItemRecord["files"]> => {
+    const refs: ItemRecord["files"] = {};
+    for (const [name, path] of Object.entries(files ?? {})) {
+      const abs = isAbsolute(path) ? path : resolve(spec.outDir, path);
+      const rel = relative(spec.outDir, abs);
+      if (rel.startsWith("..") || isAbsolute(rel)) throw new Error(`output file "${name}" (${path}) is outside the task's output folder; write it under ctx.outDir`);
+      if (!existsSync(abs) || !statSync(abs).isFile()) throw new Error(`output file "${name}" (${rel}) was not written`);
+      refs[name] = { ...(await store.ingestFile(abs)), path: rel };
+    }
+    return refs;
+  };
+  const result: TaskOutputs = {};
+  for (const [name, value] of Object.entries(outputs)) {
+    if ("items" in value) {
+      const items: ItemRecord[] = [];
+      const seen = new Set<string>();
+      for (const item of (value as CollectionOut).items) {
+        if (typeof item.id !== "string" || !item.id) throw new Error(`output "${name}": every item needs a non-empty string id`);
+        if (seen.has(item.id)) throw new Error(`output "${name}": item id "${item.id}" appears twice`);
+        seen.add(item.id);
+        items.push({ id: item.id, files: await ingestFiles(item.files), meta: item.meta ?? {} });
+      }
+      result[name] = { type: "collection", items } satisfies TaskOutput;
+    } else {
+      const artifact = value as ArtifactOut;
+      result[name] = { type: "artifact", files: await ingestFiles(artifact.files), meta: artifact.meta ?? {} };
+    }
+  }
+  return result;
+}
+
+/** Piscina's entry point. */
+export default function (message: { spec: TaskSpec; port?: MessagePort }): Promise<TaskOutputs> {
+  return runTask(message.spec, message.port);
+}
