@@ -87,7 +87,7 @@ export class Store {
     writeFileAtomic(join(this.runDir, `${run.id}.json`), JSON.stringify(run));
   }
 
-  /** Run records, oldest first. */
+  /** Run records, oldest first (ids begin with their start time to the millisecond). */
   listRuns(): RunRecord[] {
     if (!existsSync(this.runDir)) return [];
     return readdirSync(this.runDir)

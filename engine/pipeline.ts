@@ -62,17 +62,17 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const at = positions(file, doc, lines);
   if (doc.errors.length) {
-    throw new PipelineError(doc.errors.map((e) => ({ file, line: e.linePos?.[0].line, col: e.linePos?.[0].col, message: `YAML: ${e.message.split("\n")[0]}` })));
+    throw new PipelineError(doc.errors.map((e) => ({ file, ...lines.linePos(e.pos[0]), message: `YAML: ${e.message.split("\n")[0]}` })));
   }
   const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
   const diagnostics: Diagnostic[] = [];
-  applyOverrides(raw, options.set ?? [], file, diagnostics);
+  const overridden = applyOverrides(raw, options.set ?? [], file, diagnostics);
 
   const dir = dirname(path);
   const stagePaths = Array.isArray(raw.stage_paths) ? (raw.stage_paths as unknown[]).filter((p): p is string => typeof p === "string") : [];
   const registry = new KindRegistry([...stagePaths.map((p) => resolve(dir, p)), BUILTIN_STAGE_DIR]);
 
-  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
   const structure = ajv.compile(pipelineSchema({ params: {}, names: [] }));
   if (!structure(raw)) {
     diagnostics.push(...dedupe(structure.errors ?? []).map((e) => at.fromAjv(e, [])));
@@ -107,7 +107,11 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     const params = structuredClone(stage.params ?? {}) as JsonObject;
     const validate = ajv.compile(kind.params);
     if (!validate(params)) {
-      for (const e of dedupe(validate.errors ?? [])) diagnostics.push({ ...at.fromAjv(e, ["stages", name, "params"]), stage: name });
+      for (const e of dedupe(validate.errors ?? [])) {
+        const d: Diagnostic = { ...at.fromAjv(e, ["stages", name, "params"]), stage: name };
+        const assignment = overridden.get(`${name}.${d.key}`);
+        diagnostics.push(assignment ? { ...d, file: `--set ${assignment}`, line: undefined, col: undefined } : d);
+      }
     }
     const inputs: Record<string, InputBinding> = {};
     for (const [inputName, binding] of Object.entries(stage.inputs ?? {})) {
@@ -218,8 +222,12 @@ function topologicalOrder(nodes: Map<string, StageNode>, at: Positions): string[
   return order;
 }
 
-/** `a.b.c=value` into the raw document; the first segment is a stage (its params) or a top-level key. */
-function applyOverrides(raw: Record<string, unknown>, sets: string[], file: string, diagnostics: Diagnostic[]): void {
+/**
+ * `a.b.c=value` into the raw document; the first segment is a stage (its params) or a top-level
+ * key. Returns which dotted keys were set by which assignment, so errors can point at the flag.
+ */
+function applyOverrides(raw: Record<string, unknown>, sets: string[], file: string, diagnostics: Diagnostic[]): Map<string, string> {
+  const overridden = new Map<string, string>();
   for (const assignment of sets) {
     const eq = assignment.indexOf("=");
     const where = `--set ${assignment}`;
@@ -251,7 +259,9 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
       target = target[key] as Record<string, unknown>;
     }
     target[path[path.length - 1]] = value;
+    overridden.set(path.join("."), assignment);
   }
+  return overridden;
 }
 
 function dedupe(errors: ErrorObject[]): ErrorObject[] {
@@ -295,9 +305,10 @@ function positions(file: string, doc: Document, lines: LineCounter): Positions {
     }
     return { file, ...pos(rangeStart(parent)) };
   };
+  const value = (path: (string | number)[]): Where => ({ file, ...pos(rangeStart(nodeAt(path))) });
   return {
     key,
-    value: (path) => ({ file, ...pos(rangeStart(nodeAt(path))) }),
+    value,
     fromAjv(e, base) {
       const path = [...base, ...e.instancePath.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))];
       const dotted = path.slice(base.length ? 3 : 0).join(".");
@@ -309,7 +320,7 @@ function positions(file: string, doc: Document, lines: LineCounter): Positions {
       if (e.keyword === "required") {
         return { ...key(path.length ? path : [], undefined), key: dotted || undefined, message: `missing required key "${e.params.missingProperty}"` };
       }
-      return { ...(path.length ? key(path) : { file }), stage: stageIndex as string | undefined, key: dotted || undefined, message: describe(e) };
+      return { ...value(path), stage: stageIndex as string | undefined, key: dotted || undefined, message: describe(e) };
     },
   };
 }

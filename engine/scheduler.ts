@@ -101,7 +101,8 @@ export class Scheduler {
   async run(): Promise<RunResult> {
     const { pipeline, options } = this;
     const started = Date.now();
-    const runId = `${new Date(started).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${randomBytes(3).toString("hex")}`;
+    // Sortable by time to the millisecond, unique by its random tail.
+    const runId = `${new Date(started).toISOString().replace(/[-:.]/g, "")}-${randomBytes(3).toString("hex")}`;
     const selected = this.selectStages(options.targets ?? []);
     if (!options.dryRun) this.store.init();
     options.logger({ type: "run-start", runId, pipeline: pipeline.file, stages: selected.map((s) => s.name), jobs: this.executor.slots, dryRun: Boolean(options.dryRun) });

@@ -1,0 +1,114 @@
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CLI, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
+
+function dag(dir: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const CHAIN = `stages:
+  numbers: { params: { count: 3 } }
+  square:
+    inputs: { values: numbers.values }
+  total:
+    inputs: { values: square.squares }
+`;
+
+describe("dag command line", () => {
+  it("run, then a no-op run that says so, with exit code 0", () => {
+    const dir = workspace(CHAIN);
+    const first = dag(dir, "run");
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/done: 7 ran, 0 cached/);
+    const second = dag(dir, "run");
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/Nothing to do: all 7 tasks up to date/);
+    expect(readFileSync(join(dir, "results/total/sum/sum.txt"), "utf8")).toBe("5");
+  });
+
+  it("status says exactly why a stage is stale: a param, an input, a code version", () => {
+    const dir = workspace(CHAIN);
+    dag(dir, "run");
+    expect(dag(dir, "status").stdout).toMatch(/numbers\s+up to date \(3 cached\)\nsquare\s+up to date \(3 cached\)\ntotal\s+up to date \(1 cached\)/);
+    const param = dag(dir, "status", "--set", "square.offset=2").stdout;
+    expect(param).toMatch(/square\s+stale: 3 of 3 tasks would run\n\s+- param offset: 0 -> 2 \(3\)/);
+    expect(param).toMatch(/total\s+waits on square/);
+    const input = dag(dir, "status", "--set", "numbers.base=1").stdout;
+    expect(input).toMatch(/numbers\s+stale: 3 of 3 tasks would run\n\s+- param value: 0 -> 1 \(1\)/);
+    const more = dag(dir, "status", "--set", "numbers.count=4").stdout;
+    expect(more).toMatch(/numbers\s+stale: 1 of 4 tasks would run\n\s+- new item/);
+    // A new version of a stage kind's code: copy the kind, bump its version.
+    const kinds = join(dir, "kinds");
+    cpSync(join(FIXTURE_STAGES, "total"), join(kinds, "total"), { recursive: true });
+    const src = join(kinds, "total", "index.js");
+    writeFileSync(src, readFileSync(src, "utf8").replace("version: 1", "version: 2"));
+    writeFileSync(join(dir, "pipeline.yaml"), `stage_paths: [kinds, ${JSON.stringify(FIXTURE_STAGES)}]\n${CHAIN}`);
+    expect(dag(dir, "status").stdout).toMatch(/total\s+stale: 1 of 1 tasks would run\n\s+- code version 1 -> 2/);
+  });
+
+  it("a failed run exits 1 and names the failing item", () => {
+    const dir = workspace(CHAIN);
+    const r = dag(dir, "run", "--set", "square.fail_on=1");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/FAILED square\[n1\]: refusing to square 1/);
+    expect(r.stderr).toMatch(/run failed/);
+  });
+
+  it("an invalid pipeline exits 2 with its position", () => {
+    const dir = workspace("stages:\n  numbers: { params: { count: -3 } }\n");
+    const r = dag(dir, "run");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/pipeline\.yaml:3:31: stage "numbers", key "count": expected a number >= 0/);
+  });
+
+  it("--json prints one event per line", () => {
+    const dir = workspace(CHAIN);
+    const events = dag(dir, "run", "--json").stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string });
+    expect(events[0].type).toBe("run-start");
+    expect(events.at(-1)).toMatchObject({ type: "run-done", ok: true, ran: 7 });
+  });
+
+  it("graph prints DOT and Mermaid", () => {
+    const dir = workspace(CHAIN);
+    expect(dag(dir, "graph").stdout).toContain('"numbers" -> "square" [label="values -> values (each)"]');
+    expect(dag(dir, "graph", "--format", "mermaid").stdout).toContain('square -->|"squares -> values"| total');
+  });
+
+  it("a second writer is refused with a clear message while a run holds the workspace; --wait queues", async () => {
+    const dir = workspace("stages:\n  sleepy: { params: { ms: 2500 } }\n");
+    const first = spawn(process.execPath, [CLI, "run"], { cwd: dir, stdio: "ignore" });
+    const exited = new Promise<number | null>((r) => first.on("exit", r));
+    for (let i = 0; i < 100 && !existsSync(join(dir, ".dag", "lock")); i++) await new Promise((r) => setTimeout(r, 50));
+    const second = dag(dir, "run");
+    expect(second.code).toBe(3);
+    expect(second.stderr).toMatch(/another dag process \(pid \d+ .*is writing to this workspace's cache/);
+    expect(second.stderr).toMatch(/--wait/);
+    const waited = dag(dir, "run", "--wait");
+    expect(waited.code).toBe(0);
+    expect(await exited).toBe(0);
+    expect(waited.stderr).toMatch(/Nothing to do/);
+  });
+
+  it("a lock left by a dead process is taken over", () => {
+    const dir = workspace(CHAIN);
+    dag(dir, "run");
+    writeFileSync(join(dir, ".dag", "lock"), JSON.stringify({ pid: 999999, host: hostname(), since: "then", command: "run" }));
+    expect(dag(dir, "run").code).toBe(0);
+  });
+
+  it("kinds lists the stage kinds and explains one", () => {
+    const dir = workspace(CHAIN);
+    expect(dag(dir, "kinds").stdout).toMatch(/numbers\s+v1\s+test stage/);
+    expect(dag(dir, "kinds", "numbers").stdout).toMatch(/count: integer = 3 \(>= 0\) - how many numbers/);
+  });
+
+  it("--help teaches every command", () => {
+    const help = dag(".", "--help").stdout;
+    for (const cmd of ["run", "status", "graph", "gc", "clean", "kinds"]) expect(help).toContain(`  ${cmd} `);
+    expect(dag(".", "run", "--help").stdout).toMatch(/--keep-going/);
+  });
+});

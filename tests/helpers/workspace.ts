@@ -1,0 +1,57 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { EngineEvent } from "../../dist/engine/events.js";
+import { LocalPoolExecutor } from "../../dist/engine/executor.js";
+import { loadPipeline } from "../../dist/engine/pipeline.js";
+import { publishStage } from "../../dist/engine/results.js";
+import { Scheduler, type RunOptions } from "../../dist/engine/scheduler.js";
+import { Store } from "../../dist/cache/store.js";
+
+export const FIXTURE_STAGES = resolve("dist/tests/fixtures/stages");
+export const CLI = resolve("dist/engine/cli.js");
+
+/** A fresh folder with a pipeline.yaml that can use the test stage kinds. */
+export function workspace(yaml: string, withFixtures = true): string {
+  const dir = mkdtempSync(join(tmpdir(), "dag-test-"));
+  writePipeline(dir, yaml, withFixtures);
+  return dir;
+}
+
+export function writePipeline(dir: string, yaml: string, withFixtures = true): void {
+  writeFileSync(join(dir, "pipeline.yaml"), `${withFixtures ? `stage_paths: [${JSON.stringify(FIXTURE_STAGES)}]\n` : ""}${yaml}`);
+}
+
+export interface Outcome {
+  ok: boolean;
+  /** `stage[item]` of every task that ran, sorted. */
+  ran: string[];
+  cached: number;
+  failed: string[];
+  events: EngineEvent[];
+}
+
+/** Run the pipeline in `dir` in-process through the real worker pool. */
+export async function run(dir: string, options: Partial<RunOptions> & { set?: string[]; jobs?: number } = {}): Promise<Outcome> {
+  const pipeline = await loadPipeline(join(dir, "pipeline.yaml"), { set: options.set });
+  const executor = new LocalPoolExecutor(options.jobs ?? 2);
+  const events: EngineEvent[] = [];
+  const store = new Store(pipeline.cacheDir);
+  try {
+    const result = await new Scheduler(pipeline, executor, {
+      ...options,
+      logger: (e) => events.push(e),
+      onStageComplete: options.dryRun ? undefined : (node, outputs) => publishStage(pipeline.resultsDir, node.name, outputs, (ref) => store.blobPath(ref.hash)),
+    }).run();
+    const name = (e: { stage: string; item?: string }): string => (e.item ? `${e.stage}[${e.item}]` : e.stage);
+    return {
+      ok: result.ok,
+      ran: events.flatMap((e) => (e.type === "task-done" && e.source === "ran" ? [name(e)] : [])).sort(),
+      cached: result.cached,
+      failed: events.flatMap((e) => (e.type === "task-failed" ? [name(e)] : [])).sort(),
+      events,
+    };
+  } finally {
+    await executor.close();
+  }
+}

@@ -1,0 +1,65 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PipelineError } from "../dist/engine/diagnostics.js";
+import { loadPipeline } from "../dist/engine/pipeline.js";
+import { FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
+
+async function errorOf(yaml: string, set: string[] = []): Promise<string> {
+  const dir = workspace(yaml);
+  mkdirSync(join(dir, "data"), { recursive: true });
+  writeFileSync(join(dir, "data", "one.txt"), "1");
+  try {
+    await loadPipeline(join(dir, "pipeline.yaml"), { set });
+  } catch (err) {
+    expect(err).toBeInstanceOf(PipelineError);
+    return (err as Error).message.replaceAll(dir, "<dir>").replaceAll(FIXTURE_STAGES, "<fixtures>");
+  }
+  throw new Error("expected the pipeline to be rejected");
+}
+
+// The fixture header takes line 1 of every pipeline file: line numbers below count from it.
+const cases: { name: string; yaml: string; set?: string[]; expect: RegExp[] }[] = [
+  { name: "YAML syntax error", yaml: "stages:\n  numbers: {params: {count: 2}\n  square: 1\n", expect: [/pipeline\.yaml:4:\d+: YAML: /] },
+  { name: "duplicate key", yaml: "stages:\n  numbers: {}\n  numbers: {}\n", expect: [/pipeline\.yaml:4:\d+: YAML: .*[Uu]nique/] },
+  { name: "no stages", yaml: "seed: 1\n", expect: [/missing required key "stages"/] },
+  { name: "unknown top-level key", yaml: "stagez: {}\nstages:\n  numbers: {}\n", expect: [/pipeline\.yaml:2:1: key "stagez": unknown key "stagez"/, /allowed keys: seed, cache/] },
+  { name: "unknown stage key", yaml: "stages:\n  numbers:\n    parms: {count: 2}\n", expect: [/pipeline\.yaml:4:5: stage "numbers", key "stages.numbers.parms": unknown key "parms"/] },
+  { name: "unknown param", yaml: "stages:\n  numbers:\n    params:\n      count: 2\n      cuont: 3\n", expect: [/pipeline\.yaml:6:7: stage "numbers", key "cuont": unknown key "cuont"/, /allowed keys: count, base/] },
+  { name: "param of the wrong type", yaml: "stages:\n  numbers:\n    params:\n      count: many\n", expect: [/pipeline\.yaml:5:14: stage "numbers", key "count": expected integer/] },
+  { name: "param out of range", yaml: "stages:\n  numbers:\n    params: { count: -1 }\n", expect: [/pipeline\.yaml:4:22: stage "numbers", key "count": expected a number >= 0/] },
+  { name: "unknown kind", yaml: "stages:\n  squares:\n    inputs: {}\n", expect: [/pipeline\.yaml:3:3: stage "squares": unknown stage kind "squares"/, /known kinds: .*numbers/] },
+  { name: "unknown input name", yaml: "stages:\n  numbers: {}\n  total:\n    inputs: { values: numbers.values, extra: numbers.values }\n", expect: [/stage "total", key "extra": kind "total" has no input "extra"/] },
+  { name: "missing input", yaml: "stages:\n  numbers: {}\n  total: {}\n", expect: [/pipeline\.yaml:4:3: stage "total", key "inputs.values": missing input "values"/] },
+  { name: "input from an unknown stage", yaml: "stages:\n  total:\n    inputs: { values: numbrs.values }\n", expect: [/pipeline\.yaml:4:23: stage "total", key "values": no stage "numbrs" produces "numbrs.values"/] },
+  { name: "input from an unknown output", yaml: "stages:\n  numbers: {}\n  total:\n    inputs: { values: numbers.value }\n", expect: [/stage "numbers" \(kind numbers\) has no output "value"/, /its outputs: values/] },
+  { name: "input written wrong", yaml: "stages:\n  total:\n    inputs: { values: 3 }\n", expect: [/pipeline\.yaml:4:23: .*expected `<stage>.<output>`/] },
+  { name: "glob that matches nothing", yaml: "stages:\n  total:\n    inputs: { values: { glob: \"data/*.csv\" } }\n", expect: [/stage "total", key "values": no file matches the glob "data\/\*\.csv"/] },
+  { name: "missing file", yaml: "stages:\n  readfile:\n    inputs: { files: { file: data/none.txt } }\n", expect: [/no such file: data\/none.txt/] },
+  { name: "artifact where a collection is needed", yaml: "stages:\n  sleepy: {}\n  total:\n    inputs: { values: sleepy.done }\n", expect: [/input "values" takes a collection \(a list of items\) but gets an artifact/] },
+  {
+    name: "a cycle names its stages",
+    yaml: "stages:\n  numbers: {}\n  clamp:\n    inputs: { values: square.squares }\n  square:\n    inputs: { values: clamp.values }\n",
+    expect: [/the stages form a cycle: clamp -> square -> clamp/],
+  },
+  { name: "--set on an unknown stage", yaml: "stages:\n  numbers: {}\n", set: ["numbrs.count=3"], expect: [/--set numbrs.count=3: no stage "numbrs"/] },
+  { name: "--set with a bad value", yaml: "stages:\n  numbers: {}\n", set: ["numbers.count=lots"], expect: [/stage "numbers", key "count": expected integer/] },
+  { name: "--set without a value", yaml: "stages:\n  numbers: {}\n", set: ["numbers.count"], expect: [/expected KEY=VALUE/] },
+  { name: "several problems at once", yaml: "stages:\n  numbers:\n    params: { count: x, base: y }\n", expect: [/key "count": expected integer/, /key "base": expected integer/] },
+];
+
+describe("a bad pipeline.yaml gets a clear error", () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const message = await errorOf(c.yaml, c.set);
+      for (const pattern of c.expect) expect(message).toMatch(pattern);
+    });
+  }
+
+  it("a good pipeline fills in defaults", async () => {
+    const dir = workspace("stages:\n  numbers: {}\n  total:\n    inputs: { values: numbers.values }\n");
+    const p = await loadPipeline(join(dir, "pipeline.yaml"));
+    expect(p.byName.get("numbers")!.params).toEqual({ count: 3, base: 0 });
+    expect(p.stages.map((s) => s.name)).toEqual(["numbers", "total"]);
+  });
+});
