@@ -37,8 +37,16 @@ export class Store {
     return join(this.blobDir, hash.slice(0, 2), hash);
   }
 
+  private blobs?: Set<string>;
+
+  /**
+   * Whether the store holds a file. The names of all files are listed once (256 directory reads
+   * instead of one stat per file, which dominates a no-op run over many items); a file written
+   * since is found by the stat that follows a miss.
+   */
   hasBlob(hash: string): boolean {
-    return existsSync(this.blobPath(hash));
+    this.blobs ??= new Set(this.allBlobHashes());
+    return this.blobs.has(hash) || existsSync(this.blobPath(hash));
   }
 
   /** Move a finished file into the store under its content hash (the source is consumed). */
@@ -70,17 +78,39 @@ export class Store {
     writeFileAtomic(this.taskPath(record.key), JSON.stringify(record));
   }
 
-  /** A task's record, if every file it produced is still in the store (else it must run again). */
-  completeTask(key: string): TaskRecord | undefined {
-    const record = this.readTask(key);
-    if (!record) return undefined;
-    for (const output of Object.values(record.outputs)) {
+  /** A task's outputs, if every file it produced is still in the store (else it must run again). */
+  completeTask(key: string, index?: Map<string, TaskRecord["outputs"]>): TaskRecord["outputs"] | undefined {
+    const outputs = index?.get(key) ?? this.readTask(key)?.outputs;
+    if (!outputs) return undefined;
+    for (const output of Object.values(outputs)) {
       const artifacts = output.type === "artifact" ? [output] : output.items;
       for (const artifact of artifacts) {
         for (const file of Object.values(artifact.files)) if (!this.hasBlob(file.hash)) return undefined;
       }
     }
-    return record;
+    return outputs;
+  }
+
+  /**
+   * The outputs of a stage's tasks in its latest run, read as one file: a no-op run over
+   * thousands of items then reads one file per stage instead of one per task. Any entry is as
+   * valid as the task record it copies (a key always means the same outputs).
+   */
+  readStageIndex(stage: string): Map<string, TaskRecord["outputs"]> {
+    try {
+      return new Map(Object.entries(JSON.parse(readFileSync(this.stageIndexPath(stage), "utf8")) as Record<string, TaskRecord["outputs"]>));
+    } catch {
+      return new Map();
+    }
+  }
+
+  writeStageIndex(stage: string, entries: Map<string, TaskRecord["outputs"]>): void {
+    mkdirSync(join(this.root, "stages"), { recursive: true });
+    writeFileAtomic(this.stageIndexPath(stage), JSON.stringify(Object.fromEntries(entries)));
+  }
+
+  private stageIndexPath(stage: string): string {
+    return join(this.root, "stages", `${stage}.json`);
   }
 
   writeRun(run: RunRecord): void {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { Command, Option } from "commander";
 import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
 import { Store } from "../cache/store.js";
@@ -36,8 +36,11 @@ async function load(opts: CommonOptions): Promise<Pipeline> {
   return loadPipeline(opts.pipeline, { set: opts.set });
 }
 
+const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
 const program = new Command()
   .name("dag")
+  .version(version)
   .description(
     "Run a pipeline of content-hashed stages: only what changed (inputs, params or code) runs again.\n" +
       "Reads pipeline.yaml in the current folder; results are cached in .dag/ and linked under results/.",

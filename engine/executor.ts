@@ -23,18 +23,21 @@ export function defaultJobs(): number {
 
 /** Worker threads on this machine (Piscina), one task per thread. */
 export class LocalPoolExecutor implements Executor {
-  private readonly pool: Piscina;
+  private poolInstance?: Piscina;
 
-  constructor(readonly slots: number) {
-    this.pool = new Piscina({
+  constructor(readonly slots: number) {}
+
+  /** Threads start with the first task: a run that restores everything from the cache starts none. */
+  private get pool(): Piscina {
+    return (this.poolInstance ??= new Piscina({
       filename: WORKER,
-      minThreads: Math.min(slots, 1),
-      maxThreads: slots,
+      minThreads: Math.min(this.slots, 1),
+      maxThreads: this.slots,
       // Stage kinds load heavy libraries (OpenCV, HDF5): keep threads warm across tasks.
       idleTimeout: 60_000,
       // A task is queued only when a thread is free: the scheduler never oversubscribes.
       concurrentTasksPerWorker: 1,
-    });
+    }));
   }
 
   async run(spec: TaskSpec, onMessage: (m: TaskMessage) => void, signal: AbortSignal): Promise<TaskOutputs> {
@@ -51,6 +54,6 @@ export class LocalPoolExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    await this.poolInstance?.destroy();
   }
 }

@@ -53,7 +53,8 @@ export interface RunResult {
 interface TaskState extends PlannedTask {
   order: number[];
   parentMeta: JsonObject;
-  inputs: Record<string, InputValue>;
+  /** The item this task maps over, by input name (its files are given to the stage at launch). */
+  mapped: Record<string, PlannedItem>;
   params: JsonObject;
   status: "ready" | "running" | "done" | "failed" | "skipped" | "would-run";
   outputs?: TaskOutputs;
@@ -72,12 +73,16 @@ interface StageState {
   waitingItems: PlannedItem[];
   eachProducerDone: boolean;
   tasks: TaskState[];
+  /** Tasks not yet done (kept as a count: checking every task after each one is quadratic). */
+  unfinished: number;
   complete: boolean;
   failed: boolean;
   /** A dry run cannot know this stage's outputs (something in it or above it would run). */
   unknown: boolean;
   outputs?: Record<string, Assembled>;
   startedAt?: number;
+  /** The outputs of this stage's tasks in its latest run, by key (see Store.readStageIndex). */
+  index: Map<string, TaskOutputs>;
 }
 
 /** Bring the pipeline's targets up to date: restore what is cached, run the rest in the executor. */
@@ -123,7 +128,8 @@ export class Scheduler {
     for (const node of selected) {
       this.states.set(node.name, {
         node, started: false, allTasksKnown: false, waitingItems: [], eachProducerDone: false,
-        tasks: [], complete: false, failed: false, unknown: false,
+        tasks: [], unfinished: 0, complete: false, failed: false, unknown: false,
+        index: this.store.readStageIndex(node.name),
       });
     }
     const abort = (): void => {
@@ -139,6 +145,7 @@ export class Scheduler {
     await done;
     options.signal?.removeEventListener("abort", abort);
 
+    if (!options.dryRun) this.saveStageIndexes();
     const record = this.record(runId, started);
     const counts = { ran: 0, cached: 0, failed: 0 };
     for (const s of this.states.values()) {
@@ -155,6 +162,15 @@ export class Scheduler {
     if (!options.dryRun) this.store.writeRun(record);
     options.logger({ type: "run-done", ok, ...counts, ms: Date.now() - started, runId, cancelled: this.cancelled });
     return { ok, cancelled: this.cancelled, record, ...counts };
+  }
+
+  /** Remember each stage's finished tasks in one file, where that changed what the file says. */
+  private saveStageIndexes(): void {
+    for (const state of this.states.values()) {
+      const done = state.tasks.filter((t) => t.status === "done");
+      if (!done.length || (done.length === state.index.size && done.every((t) => state.index.has(t.key)))) continue;
+      this.store.writeStageIndex(state.node.name, new Map(done.map((t) => [t.key, t.outputs!])));
+    }
   }
 
   /** Whether this run covers the stage (it is a target or something a target needs). */
@@ -243,25 +259,21 @@ export class Scheduler {
   private addTask(state: StageState, itemId: string | undefined, order: number[], parentMeta: JsonObject, params: JsonObject, mapped: Record<string, PlannedItem>): void {
     const { node } = state;
     const inputHashes: Record<string, string> = { ...state.wholeHashes };
-    const inputs: Record<string, InputValue> = {};
-    for (const [name, value] of Object.entries(state.whole!)) inputs[name] = toInputValue(this.locate, value);
-    for (const [name, item] of Object.entries(mapped)) {
-      inputHashes[name] = itemHash(item);
-      inputs[name] = toItemIn(this.locate, item);
-    }
+    for (const [name, item] of Object.entries(mapped)) inputHashes[name] = itemHash(item);
     const parts: KeyParts = {
       kind: node.kindName, version: node.kind.version, params, seed: deriveSeed(this.pipeline.seed, node.kindName, itemId),
       ...(itemId !== undefined ? { itemId } : {}), inputs: inputHashes,
     };
     const key = hashJson(parts);
-    const task: TaskState = { stage: node.name, itemId, key, parts, order, parentMeta, inputs, params, status: "ready", lostFiles: false };
+    const task: TaskState = { stage: node.name, itemId, key, parts, order, parentMeta, mapped, params, status: "ready", lostFiles: false };
     state.tasks.push(task);
+    state.unfinished++;
 
     const forced = this.options.force?.includes(node.name);
-    const cached = forced ? undefined : this.store.completeTask(key);
+    const cached = forced ? undefined : this.store.completeTask(key, state.index);
     if (cached) {
       task.status = "done";
-      task.outputs = cached.outputs;
+      task.outputs = cached;
       this.options.logger({ type: "task-done", stage: node.name, item: itemId, source: "cached", ms: 0, key });
       this.taskFinished(state, task);
       return;
@@ -306,7 +318,7 @@ export class Scheduler {
       .run(
         {
           modulePath: node.modulePath, stage: node.name, kind: node.kindName, params: task.params,
-          inputs: task.inputs, seed: task.parts.seed, itemId: task.itemId, storeRoot: this.store.root, outDir,
+          inputs: this.taskInputs(state, task), seed: task.parts.seed, itemId: task.itemId, storeRoot: this.store.root, outDir,
         },
         (m) => {
           if (m.type === "progress") logger({ type: "task-progress", stage: node.name, item: task.itemId, done: m.done, total: m.total });
@@ -339,7 +351,16 @@ export class Scheduler {
       });
   }
 
+  /** What the stage receives: paths of every input file, with item ids and meta. */
+  private taskInputs(state: StageState, task: TaskState): Record<string, InputValue> {
+    const inputs: Record<string, InputValue> = {};
+    for (const [name, value] of Object.entries(state.whole!)) inputs[name] = toInputValue(this.locate, value);
+    for (const [name, item] of Object.entries(task.mapped)) inputs[name] = toItemIn(this.locate, item);
+    return inputs;
+  }
+
   private taskFinished(state: StageState, task: TaskState): void {
+    state.unfinished--;
     // Stream this task's items to the stages that map over them: they need not wait for the rest.
     for (const consumer of this.consumers(state.node.name)) {
       const eachName = consumer.node.eachInput;
@@ -363,7 +384,7 @@ export class Scheduler {
 
   private checkComplete(state: StageState): void {
     if (state.complete || state.failed || !state.allTasksKnown || state.unknown) return;
-    if (state.tasks.some((t) => t.status !== "done")) return;
+    if (state.unfinished > 0) return;
     const { node } = state;
     const outputs: Record<string, Assembled> = {};
     const sorted = [...state.tasks].sort((a, b) => compareOrder(a.order, b.order));
