@@ -132,6 +132,18 @@ export class Store {
       });
   }
 
+  /** Run records one at a time, newest first, so a caller can stop reading early. */
+  *runsNewestFirst(): Generator<RunRecord> {
+    if (!existsSync(this.runDir)) return;
+    for (const f of readdirSync(this.runDir).filter((n) => n.endsWith(".json")).sort().reverse()) {
+      try {
+        yield JSON.parse(readFileSync(join(this.runDir, f), "utf8")) as RunRecord;
+      } catch {
+        /* a run record being written by a crashed process: skip it */
+      }
+    }
+  }
+
   removeRun(id: string): void {
     rmSync(join(this.runDir, `${id}.json`), { force: true });
   }

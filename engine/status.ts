@@ -20,7 +20,8 @@ export interface StageStatus {
 /** A dry run that also says, for every task that would run, what changed since it last ran. */
 export async function pipelineStatus(pipeline: Pipeline, targets: string[] = []): Promise<StageStatus[]> {
   const store = new Store(pipeline.cacheDir);
-  const previous = previousKeys(store);
+  // Read past runs only when something is stale: an up-to-date pipeline needs no explanation.
+  let previous: Map<string, Map<string, string>> | undefined;
   const stages = new Map<string, StageStatus>();
   const entry = (stage: string): StageStatus => {
     let s = stages.get(stage);
@@ -32,6 +33,7 @@ export async function pipelineStatus(pipeline: Pipeline, targets: string[] = [])
     const s = entry(task.stage);
     s.stale++;
     s.state = "stale";
+    previous ??= previousKeys(store, pipeline.stages.map((n) => n.name));
     const why = explain(task, previous, store);
     const counts = reasons.get(task.stage) ?? new Map<string, number>();
     reasons.set(task.stage, counts);
@@ -58,9 +60,11 @@ export async function pipelineStatus(pipeline: Pipeline, targets: string[] = [])
 }
 
 /** Stage -> item -> the key that item had in the most recent run that ran it. */
-function previousKeys(store: Store): Map<string, Map<string, string>> {
+function previousKeys(store: Store, stages: string[]): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
-  for (const run of store.listRuns().reverse()) {
+  for (const run of store.runsNewestFirst()) {
+    // The newest run with a stage knows its latest keys: stop reading once every stage was seen.
+    if (stages.every((s) => out.has(s))) break;
     for (const [stage, entry] of Object.entries(run.stages)) {
       const items = out.get(stage) ?? new Map<string, string>();
       out.set(stage, items);
