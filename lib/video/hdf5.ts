@@ -1,0 +1,295 @@
+/**
+ * Videos and arrays in HDF5 files, through h5wasm (the HDF5 C library compiled to wasm).
+ *
+ * Layout (as in the Stytra example and what h5py users expect): a uint8 dataset
+ * frames x rows x cols, and a `framerate` attribute on the root group.
+ */
+import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, basename, join } from "node:path";
+import h5wasm from "h5wasm/node";
+import type { Dataset, File as H5File, Group } from "h5wasm/node";
+import { assertVideo, type Video } from "./types.js";
+
+type H5Module = Awaited<typeof h5wasm.ready> & {
+  activate_throwing_error_handler(): number;
+  deactivate_throwing_error_handler(): number;
+};
+
+let ready: Promise<H5Module> | undefined;
+function h5(): Promise<H5Module> {
+  ready ??= h5wasm.ready as Promise<H5Module>;
+  return ready;
+}
+
+/**
+ * Runs `body` with HDF5 errors thrown (not printed to stderr and signalled by -1). The handler
+ * is process-wide state of the wasm module, so it is switched on for our calls only.
+ */
+function throwingErrors<T>(mod: H5Module, body: () => T): T {
+  mod.activate_throwing_error_handler();
+  try {
+    return body();
+  } finally {
+    mod.deactivate_throwing_error_handler();
+  }
+}
+
+/** The innermost cause of an HDF5 error stack: its last "#NNN: ... in func(): message" line. */
+function hdf5Cause(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const lines = [...text.matchAll(/#\d+: .*? in [\w.]+\(\): (.*)$/gm)].map((m) => m[1]!.trim());
+  return lines.at(-1) ?? text.split("\n")[0]!;
+}
+
+const SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** HDF5 files start with a signature at byte 0, 512, 1024, 2048, ... (after a user block). */
+function hasHdf5Signature(path: string, size: number): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const head = Buffer.alloc(8);
+    for (let offset = 0; offset + 8 <= size; offset = offset === 0 ? 512 : offset * 2) {
+      if (readSync(fd, head, 0, 8, offset) === 8 && head.equals(SIGNATURE)) return true;
+    }
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Checks that `path` is an existing HDF5 file, with errors that say what to do. */
+function checkHdf5File(path: string): void {
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new Error(`${path} is not a regular file: give the path of an .h5 file`);
+    size = stat.size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new Error(`HDF5 file ${path} does not exist: check the path (relative paths start at ${process.cwd()})`);
+    }
+    throw error;
+  }
+  if (!hasHdf5Signature(path, size)) {
+    throw new Error(`${path} is not an HDF5 file (no HDF5 signature in its ${size} bytes): convert the video to HDF5 first (frames x rows x cols uint8)`);
+  }
+}
+
+async function openFile(path: string): Promise<{ mod: H5Module; file: H5File }> {
+  checkHdf5File(path);
+  const mod = await h5();
+  try {
+    return { mod, file: throwingErrors(mod, () => new h5wasm.File(path, "r")) };
+  } catch (error) {
+    const cause = hdf5Cause(error);
+    const hint = /truncat/i.test(cause) ? "the file is incomplete (an interrupted copy or write?): copy or write it again" : "the file may be damaged";
+    throw new Error(`cannot open HDF5 file ${path}: ${cause}; ${hint}`);
+  }
+}
+
+interface DatasetInfo {
+  path: string;
+  shape: number[];
+  dtype: string;
+  isUint8: boolean;
+}
+
+function describe(file: H5File, path: string): DatasetInfo | undefined {
+  const entity = file.get(path);
+  if (!(entity instanceof h5wasm.Dataset)) return undefined;
+  const m = entity.metadata;
+  return { path, shape: entity.shape ?? [], dtype: String(entity.dtype), isUint8: m.type === 0 && m.size === 1 && !m.signed };
+}
+
+function allDatasets(file: H5File): DatasetInfo[] {
+  return file.paths().map((p) => describe(file, p)).filter((d): d is DatasetInfo => d !== undefined);
+}
+
+function listing(datasets: DatasetInfo[]): string {
+  return datasets.length === 0 ? "none" : datasets.map((d) => `${d.path} (${d.dtype} [${d.shape.join(", ")}])`).join(", ");
+}
+
+/** The video dataset: the named one, or the only 3-D uint8 dataset in the file. */
+function findVideoDataset(file: H5File, path: string, name?: string): DatasetInfo {
+  if (name !== undefined) {
+    const info = describe(file, name);
+    if (!info) throw new Error(`${path} has no dataset "${name}"; its datasets: ${listing(allDatasets(file))}`);
+    if (!info.isUint8 || info.shape.length !== 3) {
+      throw new Error(`dataset "${name}" in ${path} is ${info.dtype} [${info.shape.join(", ")}]; a video must be uint8 frames x rows x cols (grey): convert it`);
+    }
+    return info;
+  }
+  const all = allDatasets(file);
+  const videos = all.filter((d) => d.isUint8 && d.shape.length === 3);
+  if (videos.length === 1) return videos[0]!;
+  if (videos.length === 0) throw new Error(`${path} holds no 3-D uint8 dataset (frames x rows x cols); its datasets: ${listing(all)}`);
+  throw new Error(`${path} holds several 3-D uint8 datasets: ${listing(videos)}; name one with the dataset option`);
+}
+
+/** A number from an attribute value (scalar, 1-element array, bigint or numeric string). */
+function attributeNumber(value: unknown): number | undefined {
+  const first = ArrayBuffer.isView(value) || Array.isArray(value) ? (value as ArrayLike<unknown>)[0] : value;
+  const n = typeof first === "bigint" ? Number(first) : typeof first === "string" ? Number.parseFloat(first) : first;
+  return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+function frameRate(dataset: Dataset, root: H5File): number | undefined {
+  for (const holder of [dataset, root]) {
+    const attrs = holder.attrs;
+    for (const name of ["framerate", "fps"]) {
+      if (name in attrs) {
+        const n = attributeNumber(attrs[name]!.value);
+        if (n !== undefined) return n;
+      }
+    }
+  }
+  return undefined;
+}
+
+export interface ReadVideoOptions {
+  /** Dataset path; default: the file's only 3-D uint8 dataset. */
+  dataset?: string;
+  /** Frame rate when the file has no `framerate`/`fps` attribute (the attribute wins). */
+  fps?: number;
+}
+
+/** Frames are read this many bytes at a time, so the wasm heap holds one block, not the video. */
+const READ_BLOCK_BYTES = 32 << 20;
+
+/** Reads a grey video (frames x rows x cols uint8) from an HDF5 file. */
+export async function readHdf5Video(path: string, options: ReadVideoOptions = {}): Promise<Video> {
+  const { mod, file } = await openFile(path);
+  try {
+    const info = findVideoDataset(file, path, options.dataset);
+    const dataset = file.get(info.path) as Dataset;
+    const fps = frameRate(dataset, file) ?? options.fps;
+    if (fps === undefined) {
+      throw new Error(`${path} has no "framerate" or "fps" attribute (on "${info.path}" or the root): give the frame rate with the fps option`);
+    }
+    const [count, rows, cols] = info.shape as [number, number, number];
+    const frames = new Uint8Array(count * rows * cols);
+    const perBlock = Math.max(1, Math.floor(READ_BLOCK_BYTES / Math.max(1, rows * cols)));
+    for (let first = 0; first < count; first += perBlock) {
+      const last = Math.min(count, first + perBlock);
+      let block: unknown;
+      try {
+        block = throwingErrors(mod, () => dataset.slice([[first, last]]));
+      } catch (error) {
+        throw new Error(`cannot read frames ${first}..${last - 1} of "${info.path}" in ${path}: ${hdf5Cause(error)}; the file is damaged or incomplete: write it again`);
+      }
+      if (!(block instanceof Uint8Array) || block.length !== (last - first) * rows * cols) {
+        throw new Error(`reading frames ${first}..${last - 1} of "${info.path}" in ${path} returned ${describeValue(block)}, not ${(last - first) * rows * cols} bytes`);
+      }
+      frames.set(block, first * rows * cols);
+    }
+    return { frames, count, rows, cols, fps };
+  } finally {
+    file.close();
+  }
+}
+
+function describeValue(v: unknown): string {
+  return ArrayBuffer.isView(v) ? `${v.constructor.name}(${(v as Uint8Array).length})` : typeof v;
+}
+
+type TypedArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
+
+export interface ArrayDataset {
+  name: string;
+  data: TypedArray;
+  shape: number[];
+  /** HDF5 type string (numpy style: "<f4", "<B", ...); default: from the array's type. */
+  dtype?: string;
+  /** Chunk shape; with gzip. Default: the whole array in one chunk. */
+  chunks?: number[];
+  /** gzip level 1..9; 0 = no compression. Default 4. */
+  gzip?: number;
+}
+
+export type AttributeValue = number | string | number[] | string[];
+
+const DTYPES: [new (...args: never[]) => TypedArray, string][] = [
+  [Uint8Array, "<B"], [Int8Array, "<b"], [Uint16Array, "<H"], [Int16Array, "<h"],
+  [Uint32Array, "<I"], [Int32Array, "<i"], [Float32Array, "<f"], [Float64Array, "<d"],
+];
+
+function dtypeOf(data: TypedArray): string {
+  const found = DTYPES.find(([ctor]) => data instanceof ctor);
+  if (!found) throw new Error(`no HDF5 type for ${describeValue(data)}`);
+  return found[1];
+}
+
+function writeAttribute(holder: H5File | Dataset, name: string, value: AttributeValue): void {
+  // Whole numbers are written as int32, as in the Stytra file (`framerate` = 200); others as float64.
+  if (typeof value === "number") holder.create_attribute(name, value, [], Number.isInteger(value) && Math.abs(value) < 2 ** 31 ? "<i" : "<d");
+  else if (typeof value === "string") holder.create_attribute(name, value);
+  else if (value.length > 0 && typeof value[0] === "number") holder.create_attribute(name, new Float64Array(value as number[]), [value.length], "<d");
+  else holder.create_attribute(name, value as string[]);
+}
+
+/** HDF5 does not create missing groups on the way to a dataset ("tail/points"): we do. */
+function createParentGroups(file: H5File, name: string): void {
+  let parent: Group = file;
+  for (const part of name.split("/").filter(Boolean).slice(0, -1)) {
+    // keys() rather than get(): get() of a missing path raises an HDF5 error.
+    parent = parent.keys().includes(part) ? (parent.get(part) as Group) : parent.create_group(part);
+  }
+}
+
+/**
+ * Writes arrays and root attributes to a new HDF5 file. It is written beside `path` and renamed
+ * into place, so a reader never sees a half-written file.
+ */
+export async function writeHdf5Arrays(path: string, datasets: ArrayDataset[], attrs: Record<string, AttributeValue> = {}): Promise<void> {
+  const mod = await h5();
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    throwingErrors(mod, () => {
+      const file = new h5wasm.File(temporary, "w");
+      try {
+        for (const d of datasets) {
+          const elements = d.shape.reduce((a, b) => a * b, 1);
+          if (elements !== d.data.length) throw new Error(`dataset "${d.name}": shape [${d.shape.join(", ")}] holds ${elements} values, the array ${d.data.length}`);
+          const gzip = d.gzip ?? 4;
+          const compress = gzip > 0 && elements > 0;
+          createParentGroups(file, d.name);
+          file.create_dataset({
+            name: d.name,
+            data: d.data,
+            shape: d.shape,
+            dtype: d.dtype ?? dtypeOf(d.data),
+            // An empty dataset cannot be chunked (a chunk may not exceed a fixed dimension).
+            ...(compress ? { chunks: d.chunks ?? d.shape, compression: gzip } : d.chunks && elements > 0 ? { chunks: d.chunks } : {}),
+          });
+        }
+        for (const [name, value] of Object.entries(attrs)) writeAttribute(file, name, value);
+      } finally {
+        file.close();
+      }
+    });
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new Error(`cannot write HDF5 file ${path}: ${hdf5Cause(error)}`);
+  }
+}
+
+export interface WriteVideoOptions {
+  /** Dataset path, "video" by default (like the Stytra example). */
+  dataset?: string;
+  /** gzip level, 4 by default; 0 = none. */
+  gzip?: number;
+  /** More root attributes (e.g. the source file, the crop). */
+  attrs?: Record<string, AttributeValue>;
+}
+
+/** Writes a video as frames x rows x cols uint8, one frame per chunk, gzip, root `framerate`. */
+export async function writeHdf5Video(path: string, video: Video, options: WriteVideoOptions = {}): Promise<void> {
+  assertVideo(video);
+  const { count, rows, cols } = video;
+  await writeHdf5Arrays(
+    path,
+    [{ name: options.dataset ?? "video", data: video.frames, shape: [count, rows, cols], dtype: "<B", chunks: [1, rows, cols], gzip: options.gzip ?? 4 }],
+    { ...options.attrs, framerate: video.fps },
+  );
+}
