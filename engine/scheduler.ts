@@ -91,7 +91,14 @@ export class Scheduler {
   private readonly states = new Map<string, StageState>();
   private readonly fileInputs = new Map<string, Assembled>();
   private readonly userFiles = new Map<string, string>();
-  private readonly ready: TaskState[] = [];
+  /**
+   * Ready tasks, one queue per stage in pipeline order. The latest stage with work goes first
+   * (depth first): an item flows through to its last stage before the next item starts, so
+   * first results come early and finished work is not held back by a long first stage.
+   */
+  private readonly ready: TaskState[][] = [];
+  private readyCount = 0;
+  private readonly stageIndex = new Map<string, number>();
   private running = 0;
   private stopping = false;
   private cancelled = false;
@@ -126,6 +133,7 @@ export class Scheduler {
     if (!options.dryRun) hashes.save();
 
     for (const node of selected) {
+      this.stageIndex.set(node.name, this.stageIndex.size);
       this.states.set(node.name, {
         node, started: false, allTasksKnown: false, waitingItems: [], eachProducerDone: false,
         tasks: [], unfinished: 0, complete: false, failed: false, unknown: false,
@@ -290,16 +298,23 @@ export class Scheduler {
       task.status = "skipped";
       return;
     }
-    this.ready.push(task);
+    const i = this.stageIndex.get(node.name)!;
+    (this.ready[i] ??= []).push(task);
+    this.readyCount++;
   }
 
   private pump(): void {
-    while (!this.stopping && this.running < this.executor.slots && this.ready.length) {
-      const task = this.ready.shift()!;
+    while (!this.stopping && this.running < this.executor.slots && this.readyCount) {
+      const queue = this.ready.findLast((q) => q?.length)!;
+      const task = queue.shift()!;
+      this.readyCount--;
       this.launch(task);
     }
-    if (this.stopping) for (const t of this.ready.splice(0)) t.status = "skipped";
-    if (this.running === 0 && (this.stopping || this.ready.length === 0)) this.finish();
+    if (this.stopping) {
+      for (const queue of this.ready) for (const t of queue?.splice(0) ?? []) t.status = "skipped";
+      this.readyCount = 0;
+    }
+    if (this.running === 0 && (this.stopping || this.readyCount === 0)) this.finish();
   }
 
   private launch(task: TaskState): void {
