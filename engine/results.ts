@@ -25,11 +25,22 @@ export function publishStage(resultsDir: string, stage: string, outputs: Record<
       const files = linkFiles(outDir, "", value.files, locate);
       writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify({ type: "artifact", files, meta: value.meta }, null, 1));
     } else {
-      const items = value.items.map((item) => ({ id: item.id, files: linkFiles(outDir, item.id, item.files, locate), meta: item.meta }));
+      const items = value.items.map((item) => ({ id: item.id, files: linkFiles(outDir, itemFolder(item.id), item.files, locate), meta: item.meta }));
       writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify({ type: "collection", items }, null, 1));
     }
   }
   writeFileAtomic(stamp, digest);
+}
+
+/**
+ * An item's folder under results/: its id, with `.` and `..` segments spelled out so that an id
+ * made from a path outside the pipeline's folder (`../data/a.h5`) stays inside results/.
+ */
+export function itemFolder(id: string): string {
+  return id
+    .split("/")
+    .map((segment) => (segment === ".." ? "%2E%2E" : segment === "." || segment === "" ? "%2E" : segment))
+    .join("/");
 }
 
 /** Link files under `<outDir>/<prefix>/`; returns their paths relative to outDir, for the manifest. */

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync, existsSyn
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Store } from "../dist/cache/store.js";
-import { run, workspace } from "./helpers/workspace.js";
+import { run, workspace, writePipeline } from "./helpers/workspace.js";
 
 const CHAIN = `seed: 1
 stages:
@@ -166,5 +166,21 @@ describe("results and housekeeping", () => {
     expect(removed.tasks).toBe(4 + 4 + 1); // square, digits, total of the first run
     expect((await run(dir)).ran).toEqual([]);
     expect((await run(dir, { set: ["square.offset=5"] })).ran).toHaveLength(9);
+  });
+});
+
+describe("publishing results", () => {
+  it("items named after files outside the pipeline's folder stay inside results/", async () => {
+    const { itemFolder } = await import("../dist/engine/results.js");
+    expect(itemFolder("../../shared/data/a.h5/ev00")).toBe("%2E%2E/%2E%2E/shared/data/a.h5/ev00");
+    expect(itemFolder("rec001/ev02")).toBe("rec001/ev02");
+    const dir = workspace("stages: {}\n");
+    const outside = `outside-${dir.split("/").pop()}.txt`;
+    writeFileSync(join(dir, "..", outside), "abc");
+    writePipeline(dir, `stages:\n  readfile:\n    inputs: { files: { glob: "../${outside}" } }\n`);
+    expect((await run(dir)).ok).toBe(true);
+    const manifest = JSON.parse(read(dir, "readfile/values/manifest.json")) as { items: { id: string; files: { value: string } }[] };
+    expect(manifest.items[0].id).toMatch(/^\.\.\/outside-/);
+    expect(readFileSync(join(dir, "results/readfile/values", manifest.items[0].files.value), "utf8")).toBe("3");
   });
 });

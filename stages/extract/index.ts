@@ -1,0 +1,165 @@
+/**
+ * extract: per recording, the paper's crop (anchored on the swim bladder in the first frame) and
+ * its motion-based cutting of events; a report (JSON and a picture) per recording. See README.md.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ItemIn, ItemOut, JsonObject, StageKind } from "../../engine/stage-api.js";
+import type { Video } from "../../lib/video/types.js";
+import { PARAMS_SCHEMA, resolve, type ExtractParams } from "./params.js";
+
+export type { ExtractParams } from "./params.js";
+
+/**
+ * The recording's frames: HDF5 (read, synthesize) or the uncompressed AVI synthesize can write,
+ * told apart by their first bytes (files in the engine's store have no extension).
+ */
+async function loadVideo(path: string, meta: JsonObject): Promise<Video> {
+  const fps = typeof meta["fps"] === "number" && meta["fps"] > 0 ? meta["fps"] : undefined;
+  const { sniffFormat, readRecording } = await import("../../lib/video/read.js");
+  const format = sniffFormat(path);
+  if (format === "hdf5") {
+    const { readHdf5Video } = await import("../../lib/video/hdf5.js");
+    return readHdf5Video(path, { dataset: "video", fps });
+  }
+  if (format === "avi") {
+    const { readAviVideo } = await import("../../lib/video/avi-writer.js");
+    try {
+      const v = readAviVideo(path);
+      return { ...v, fps: fps ?? v.fps };
+    } catch {
+      // Not the uncompressed grey AVI synthesize writes: FFmpeg reads the rest.
+    }
+  }
+  return (await readRecording(path, { format: "ffmpeg", fps })).video;
+}
+
+const extract: StageKind<ExtractParams> = {
+  name: "extract",
+  version: 1,
+  description: "Per recording: crop around the swim bladder found in the first frame, normalise each frame, and cut 150-frame events where the tail moves (Breier & Onken 2020); a report per recording",
+  params: PARAMS_SCHEMA,
+  inputs: { recordings: { type: "collection", each: true, description: "recordings (read, synthesize): `video` HDF5 [frames, rows, cols] uint8, meta fps and orientation" } },
+  outputs: {
+    events: {
+      type: "collection",
+      description: "per recording, items ev00, ev01, ...: `frames` HDF5 [length, crop rows, crop cols] uint8, cropped, min-max normalised per frame, not masked; attributes start, end, onset (-1: none), fps; meta recording, start, end, onset, run, crop, mirrored",
+    },
+    reports: { type: "collection", description: "one per recording: `report` JSON (crop, bladder, gamma, events, dropped detections) and `preview` PNG (first frame with crop and bladder, the motion time line)" },
+  },
+
+  async run(ctx, params, inputs) {
+    const item = inputs.recordings as ItemIn;
+    const id = item.id;
+    const fail = (message: string): Error => new Error(`extract: recording ${id}: ${message}`);
+    const path = item.files["video"];
+    if (!path) throw fail(`no "video" file (it has: ${Object.keys(item.files).join(", ") || "none"}): feed the recordings of read or synthesize`);
+
+    const [{ detectBladder }, { motionProfile, classifyMotion, cutEvents, motionRuns }, { cropVideo, normalizeFrames }, { frameAt }, { mirrorX }, { writeHdf5Arrays }, { encodeRgbPng }, { drawPreview }] =
+      await Promise.all([
+        import("../../lib/detect/bladder.js"), import("../../lib/detect/motion.js"), import("../../lib/video/transform.js"), import("../../lib/video/types.js"),
+        import("../../lib/image/ops.js"), import("../../lib/video/hdf5.js"), import("../../lib/video/png.js"), import("./preview.js"),
+      ]);
+
+    const video = await loadVideo(path, item.meta).catch((e: Error) => { throw fail(e.message); });
+    let p;
+    try {
+      p = resolve(params, video.fps, item.meta["orientation"]);
+    } catch (e) {
+      throw fail((e as Error).message);
+    }
+    ctx.progress(1, 10);
+
+    // The crop: computed once, on the first frame (the paper).
+    const first = frameAt(video, 0);
+    const bladder = await detectBladder(first, video.rows, video.cols, p.bladder);
+    if (!bladder.found && params.on_missing_bladder === "fail") {
+      throw fail(
+        `no swim bladder on the first frame: ${bladder.reason}. Check the orientation (${p.orientation}), raise bladder.threshold (now ${params.bladder.threshold}) ` +
+          `if the bladder is lighter than the paper's, or set on_missing_bladder: centre to crop the frame's centre`,
+      );
+    }
+    const crop = bladder.crop;
+    const mirrored = p.orientation === "head-right" && params.mirror_head_right;
+    const shrunk = crop.width < params.crop_size || crop.height < params.crop_size;
+    if (shrunk) ctx.log(`${id}: the frame (${video.cols}x${video.rows}) is smaller than the ${params.crop_size}-px crop: the crop is ${crop.width}x${crop.height}`);
+
+    const cropped = normalizeFrames(cropVideo(video, crop));
+    if (mirrored) {
+      const size = crop.width * crop.height;
+      const flipped = new Uint8Array(cropped.frames.length);
+      for (let i = 0; i < cropped.count; i++) mirrorX(cropped.frames.subarray(i * size, (i + 1) * size), crop.width, flipped.subarray(i * size, (i + 1) * size));
+      cropped.frames = flipped;
+    }
+    ctx.progress(2, 10);
+
+    // Mirroring changes no count: blur and threshold are symmetric, so motion is the same either way.
+    const profile = await motionProfile(cropped, p.motion, (done, total) => ctx.progress(2 + (5 * done) / total, 10));
+    const moving = classifyMotion(profile, p.motion);
+    const cut = cutEvents(moving, cropped.count, p.events);
+
+    const size = crop.width * crop.height;
+    const cropMeta = { top: crop.top, left: crop.left, width: crop.width, height: crop.height };
+    const items: ItemOut[] = [];
+    for (const [k, e] of cut.events.entries()) {
+      if (ctx.signal.aborted) throw fail("cancelled");
+      const sub = `ev${String(k).padStart(2, "0")}`;
+      const file = `${sub}.h5`;
+      await writeHdf5Arrays(
+        join(ctx.outDir, file),
+        [{ name: "frames", data: cropped.frames.subarray(e.start * size, e.end * size), shape: [e.end - e.start, crop.height, crop.width], dtype: "<B", chunks: [1, crop.height, crop.width], gzip: params.gzip }],
+        { start: e.start, end: e.end, onset: e.onset ?? -1, run: e.run, fps: video.fps, crop: [crop.top, crop.left, crop.width, crop.height], mirrored: mirrored ? 1 : 0, recording: id },
+      );
+      items.push({
+        id: sub,
+        files: { frames: file },
+        meta: { recording: id, event: k, start: e.start, end: e.end, onset: e.onset, run: e.run, crop: cropMeta, mirrored, frames: e.end - e.start, rows: crop.height, cols: crop.width },
+      });
+      ctx.progress(7 + (2 * (k + 1)) / cut.events.length, 10);
+    }
+
+    const runs = motionRuns(moving);
+    const report = {
+      recording: id,
+      frames: video.count,
+      rows: video.rows,
+      cols: video.cols,
+      fps: video.fps,
+      orientation: p.orientation,
+      mirrored,
+      bladder: {
+        found: bladder.found, x: bladder.x, y: bladder.y, gamma: bladder.gamma, skewness: bladder.skewness,
+        contours: bladder.contours, small_contours: bladder.smallContours, ...(bladder.reason ? { reason: bladder.reason } : {}),
+      },
+      crop: { ...cropMeta, requested: params.crop_size, shrunk_to_frame: shrunk },
+      motion: {
+        ...params.motion,
+        moving_frames: moving.reduce((a, b) => a + b, 0),
+        duplicate_frames: profile.duplicate.reduce((a, b) => a + b, 0),
+        runs: runs.length,
+        longest_run: runs.reduce((m, r) => Math.max(m, r.length), 0),
+      },
+      durations: p.durations,
+      min_run_used: cut.minRunUsed,
+      fallback: cut.minRunUsed === 0 && cut.events.length > 0 ? `no run of ${p.events.minRun} (or ${p.events.fallbackMinRun}) moving frames: one event from frame 0` : null,
+      events: cut.events.map((e, k) => ({ id: items[k]!.id, start: e.start, end: e.end, onset: e.onset, run: e.run })),
+      dropped: cut.dropped,
+    };
+    writeFileSync(join(ctx.outDir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+    const picture = drawPreview({
+      frame: first, rows: video.rows, cols: video.cols, crop, bladder, changed: profile.changed, changeFraction: p.motion.changeFraction,
+      moving, events: cut.events, dropped: cut.dropped, title: `${id.split("/").slice(-2).join("/")} ${video.count} FRAMES ${video.fps} FPS ${p.orientation}`,
+    });
+    writeFileSync(join(ctx.outDir, "preview.png"), encodeRgbPng(picture.pixels, picture.width, picture.height));
+    ctx.progress(10, 10);
+    const dropped = cut.dropped.length ? `; dropped ${cut.dropped.map((d) => `${d.onset ?? "-"} (${d.reason})`).join(", ")}` : "";
+    ctx.log(`${id}: crop ${crop.width}x${crop.height} at (${crop.left}, ${crop.top}), ${cut.events.length} events at ${cut.events.map((e) => e.start).join(", ") || "-"}${dropped}`);
+
+    return {
+      events: { items },
+      reports: { files: { report: "report.json", preview: "preview.png" }, meta: { events: items.length, dropped: cut.dropped.length, crop: cropMeta } },
+    };
+  },
+};
+
+export default extract;

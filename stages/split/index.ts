@@ -1,0 +1,105 @@
+/**
+ * split: the train / validation / test assignment of whole recordings, stratified by class,
+ * deterministic from the pipeline's seed. See README.md.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CollectionIn, JsonObject, StageKind } from "../../engine/stage-api.js";
+import { assignRecordings, SPLITS, type Fractions, type RecordingInfo } from "./assign.js";
+
+export interface SplitParams {
+  fractions: Fractions;
+  balance: "events" | "recordings";
+}
+
+const CLASS = ["spontaneous", "prey"] as const;
+
+/** Recordings of the collection with their label and number of items; errors name the items. */
+function recordingsOf(items: CollectionIn["items"]): RecordingInfo[] {
+  const byId = new Map<string, { labels: Set<unknown>; events: number }>();
+  for (const item of items) {
+    // Events (and what is made of them) name their recording; a recording item is its own.
+    const id = typeof item.meta["recording"] === "string" ? item.meta["recording"] : item.id;
+    const entry = byId.get(id) ?? { labels: new Set(), events: 0 };
+    entry.labels.add(item.meta["label"]);
+    entry.events++;
+    byId.set(id, entry);
+  }
+  const unlabelled = [...byId].filter(([, e]) => [...e.labels].some((l) => l !== 0 && l !== 1)).map(([id]) => id);
+  if (unlabelled.length) {
+    throw new Error(
+      `split needs each recording's class, and ${unlabelled.length} of ${byId.size} recordings have none (${unlabelled.slice(0, 3).join(", ")}${unlabelled.length > 3 ? ", ..." : ""}): ` +
+        `label them in the read stage (labels_from: csv with a labels input, or folder with spon/ and prey/ folders); an unlabelled pipeline stops after extract and mask`,
+    );
+  }
+  const mixed = [...byId].filter(([, e]) => e.labels.size > 1).map(([id]) => id);
+  if (mixed.length) throw new Error(`split: recording ${mixed[0]} has events of both classes: a recording has one class; check the labels`);
+  return [...byId].map(([id, e]) => ({ id, label: [...e.labels][0] as 0 | 1, events: e.events }));
+}
+
+const split: StageKind<SplitParams> = {
+  name: "split",
+  version: 1,
+  description: "Train / validation / test by recording (no recording in two splits), stratified by class, deterministic from the pipeline's seed",
+  params: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      fractions: {
+        type: "object", additionalProperties: false, default: {},
+        description: "Share of each class's events (or recordings) per split; normalised to sum 1. The paper: about 77 / 13 / 10 %. A split at 0 gets nothing.",
+        properties: {
+          train: { type: "number", minimum: 0, maximum: 1, default: 0.77, description: "training share (0..1; the paper: ~0.77)" },
+          validation: { type: "number", minimum: 0, maximum: 1, default: 0.13, description: "validation share (0..1; the paper: ~0.13)" },
+          test: { type: "number", minimum: 0, maximum: 1, default: 0.1, description: "test share (0..1; the paper: ~0.10)" },
+        },
+      },
+      balance: {
+        type: "string", enum: ["events", "recordings"], default: "events",
+        description: "What the fractions count: the events (items) of the recordings in each split, or the recordings themselves.",
+      },
+    },
+  },
+  inputs: { events: { type: "collection", description: "events, subsamples or samples (anything whose items carry meta recording and label), or recordings" } },
+  outputs: { splits: { type: "artifact", description: "`splits` JSON { recordings: { <recording id>: train | validation | test }, counts: per split and class, recordings and events }" } },
+
+  async run(ctx, params, inputs) {
+    const items = (inputs.events as CollectionIn).items;
+    if (items.length === 0) throw new Error("split: the events collection is empty: nothing to split (did extract find no events?)");
+    let recordings: RecordingInfo[];
+    let assignment: Map<string, (typeof SPLITS)[number]>;
+    try {
+      recordings = recordingsOf(items);
+      assignment = assignRecordings(recordings, params.fractions, ctx.seed, params.balance);
+    } catch (error) {
+      const message = (error as Error).message;
+      throw new Error(message.startsWith("split") ? message : `split: ${message}`);
+    }
+
+    const counts: JsonObject = {};
+    for (const s of SPLITS) {
+      const mine = recordings.filter((r) => assignment.get(r.id) === s);
+      const byClass: JsonObject = {};
+      for (const label of [0, 1] as const) {
+        const c = mine.filter((r) => r.label === label);
+        byClass[CLASS[label]] = { recordings: c.length, events: c.reduce((a, r) => a + r.events, 0) };
+      }
+      counts[s] = { recordings: mine.length, events: mine.reduce((a, r) => a + r.events, 0), ...byClass };
+    }
+    const sorted = Object.fromEntries([...assignment].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const total = SPLITS.reduce((a, s) => a + params.fractions[s], 0);
+    const document = {
+      recordings: sorted,
+      counts,
+      fractions: Object.fromEntries(SPLITS.map((s) => [s, params.fractions[s] / total])),
+      balance: params.balance,
+      seed: ctx.seed,
+    };
+    writeFileSync(join(ctx.outDir, "splits.json"), `${JSON.stringify(document, null, 2)}\n`);
+    const line = SPLITS.map((s) => `${s} ${(counts[s] as { recordings: number }).recordings} recordings / ${(counts[s] as { events: number }).events} events`).join(", ");
+    ctx.log(line);
+    return { splits: { files: { splits: "splits.json" }, meta: { counts } } };
+  },
+};
+
+export default split;
