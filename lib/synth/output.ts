@@ -1,14 +1,11 @@
 /**
  * Files of one synthetic recording: the video (HDF5 like the Stytra example, or an uncompressed
  * AVI), the ground-truth arrays (HDF5) and the ground truth's description (JSON).
- *
- * The same recording gives the same bytes: HDF5 stamps object headers with the wall clock,
- * which h5wasm reads through Date.now(), so the clock is pinned while the files are written
- * (as lib/flow/hdf5-io.ts does), and downstream tasks stay cached when a recording is re-rendered.
+ * The same recording gives the same bytes (lib/video/hdf5.ts pins HDF5's clock), so downstream
+ * tasks stay cached when a recording is re-rendered.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import h5wasm from "h5wasm/node";
 import { writeAviVideo } from "../video/avi-writer.js";
 import { writeHdf5Arrays, writeHdf5Video } from "../video/hdf5.js";
 import type { VideoFormat } from "./params.js";
@@ -26,13 +23,12 @@ export async function writeRecordingFiles(dir: string, result: RecordingResult, 
   const { video, truth } = result;
   const videoName = format === "avi" ? "video.avi" : "video.h5";
   if (format === "avi") writeAviVideo(join(dir, videoName), video);
-  else await pinnedClock(() => writeHdf5Video(join(dir, videoName), video, { gzip, attrs: { generator: "zebrafish-dag synthesize" } }));
+  else await writeHdf5Video(join(dir, videoName), video, { gzip, attrs: { generator: "zebrafish-dag synthesize" } });
 
   const n = truth.midline_points;
   const frames = truth.frames;
   const json = JSON.stringify(truth);
-  await pinnedClock(() =>
-    writeHdf5Arrays(
+  await writeHdf5Arrays(
       join(dir, "truth.h5"),
       [
         { name: "midline", data: result.midline, shape: [frames, n, 2], gzip: 4 },
@@ -41,23 +37,7 @@ export async function writeRecordingFiles(dir: string, result: RecordingResult, 
         { name: "tail_angle", data: result.tailAngle, shape: [frames], gzip: 4 },
       ],
       { framerate: video.fps, truth_json: json },
-    ),
   );
   writeFileSync(join(dir, "truth.json"), JSON.stringify(truth, null, 1) + "\n");
   return { video: videoName, truth: "truth.h5", truth_json: "truth.json" };
-}
-
-/** The time every HDF5 object header of these files carries: 2000-01-01T00:00:00Z. */
-const PINNED_MS = Date.UTC(2000, 0, 1);
-
-/** Runs an HDF5 write with Date.now() pinned (the write itself is synchronous inside). */
-async function pinnedClock(write: () => Promise<void>): Promise<void> {
-  await h5wasm.ready; // only the write, not the module's start, runs with the pinned clock
-  const now = Date.now;
-  Date.now = () => PINNED_MS;
-  try {
-    await write();
-  } finally {
-    Date.now = now;
-  }
 }

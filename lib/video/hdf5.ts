@@ -236,15 +236,33 @@ function createParentGroups(file: H5File, name: string): void {
   }
 }
 
+/** The time every HDF5 object header we write carries: 2000-01-01T00:00:00Z. */
+const PINNED_MS = Date.UTC(2000, 0, 1);
+
 /**
- * Writes arrays and root attributes to a new HDF5 file. It is written beside `path` and renamed
- * into place, so a reader never sees a half-written file.
+ * HDF5 stamps object headers with the wall clock (h5wasm does not expose H5Pset_obj_track_times),
+ * so the same arrays written twice would differ, and the cache's early cutoff would never fire
+ * downstream. h5wasm reads the clock through Date.now(): pin it while the synchronous write runs.
+ */
+function withPinnedClock<T>(write: () => T): T {
+  const now = Date.now;
+  Date.now = () => PINNED_MS;
+  try {
+    return write();
+  } finally {
+    Date.now = now;
+  }
+}
+
+/**
+ * Writes arrays and root attributes to a new HDF5 file, byte-identical for identical content. It
+ * is written beside `path` and renamed into place, so a reader never sees a half-written file.
  */
 export async function writeHdf5Arrays(path: string, datasets: ArrayDataset[], attrs: Record<string, AttributeValue> = {}): Promise<void> {
   const mod = await h5();
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    throwingErrors(mod, () => {
+    withPinnedClock(() => throwingErrors(mod, () => {
       const file = new h5wasm.File(temporary, "w");
       try {
         for (const d of datasets) {
@@ -266,7 +284,7 @@ export async function writeHdf5Arrays(path: string, datasets: ArrayDataset[], at
       } finally {
         file.close();
       }
-    });
+    }));
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });

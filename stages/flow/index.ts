@@ -1,0 +1,97 @@
+/**
+ * flow: per subsample, Farneback optical flow between consecutive kept frames, quantised to
+ * uint8 per channel (optionally through JPEG), with the spatial stream's frame. See README.md.
+ */
+import { join } from "node:path";
+import type { ItemIn, StageKind } from "../../engine/stage-api.js";
+import type { FarnebackParams } from "../../lib/flow/farneback.js";
+
+export interface FlowParams extends FarnebackParams {
+  jpeg_quality: number | null;
+  gzip: number;
+}
+
+const flow: StageKind<FlowParams> = {
+  name: "flow",
+  version: 1,
+  description: "Per subsample: Farneback optical flow between consecutive kept frames (x, y interleaved), quantised to uint8, and the spatial frame",
+  params: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      pyr_scale: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.8, description: "Farneback: image scale between pyramid levels (ratio < 1; the paper: 0.8)." },
+      levels: { type: "integer", minimum: 0, default: 10, description: "Farneback: pyramid levels below full resolution (the paper: 10; 0 = none); OpenCV drops levels smaller than 32 pixels (9 remain at 256 pixels)." },
+      winsize: { type: "integer", minimum: 1, default: 10, description: "Farneback: averaging window (pixels; the paper: 10)." },
+      iterations: { type: "integer", minimum: 1, default: 10, description: "Farneback: iterations per pyramid level (the paper: 10)." },
+      poly_n: { type: "integer", minimum: 1, default: 13, description: "Farneback: neighbourhood of the polynomial expansion (pixels; the paper: 13)." },
+      poly_sigma: { type: "number", exclusiveMinimum: 0, default: 1.8, description: "Farneback: standard deviation of the Gaussian weighting the expansion (pixels; the paper: 1.8)." },
+      flags: { type: "integer", enum: [0, 256], default: 0, description: "Farneback flags: 0 (box window; the paper) or 256 (OPTFLOW_FARNEBACK_GAUSSIAN: Gaussian window, slower)." },
+      jpeg_quality: {
+        type: ["integer", "null"], minimum: 1, maximum: 100, default: null,
+        description: "JPEG quality (1..100) each quantised flow channel goes through, as in the paper's storage (40); the decoded pixels are stored. null: no JPEG, lossless uint8.",
+      },
+      gzip: { type: "integer", minimum: 0, maximum: 9, default: 9, description: "gzip level of the sample file (0 = none, 9 = smallest; the paper: 9)." },
+    },
+  },
+  inputs: { subsamples: { type: "collection", each: true, description: "subsamples (subsample.subsamples): HDF5 `frames` [kept, rows, cols] with attribute `spatial_index`" } },
+  outputs: { samples: { type: "collection", description: "per subsample, HDF5 `flow` uint8 [2 x pairs, rows, cols], `flow_range` float32 [2 x pairs, 2], `spatial` uint8 [rows, cols]" } },
+
+  async run(ctx, params, inputs) {
+    const item = inputs.subsamples as ItemIn;
+    const files = Object.values(item.files);
+    const path = item.files["frames"] ?? (files.length === 1 ? files[0] : undefined);
+    if (!path) throw new Error(`flow: subsample ${item.id} has no "frames" file (it has: ${Object.keys(item.files).join(", ") || "none"}): feed subsample.subsamples`);
+    const [{ readSubsampleFile, writeFlowSample }, { loadOpenCV }, { FarnebackFlow }, { quantiseFlowPair }] = await Promise.all([
+      import("../../lib/flow/files.js"), import("../../lib/cv/opencv.js"), import("../../lib/flow/farneback.js"), import("../../lib/flow/quantise.js"),
+    ]);
+    const s = await readSubsampleFile(path).catch((error: Error) => {
+      throw new Error(`flow: subsample ${item.id}: ${error.message}`);
+    });
+    if (s.count < 2) throw new Error(`flow: subsample ${item.id} holds ${s.count} frame(s); flow needs at least 2: raise the subsample stage's keep`);
+
+    const { rows, cols } = s;
+    const plane = rows * cols;
+    const pairs = s.count - 1;
+    const stack = new Uint8Array(2 * pairs * plane);
+    const range = new Float32Array(4 * pairs);
+    const { pyr_scale, levels, winsize, iterations, poly_n, poly_sigma, flags } = params;
+    const farnebackParams = { pyr_scale, levels, winsize, iterations, poly_n, poly_sigma, flags };
+    const cv = await loadOpenCV();
+    const farneback = new FarnebackFlow(cv, rows, cols, farnebackParams);
+    const field = new Float32Array(2 * plane);
+    try {
+      for (let k = 0; k < pairs; k++) {
+        if (ctx.signal.aborted) throw new Error(`flow: subsample ${item.id}: cancelled`);
+        farneback.pair(s.frames.subarray(k * plane, (k + 1) * plane), s.frames.subarray((k + 1) * plane, (k + 2) * plane), field);
+        quantiseFlowPair(field, k, stack, range);
+        ctx.progress(k + 1, pairs);
+      }
+    } catch (error) {
+      const message = (error as Error).message;
+      throw message.startsWith("flow: ") ? error : new Error(`flow: subsample ${item.id}: ${message}`);
+    } finally {
+      farneback.delete();
+    }
+
+    if (params.jpeg_quality !== null) {
+      const { jpegRoundTrip } = await import("../../lib/flow/jpeg.js");
+      // In place: each 8x8 block is read before it is written.
+      for (let c = 0; c < 2 * pairs; c++) {
+        const channel = stack.subarray(c * plane, (c + 1) * plane);
+        jpegRoundTrip(channel, rows, cols, params.jpeg_quality, channel);
+      }
+    }
+
+    const spatial = s.frames.slice(s.spatialIndex * plane, (s.spatialIndex + 1) * plane);
+    await writeFlowSample(join(ctx.outDir, "sample.h5"), { flow: stack, range, spatial, channels: 2 * pairs, rows, cols }, params.gzip, {
+      indices: s.indices,
+      spatial_index: s.spatialIndex,
+      // 0: no JPEG (an attribute cannot be null).
+      jpeg_quality: params.jpeg_quality ?? 0,
+      farneback: JSON.stringify(farnebackParams),
+    });
+    return { samples: { files: { sample: "sample.h5" }, meta: { flow_pairs: pairs, jpeg_quality: params.jpeg_quality } } };
+  },
+};
+
+export default flow;
