@@ -50,3 +50,21 @@ export function hashJson(value: unknown): string {
 export function deriveSeed(pipelineSeed: number, kind: string, itemId: string | undefined): number {
   return parseInt(sha256(`${pipelineSeed}\0${kind}\0${itemId ?? ""}`).slice(0, 8), 16) >>> 0;
 }
+
+const paramsJson = new WeakMap<object, string>();
+
+/**
+ * A task's key: the SHA-256 of the canonical JSON of its key parts. Spelled out field by field
+ * (in canonical order) so that the params, shared by every task of a per-item stage, are
+ * serialised once per stage rather than once per task; equal to `hashJson(parts)`.
+ */
+export function taskKey(parts: { kind: string; version: number; params: unknown; seed: number; itemId?: string; inputs: Record<string, string> }): string {
+  let params = typeof parts.params === "object" && parts.params !== null ? paramsJson.get(parts.params) : undefined;
+  if (params === undefined) {
+    params = canonicalJson(parts.params);
+    if (typeof parts.params === "object" && parts.params !== null) paramsJson.set(parts.params, params);
+  }
+  const inputs = canonicalJson(parts.inputs);
+  const item = parts.itemId === undefined ? "" : `"itemId":${JSON.stringify(parts.itemId)},`;
+  return sha256(`{"inputs":${inputs},${item}"kind":${JSON.stringify(parts.kind)},"params":${params},"seed":${canonicalJson(parts.seed)},"version":${canonicalJson(parts.version)}}`);
+}

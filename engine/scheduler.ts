@@ -8,7 +8,7 @@ import {
 } from "./artifacts.js";
 import type { Logger } from "./events.js";
 import type { Executor } from "./executor.js";
-import { deriveSeed, hashJson } from "./hash.js";
+import { deriveSeed, taskKey } from "./hash.js";
 import type { Pipeline, StageNode } from "./pipeline.js";
 import type { InputValue, JsonObject } from "./stage-api.js";
 import type { TaskOutputs } from "./task-spec.js";
@@ -272,7 +272,7 @@ export class Scheduler {
       kind: node.kindName, version: node.kind.version, params, seed: deriveSeed(this.pipeline.seed, node.kindName, itemId),
       ...(itemId !== undefined ? { itemId } : {}), inputs: inputHashes,
     };
-    const key = hashJson(parts);
+    const key = taskKey(parts);
     const task: TaskState = { stage: node.name, itemId, key, parts, order, parentMeta, mapped, params, status: "ready", lostFiles: false };
     state.tasks.push(task);
     state.unfinished++;
