@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { Command, Option } from "commander";
 import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
 import { Store } from "../cache/store.js";
@@ -10,12 +11,10 @@ import { toDot, toMermaid } from "./graph.js";
 import { describeKind, listKinds } from "./kinds-help.js";
 import { jsonLogger } from "./loggers/json.js";
 import { plainLogger } from "./loggers/plain.js";
-import { ttyLogger } from "./loggers/tty.js";
 import { displayPath, loadPipeline, type Pipeline } from "./pipeline.js";
 import { publishStage } from "./results.js";
 import { Scheduler } from "./scheduler.js";
 import { pipelineStatus } from "./status.js";
-import { join } from "node:path";
 
 const EXIT = { ok: 0, failed: 1, invalid: 2, busy: 3, cancelled: 130 } as const;
 
@@ -93,7 +92,8 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags): Pro
   for (const s of [...stages, ...opts.force]) {
     if (!pipeline.byName.has(s)) throw new PipelineError([{ file: displayPath(pipeline.file), stage: s, message: `no stage "${s}"`, hint: `stages: ${[...pipeline.byName.keys()].join(", ")}` }]);
   }
-  const logger: Logger = opts.json ? jsonLogger() : process.stderr.isTTY ? ttyLogger() : plainLogger();
+  // Progress bars (and their library) only for a person at a terminal.
+  const logger: Logger = opts.json ? jsonLogger() : process.stderr.isTTY ? (await import("./loggers/tty.js")).ttyLogger() : plainLogger();
   const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
   if (!opts.dryRun) {
     new Store(pipeline.cacheDir).init();

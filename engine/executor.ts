@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { MessageChannel } from "node:worker_threads";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import type { TaskMessage, TaskOutputs, TaskSpec } from "./task-spec.js";
 
 /**
@@ -23,13 +23,16 @@ export function defaultJobs(): number {
 
 /** Worker threads on this machine (Piscina), one task per thread. */
 export class LocalPoolExecutor implements Executor {
-  private poolInstance?: Piscina;
+  private poolInstance?: Promise<Piscina>;
 
   constructor(readonly slots: number) {}
 
-  /** Threads start with the first task: a run that restores everything from the cache starts none. */
-  private get pool(): Piscina {
-    return (this.poolInstance ??= new Piscina({
+  /**
+   * Threads start with the first task, and Piscina is imported only then: a run that restores
+   * everything from the cache neither starts threads nor pays for loading the pool.
+   */
+  private pool(): Promise<Piscina> {
+    return (this.poolInstance ??= import("piscina").then(({ Piscina }) => new Piscina({
       filename: WORKER,
       minThreads: Math.min(this.slots, 1),
       maxThreads: this.slots,
@@ -37,7 +40,7 @@ export class LocalPoolExecutor implements Executor {
       idleTimeout: 60_000,
       // A task is queued only when a thread is free: the scheduler never oversubscribes.
       concurrentTasksPerWorker: 1,
-    }));
+    })));
   }
 
   async run(spec: TaskSpec, onMessage: (m: TaskMessage) => void, signal: AbortSignal): Promise<TaskOutputs> {
@@ -46,7 +49,8 @@ export class LocalPoolExecutor implements Executor {
     const abort = (): void => port1.postMessage({ type: "abort" });
     signal.addEventListener("abort", abort, { once: true });
     try {
-      return (await this.pool.run({ spec, port: port2 }, { transferList: [port2] })) as TaskOutputs;
+      const pool = await this.pool();
+      return (await pool.run({ spec, port: port2 }, { transferList: [port2] })) as TaskOutputs;
     } finally {
       signal.removeEventListener("abort", abort);
       port1.close();
@@ -54,6 +58,6 @@ export class LocalPoolExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    await this.poolInstance?.destroy();
+    await (await this.poolInstance)?.destroy();
   }
 }
