@@ -1,0 +1,154 @@
+/**
+ * Picks the TensorFlow.js backend at run time: the fastest that works on this machine.
+ *
+ *   auto: webgpu, then tensorflow, then wasm, then cpu (the first that initialises)
+ *
+ * Each attempt says why it was or was not taken; the stages print the reasons and record them in
+ * their metrics. Heavy packages are imported only when their backend is tried.
+ */
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { missingTrainingKernels, registerWasmTrainingKernels } from "./wasm-kernels.js";
+
+export const BACKEND_CHOICES = ["auto", "webgpu", "tensorflow", "wasm", "cpu"] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+type Concrete = Exclude<BackendChoice, "auto">;
+
+export interface BackendAttempt {
+  backend: Concrete;
+  ok: boolean;
+  /** Why it was taken (what was found) or why not (and what would make it work). */
+  reason: string;
+}
+
+export interface BackendSelection {
+  requested: BackendChoice;
+  /** The TensorFlow.js backend name now active ("webgpu", "tensorflow", "wasm", "cpu"). */
+  backend: Concrete;
+  reason: string;
+  attempts: BackendAttempt[];
+}
+
+/** Environment variable that replaces `auto` at run time (e.g. DAG_TFJS_BACKEND=wasm). */
+export const BACKEND_ENV = "DAG_TFJS_BACKEND";
+
+const AUTO_ORDER: Concrete[] = ["webgpu", "tensorflow", "wasm", "cpu"];
+
+type Attempt = () => Promise<string>;
+
+/** Thrown by an attempt that cannot work here; its message is the reason. */
+class Unavailable extends Error {}
+
+async function activate(name: string): Promise<void> {
+  // setBackend resolves false (and logs) when the backend's factory fails.
+  if (!(await tf.setBackend(name))) throw new Unavailable(`tf.setBackend("${name}") failed to initialise it`);
+  await tf.ready();
+}
+
+function isModuleNotFound(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
+}
+
+/** Dawn's WebGPU for Node (the `webgpu` package); TF.js's WebGPU backend looks for navigator.gpu. */
+const tryWebgpu: Attempt = async () => {
+  let webgpu: { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
+  try {
+    webgpu = (await import("webgpu")) as unknown as typeof webgpu;
+  } catch (error) {
+    throw new Unavailable(`the webgpu package (Dawn) did not load: ${(error as Error).message.split("\n")[0]}`);
+  }
+  Object.assign(globalThis, webgpu.globals);
+  const gpu = webgpu.create([]);
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) {
+    throw new Unavailable("Dawn found no WebGPU adapter (no GPU, or no Vulkan driver: Linux needs libvulkan.so.1 and a GPU's Vulkan ICD)");
+  }
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav) Object.defineProperty(nav, "gpu", { value: gpu, configurable: true });
+  else Object.defineProperty(globalThis, "navigator", { value: { gpu }, configurable: true, writable: true });
+  await import("@tensorflow/tfjs-backend-webgpu");
+  await activate("webgpu");
+  const info = (adapter as { info?: { vendor?: string; architecture?: string; description?: string } }).info;
+  const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") || "an adapter";
+  return `Dawn found ${name}`;
+};
+
+interface GpuLike {
+  requestAdapter(): Promise<object | null>;
+}
+
+/** libtensorflow through tfjs-node(-gpu): only when the user installed one (never a dependency). */
+const tryTensorflow: Attempt = async () => {
+  const reasons: string[] = [];
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    try {
+      await import(pkg);
+    } catch (error) {
+      reasons.push(isModuleNotFound(error) ? `${pkg} is not installed` : `${pkg} failed to load: ${(error as Error).message.split("\n")[0]}`);
+      continue;
+    }
+    if (!tf.findBackendFactory("tensorflow")) {
+      reasons.push(`${pkg} loaded but registered its backend with another copy of @tensorflow/tfjs-core: install the version matching tfjs-core ${tf.version_core}`);
+      continue;
+    }
+    await activate("tensorflow");
+    return `${pkg} is installed (libtensorflow)`;
+  }
+  throw new Unavailable(`${reasons.join("; ")} (npm install @tensorflow/tfjs-node to use it)`);
+};
+
+const tryWasm: Attempt = async () => {
+  const wasm = await import("@tensorflow/tfjs-backend-wasm");
+  // The package's main file sits in dist/ beside its .wasm binaries; a file path works in Node.
+  const dist = dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm"));
+  wasm.setWasmPaths(`${dist}/`);
+  registerWasmTrainingKernels();
+  await activate("wasm");
+  const missing = missingTrainingKernels("wasm");
+  if (missing.length) throw new Unavailable(`the wasm backend lacks kernels that training needs: ${missing.join(", ")}`);
+  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+  return `XNNPACK in WebAssembly${simd ? " with SIMD" : ""}, one thread, plus our Conv2DBackpropFilter kernel`;
+};
+
+const tryCpu: Attempt = async () => {
+  await import("@tensorflow/tfjs-backend-cpu");
+  await activate("cpu");
+  return "plain JavaScript kernels (the slowest: about 30x slower than wasm for convolutions)";
+};
+
+const ATTEMPTS: Record<Concrete, Attempt> = { webgpu: tryWebgpu, tensorflow: tryTensorflow, wasm: tryWasm, cpu: tryCpu };
+
+/**
+ * Activates the requested backend. `auto` (or the DAG_TFJS_BACKEND variable) tries them in order
+ * of speed; a named backend that cannot work here is an error that says why.
+ */
+export async function selectBackend(requested: BackendChoice = "auto"): Promise<BackendSelection> {
+  // tfjs prints a banner recommending tfjs-node and other warnings meant for browsers: PROD silences them.
+  tf.env().set("PROD", true);
+  const fromEnv = process.env[BACKEND_ENV];
+  let choice = requested;
+  if (requested === "auto" && fromEnv) {
+    if (!(BACKEND_CHOICES as readonly string[]).includes(fromEnv)) {
+      throw new Error(`${BACKEND_ENV}=${fromEnv} is not a backend: use one of ${BACKEND_CHOICES.join(", ")}`);
+    }
+    choice = fromEnv as BackendChoice;
+  }
+  const order = choice === "auto" ? AUTO_ORDER : [choice as Concrete];
+  const attempts: BackendAttempt[] = [];
+  for (const backend of order) {
+    try {
+      const reason = await ATTEMPTS[backend]();
+      attempts.push({ backend, ok: true, reason });
+      const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.backend}: ${a.reason}`);
+      const via = choice !== requested ? ` (${BACKEND_ENV}=${fromEnv})` : "";
+      const why = choice === "auto" ? `auto${via}: ${reason}${skipped.length ? `; skipped ${skipped.join("; ")}` : ""}` : `requested${via}: ${reason}`;
+      return { requested, backend, reason: why, attempts };
+    } catch (error) {
+      attempts.push({ backend, ok: false, reason: error instanceof Unavailable ? error.message : `failed: ${(error as Error).message.split("\n")[0]}` });
+    }
+  }
+  const failed = attempts.map((a) => `${a.backend}: ${a.reason}`).join("; ");
+  throw new Error(`backend "${choice}" cannot run here (${failed}); use backend: auto to fall back to one that can`);
+}

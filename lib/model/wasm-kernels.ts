@@ -1,0 +1,114 @@
+/**
+ * Kernels that training needs and @tensorflow/tfjs-backend-wasm 4.22 lacks.
+ *
+ * Only `Conv2DBackpropFilter` is missing for our network (checked with
+ * `missingTrainingKernels`): the wasm backend has Conv2D, Conv2DBackpropInput, MaxPool(Grad),
+ * LRN(Grad), Relu, MatMul and the element-wise ops. Without it `tf.grad` of any conv2d fails on
+ * wasm with "Kernel 'Conv2DBackpropFilter' not registered".
+ *
+ * The filter gradient is itself a convolution: dW[kh,kw,ci,co] = sum over (b,oh,ow) of
+ * x[b, oh*s + kh*d - pad, ow*s + kw*d - pad, ci] * dy[b,oh,ow,co]. Reading the batch as the
+ * channel axis turns it into Conv2D(x^T, dy^T) with the forward stride as the dilation and the
+ * forward dilation as the stride, which runs on the wasm backend's own (XNNPACK) Conv2D.
+ */
+import {
+  backend_util,
+  Conv2D,
+  Conv2DBackpropFilter,
+  getKernel,
+  getKernelsForBackend,
+  registerKernel,
+  Slice,
+  Transpose,
+  type KernelBackend,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from "@tensorflow/tfjs-core";
+
+interface DisposingBackend extends KernelBackend {
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+/** Runs one of the wasm backend's own kernels on TensorInfos (no tensors, no engine bookkeeping). */
+function callKernel(name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo {
+  const kernel = getKernel(name, "wasm");
+  if (!kernel) throw new Error(`the wasm backend has no ${name} kernel, which our Conv2DBackpropFilter needs: use the cpu backend`);
+  return kernel.kernelFunc({ inputs, backend, attrs }) as TensorInfo;
+}
+
+type Pair = [number, number];
+const pair = (v: number | number[] | undefined): Pair => (v === undefined ? [1, 1] : typeof v === "number" ? [v, v] : [v[0]!, v[1]!]);
+
+export interface BackpropFilterArgs {
+  inputs: { x: TensorInfo; dy: TensorInfo };
+  backend: KernelBackend;
+  attrs: {
+    strides: number | [number, number];
+    pad: "valid" | "same" | number | backend_util.ExplicitPadding;
+    dataFormat?: "NHWC" | "NCHW";
+    dimRoundingMode?: "floor" | "round" | "ceil";
+    filterShape: [number, number, number, number];
+    /** Not among tfjs-core's attributes (its conv2d gradient refuses dilations), accepted here. */
+    dilations?: number | [number, number];
+  };
+}
+
+/** Conv2DBackpropFilter for the wasm backend, channels-last: returns dW [KH, KW, Ci, Co]. */
+export function conv2dBackpropFilterWasm({ inputs, backend, attrs }: BackpropFilterArgs): TensorInfo {
+  const { x, dy } = inputs;
+  if (attrs.dataFormat === "NCHW") throw new Error("Conv2DBackpropFilter (wasm): only channels-last (NHWC) data is supported, as by the wasm Conv2D");
+  const [sh, sw] = pair(attrs.strides);
+  const [dh, dw] = pair(attrs.dilations);
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], attrs.filterShape, [sh, sw], [dh, dw], attrs.pad, attrs.dimRoundingMode, false, "channelsLast",
+  );
+  const [, height, width] = x.shape as number[];
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  // Pad the far side just enough for the last filter tap; rows past it are never read, and any
+  // surplus output rows (when the forward pass ignored the input's last rows) are sliced off.
+  const bottom = Math.max(0, (kh - 1) * dh + (oh - 1) * sh - top - height! + 1);
+  const right = Math.max(0, (kw - 1) * dw + (ow - 1) * sw - left - width! + 1);
+
+  const disposable = backend as DisposingBackend;
+  const temporaries: TensorInfo[] = [];
+  const keep = (t: TensorInfo): TensorInfo => (temporaries.push(t), t);
+  try {
+    const xT = keep(callKernel(Transpose, backend, { x }, { perm: [3, 1, 2, 0] })); // [Ci, H, W, B]
+    const dyT = keep(callKernel(Transpose, backend, { x: dy }, { perm: [1, 2, 0, 3] })); // [OH, OW, B, Co]
+    let grad = keep(callKernel(Conv2D, backend, { x: xT, filter: dyT }, {
+      strides: [dh, dw], dilations: [sh, sw], dataFormat: "NHWC", dimRoundingMode: undefined as unknown as string,
+      pad: [[0, 0], [top, bottom], [left, right], [0, 0]] as unknown as number[],
+    })); // [Ci, >=KH, >=KW, Co]
+    if (grad.shape[1] !== kh || grad.shape[2] !== kw) {
+      grad = keep(callKernel(Slice, backend, { x: grad }, { begin: [0, 0, 0, 0], size: [grad.shape[0]!, kh, kw, grad.shape[3]!] }));
+    }
+    return callKernel(Transpose, backend, { x: grad }, { perm: [1, 2, 0, 3] }); // [KH, KW, Ci, Co]
+  } finally {
+    for (const t of temporaries) disposable.disposeData(t.dataId);
+  }
+}
+
+/** Registers our kernels for the wasm backend (once; a kernel registered already is left alone). */
+export function registerWasmTrainingKernels(): void {
+  if (getKernel(Conv2DBackpropFilter, "wasm")) return;
+  registerKernel({
+    kernelName: Conv2DBackpropFilter,
+    backendName: "wasm",
+    kernelFunc: conv2dBackpropFilterWasm as unknown as Parameters<typeof registerKernel>[0]["kernelFunc"],
+  });
+}
+
+/** The kernels one training step of our network runs (forward, backward, Adam). */
+export const TRAINING_KERNELS = [
+  "Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPool", "MaxPoolGrad", "LRN", "LRNGrad",
+  "Relu", "BatchMatMul", "Reshape", "Transpose", "Max", "Sum", "Exp", "Log", "Sub", "Add", "AddN", "Multiply",
+  "RealDiv", "Sqrt", "Square", "Neg", "Mean", "GatherV2", "Step", "ArgMax", "Equal", "Cast", "PadV2", "ResizeBilinear",
+] as const;
+
+/** The training kernels a backend has no implementation of (empty when training can run). */
+export function missingTrainingKernels(backendName: string): string[] {
+  const have = new Set(getKernelsForBackend(backendName).map((k) => k.kernelName));
+  return TRAINING_KERNELS.filter((k) => !have.has(k));
+}

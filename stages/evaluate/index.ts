@@ -1,0 +1,46 @@
+/**
+ * evaluate: picks the grid point with the best validation accuracy and reports train,
+ * validation and test metrics of its spatial, temporal and fused outputs, like the paper's
+ * Table 1. See README.md. TensorFlow.js loads inside run().
+ */
+import type { ArtifactIn, CollectionIn, StageKind } from "../../engine/stage-api.js";
+import type { BackendChoice } from "../../lib/model/backend.js";
+
+export interface EvaluateParams {
+  backend: BackendChoice;
+  batch: number;
+  memory_mb: number;
+}
+
+const evaluate: StageKind<EvaluateParams> = {
+  name: "evaluate",
+  version: 1,
+  description: "Selects the trained model with the best validation accuracy; accuracy, precision, recall, F1 and confusion per split and stream (the paper's Table 1)",
+  params: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      backend: {
+        type: "string", enum: ["auto", "webgpu", "tensorflow", "wasm", "cpu"], default: "auto",
+        description: "TensorFlow.js backend: auto takes the fastest that works here; DAG_TFJS_BACKEND overrides auto.",
+      },
+      batch: { type: "integer", minimum: 1, default: 64, description: "Samples per forward pass. No effect on results beyond float rounding." },
+      memory_mb: { type: "integer", minimum: 0, default: 512, description: "Sample files kept in memory (MiB). No effect on results." },
+    },
+  },
+  inputs: {
+    models: { type: "collection", description: "train.models: one model per grid point, meta validation_accuracy" },
+    samples: { type: "collection", description: "flow.samples: the samples the models were trained on" },
+    splits: { type: "artifact", description: "split.splits: the same splits the models were trained with" },
+  },
+  outputs: {
+    report: { type: "artifact", description: "metrics.json (per split and stream), table.md (Table 1 and details), predictions.csv (per sample)" },
+    model: { type: "artifact", description: "the selected model: model.json + weights.bin, history.json" },
+  },
+  async run(ctx, params, inputs) {
+    const { evaluateModels } = await import("./run.js");
+    return evaluateModels(ctx, params, inputs.models as CollectionIn, inputs.samples as CollectionIn, inputs.splits as ArtifactIn);
+  },
+};
+
+export default evaluate;

@@ -1,0 +1,108 @@
+/**
+ * The evaluate stage's work: load the selected model, predict every sample (centre crop),
+ * compute metrics per split and stream, write JSON, Markdown and CSV. Loaded lazily.
+ */
+import { copyFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
+import { flowChannels } from "../../lib/model/architecture.js";
+import { selectBackend } from "../../lib/model/backend.js";
+import { SampleCache, type ExampleRef } from "../../lib/model/dataset.js";
+import { binaryMetrics } from "../../lib/model/metrics.js";
+import { readModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
+import { argmaxRows, predict, type Predictions } from "../../lib/model/predict.js";
+import { examplesBySplit, readSplits, SPLIT_NAMES, type SplitName } from "../../lib/model/splits.js";
+import type { EvaluateParams } from "./index.js";
+import { markdownReport, table1, type SplitMetrics } from "./report.js";
+import { gridRows, selectBest } from "./select.js";
+
+const STREAMS = ["spatial", "temporal", "fused"] as const;
+
+/** P(prey) from log-probabilities; the fused ones are normalised (their exponentials do not sum to 1). */
+function preyProbability(lp: Float32Array, i: number): number {
+  const a = Math.exp(lp[2 * i]!);
+  const b = Math.exp(lp[2 * i + 1]!);
+  return b / (a + b);
+}
+
+function predictionsCsv(rows: { split: SplitName; examples: ExampleRef[]; p: Predictions }[]): string {
+  const lines = ["id,recording,split,label,p_spatial,p_temporal,p_fused,predicted"];
+  for (const { split, examples, p } of rows) {
+    const predicted = argmaxRows(p.fused, p.classes);
+    examples.forEach((e, i) => {
+      const probs = STREAMS.map((s) => preyProbability(p[s], i).toFixed(6));
+      lines.push([JSON.stringify(e.id), JSON.stringify(e.recording), split, e.label, ...probs, predicted[i]].join(","));
+    });
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export async function evaluateModels(ctx: StageContext, params: EvaluateParams, models: CollectionIn, samples: CollectionIn, splitsIn: ArtifactIn): Promise<Record<string, ArtifactOut>> {
+  const grid = gridRows(models.items);
+  const { index, reason } = selectBest(grid);
+  const chosen = models.items[index]!;
+  if (!chosen.files["model"] || !chosen.files["weights"]) throw new Error(`evaluate: model ${chosen.id} has no model/weights files (it has: ${Object.keys(chosen.files).join(", ")}): feed train.models`);
+  ctx.log(`selected ${chosen.id}: ${reason}`);
+
+  const splitsPath = splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0];
+  if (!splitsPath) throw new Error("evaluate: the splits input holds no file: feed split.splits");
+  const sets = examplesBySplit(samples.items, readSplits(splitsPath));
+
+  const backend = await selectBackend(params.backend);
+  ctx.log(`backend ${backend.backend}: ${backend.reason}`);
+  const { arch, weights } = await readModel(chosen.files["model"], { [WEIGHTS_BIN]: chosen.files["weights"] });
+  const tensors = new Map([...weights].map(([k, w]) => [k, tf.tensor(w.values, w.shape)]));
+  const source = new SampleCache(flowChannels(arch), params.memory_mb * 2 ** 20);
+  const total = SPLIT_NAMES.reduce((n, s) => n + Math.ceil(sets[s].length / params.batch), 0);
+  let done = 0;
+
+  const metrics = {} as SplitMetrics;
+  const predicted: { split: SplitName; examples: ExampleRef[]; p: Predictions }[] = [];
+  try {
+    for (const split of SPLIT_NAMES) {
+      const examples = sets[split];
+      metrics[split] = { n: examples.length };
+      if (examples.length === 0) continue;
+      const base = done;
+      const p = await predict(arch, tensors, source, examples, {
+        batchSize: params.batch, signal: ctx.signal, onBatch: (d) => ctx.progress((done = base + d), total),
+      });
+      const labels = examples.map((e) => e.label);
+      for (const stream of STREAMS) metrics[split][stream] = binaryMetrics(labels, argmaxRows(p[stream], p.classes));
+      predicted.push({ split, examples, p });
+      ctx.log(`${split}: ${examples.length} samples, accuracy spatial ${metrics[split].spatial!.accuracy.toFixed(4)}, temporal ${metrics[split].temporal!.accuracy.toFixed(4)}, fused ${metrics[split].fused!.accuracy.toFixed(4)}`);
+    }
+  } finally {
+    tf.dispose([...tensors.values()]);
+  }
+
+  const selected = grid[index]!;
+  const json = {
+    selected: { ...selected, reason },
+    table1: table1(metrics),
+    splits: metrics,
+    grid,
+    evaluation: "every sample centre-cropped (offset 16/256 of the frame), not flipped, no dropout; class 1 (prey) positive; confusion rows = true class, columns = predicted",
+    backend: { name: backend.backend, requested: backend.requested, reason: backend.reason },
+  };
+  writeFileSync(join(ctx.outDir, "metrics.json"), `${JSON.stringify(json, null, 1)}\n`);
+  writeFileSync(join(ctx.outDir, "table.md"), markdownReport(selected, reason, metrics, grid, backend.backend));
+  writeFileSync(join(ctx.outDir, "predictions.csv"), predictionsCsv(predicted));
+  copyFileSync(chosen.files["model"], join(ctx.outDir, MODEL_JSON));
+  copyFileSync(chosen.files["weights"], join(ctx.outDir, WEIGHTS_BIN));
+  const modelFiles: Record<string, string> = { model: MODEL_JSON, weights: WEIGHTS_BIN };
+  if (chosen.files["history"]) {
+    copyFileSync(chosen.files["history"], join(ctx.outDir, "history.json"));
+    modelFiles["history"] = "history.json";
+  }
+  const t = json.table1;
+  const round = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(4)) : null);
+  return {
+    report: {
+      files: { metrics: "metrics.json", table: "table.md", predictions: "predictions.csv" },
+      meta: { selected: chosen.id, train: round(t.train), validation: round(t.validation), test_spatial: round(t.test_spatial), test_temporal: round(t.test_temporal), test_fused: round(t.test_fused) },
+    },
+    model: { files: modelFiles, meta: { selected: chosen.id, lr: selected.lr, weight_decay: selected.weight_decay } },
+  };
+}

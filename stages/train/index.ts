@@ -1,0 +1,104 @@
+/**
+ * train: the two-stream CNN, one cached training per point of the learning-rate x weight-decay
+ * grid (a generator stage: `split` lists the points). See README.md.
+ *
+ * Only types and the params schema are imported here: TensorFlow.js loads inside run(), since
+ * the engine imports every stage kind in the main thread to validate a pipeline.
+ */
+import type { CollectionIn, ArtifactIn, SplitItem, StageKind } from "../../engine/stage-api.js";
+import { ARCHITECTURE_SCHEMA, type ArchitectureParams } from "../../lib/model/architecture.js";
+import type { Augmentation } from "../../lib/model/batches.js";
+import type { Schedule } from "../../lib/model/adam.js";
+import type { BackendChoice } from "../../lib/model/backend.js";
+
+export interface TrainParams {
+  architecture: ArchitectureParams;
+  lr: number | number[];
+  weight_decay: number | number[];
+  epochs: number;
+  batch: number;
+  schedule: Schedule;
+  augmentation: Augmentation;
+  backend: BackendChoice;
+  seed: number | null;
+  memory_mb: number;
+}
+
+/** One grid point's params: the stage's, with a single lr and weight decay. */
+export type PointParams = Omit<TrainParams, "lr" | "weight_decay"> & { lr: number; weight_decay: number };
+
+const oneOrMany = (description: string, def: number[]) => ({
+  description,
+  default: def,
+  oneOf: [
+    { type: "number", minimum: 0 },
+    { type: "array", items: { type: "number", minimum: 0 }, minItems: 1 },
+  ],
+});
+
+/** 0.001 -> "1e-3", 0 -> "0": short, path-safe ids for grid points. */
+function shortNumber(x: number): string {
+  if (x === 0) return "0";
+  const [mantissa, exponent] = x.toExponential().split("e");
+  return `${Number(mantissa)}e${Number(exponent)}`;
+}
+
+const list = (v: number | number[]): number[] => [...new Set(Array.isArray(v) ? v : [v])];
+
+export function gridPoints(params: TrainParams): SplitItem[] {
+  return list(params.lr).flatMap((lr) =>
+    list(params.weight_decay).map((wd) => {
+      const point: PointParams = { ...params, lr, weight_decay: wd };
+      return { id: `lr${shortNumber(lr)}-wd${shortNumber(wd)}`, params: point as unknown as SplitItem["params"], meta: { lr, weight_decay: wd } };
+    }),
+  );
+}
+
+/** Bump when the same params and inputs give another model (also invalidates checkpoints). */
+export const TRAIN_VERSION = 1;
+
+const train: StageKind<TrainParams> = {
+  name: "train",
+  version: TRAIN_VERSION,
+  description: "Two-stream CNN (spatial grey frame + temporal flow stack, fused log-softmax), one training per lr x weight-decay grid point",
+  params: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      architecture: ARCHITECTURE_SCHEMA,
+      lr: oneOrMany("Adam's base learning rate, or a list: one training per value (the paper's grid: [1e-3, 1e-4, 1e-5]).", [1e-3]),
+      weight_decay: oneOrMany("L2 weight decay added to the gradient (PyTorch's Adam weight_decay), or a list (the paper's grid: [1e-2, 1e-3, 1e-4]).", [1e-4]),
+      epochs: { type: "integer", minimum: 1, default: 16, description: "Passes over the training samples (the paper: about 8 in the grid search, 5 on the full set, from ImageNet weights; 16 here: from a random start, the default data's ~190 samples give 6 batches per epoch)." },
+      batch: { type: "integer", minimum: 1, default: 32, description: "Samples per batch (the paper: 32)." },
+      schedule: { type: "string", enum: ["inv_sqrt", "constant"], default: "inv_sqrt", description: "Learning rate per epoch e (from 1): lr / sqrt(e) (the paper's text), or lr throughout (what their code did)." },
+      augmentation: {
+        type: "string", enum: ["random", "all", "off"], default: "random",
+        description: "Per epoch each training sample is shown in one random augmentation of the 18 (9 crops x vertical flip), in all 18 (the paper: 18x the samples per epoch), or only centre-cropped.",
+      },
+      backend: {
+        type: "string", enum: ["auto", "webgpu", "tensorflow", "wasm", "cpu"], default: "auto",
+        description: "TensorFlow.js backend: auto takes the fastest that works here (webgpu, tensorflow, wasm, cpu); the environment variable DAG_TFJS_BACKEND overrides auto.",
+      },
+      seed: {
+        type: ["integer", "null"], minimum: 0, default: null,
+        description: "Seed of the initial weights, sample order, augmentations and dropout; null: the task's seed (from the pipeline's seed and the grid point). Set it to start every grid point from the same weights.",
+      },
+      memory_mb: { type: "integer", minimum: 0, default: 2048, description: "Sample files kept in memory (MiB) between epochs; beyond it they are read again. No effect on results." },
+    },
+  },
+  inputs: {
+    samples: { type: "collection", description: "flow.samples: HDF5 `sample` per subsample (flow, flow_range, spatial), meta label and recording" },
+    splits: { type: "artifact", description: "split.splits: which recordings train, validate, test" },
+    pretrained: { type: "artifact", optional: true, description: "starting weights: a train model (model.json + weights.bin) or an HDF5 file (see README)" },
+  },
+  outputs: {
+    models: { type: "collection", description: "per grid point: model.json + weights.bin (TensorFlow.js LayersModel), history.json, metrics.json; meta lr, weight_decay, validation_accuracy" },
+  },
+  split: gridPoints,
+  async run(ctx, params, inputs) {
+    const { trainPoint } = await import("./run.js");
+    return { models: await trainPoint(ctx, params as unknown as PointParams, inputs.samples as CollectionIn, inputs.splits as ArtifactIn, inputs.pretrained as ArtifactIn | undefined) };
+  },
+};
+
+export default train;

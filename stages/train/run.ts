@@ -1,0 +1,129 @@
+/**
+ * One grid point of the train stage: pick a backend, train with checkpoints, save the model.
+ * Loaded lazily by index.ts (it pulls in TensorFlow.js).
+ */
+import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
+import { flowChannels, multiplyAdds, parameterCount, resolveArchitecture, type Architecture } from "../../lib/model/architecture.js";
+import { selectBackend } from "../../lib/model/backend.js";
+import { removeCheckpoint } from "../../lib/model/checkpoint.js";
+import { SampleCache } from "../../lib/model/dataset.js";
+import { toLayersModel } from "../../lib/model/layers-model.js";
+import { PREPROCESSING, saveModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
+import { loadPretrained } from "../../lib/model/pretrained.js";
+import { examplesBySplit, readSplits } from "../../lib/model/splits.js";
+import { trainTwoStream, type EpochRecord } from "../../lib/model/trainer.js";
+import { TRAIN_VERSION, type PointParams } from "./index.js";
+
+/** Where checkpoints live: $DAG_CHECKPOINT_DIR, else <os tmpdir>/dag-train-checkpoints. */
+export function checkpointRoot(): string {
+  return process.env["DAG_CHECKPOINT_DIR"] || join(tmpdir(), "dag-train-checkpoints");
+}
+
+/**
+ * What this training depends on, hashed: params, seed, the input files (content-addressed paths
+ * in the cache, so equal paths mean equal bytes) and the items' meta. Its checkpoint folder.
+ */
+export function trainingFingerprint(params: PointParams, seed: number, samples: CollectionIn, splits: ArtifactIn, pretrained?: ArtifactIn): string {
+  // The backend and the memory cap do not change what is learnt beyond rounding: a checkpoint
+  // written on one backend may be resumed on another.
+  const { backend: _b, memory_mb: _m, ...rest } = params;
+  const inputs = {
+    samples: samples.items.map((i) => [i.id, i.files, i.meta]),
+    splits: splits.files,
+    pretrained: pretrained?.files ?? null,
+  };
+  return createHash("sha256").update(JSON.stringify({ stage: "train", version: TRAIN_VERSION, params: rest, seed, inputs })).digest("hex");
+}
+
+/** The data's flow pairs (meta from the flow stage), checked against the architecture's. */
+function flowPairsOf(samples: CollectionIn, arch: Partial<Architecture>): number | undefined {
+  const pairs = new Set(samples.items.map((i) => i.meta["flow_pairs"]).filter((p): p is number => typeof p === "number"));
+  if (pairs.size > 1) throw new Error(`train: the samples differ in flow pairs (${[...pairs].join(", ")}): run the flow stage with one subsample size`);
+  const data = [...pairs][0];
+  if (data !== undefined && arch.flow_pairs !== undefined && arch.flow_pairs !== data) {
+    throw new Error(`train: architecture.flow_pairs is ${arch.flow_pairs} but the samples have ${data} flow pairs: remove the override or make them agree`);
+  }
+  return arch.flow_pairs ?? data;
+}
+
+const fixed = (x: number | undefined | null, digits = 4): string => (x === undefined || x === null ? "-" : x.toFixed(digits));
+
+function epochLine(r: EpochRecord, epochs: number): string {
+  const v = r.validation;
+  const val = v ? `validation ${fixed(v.accuracy)} (spatial ${fixed(v.accuracy_spatial)}, temporal ${fixed(v.accuracy_temporal)}), loss ${fixed(v.loss)}` : "no validation samples";
+  return `epoch ${r.epoch}/${epochs}: loss ${fixed(r.loss)}, accuracy ${fixed(r.accuracy)}, ${val}, lr ${r.lr.toExponential(2)}, ${r.samples_per_second.toFixed(1)} samples/s, ${r.seconds.toFixed(0)} s`;
+}
+
+export async function trainPoint(ctx: StageContext, params: PointParams, samples: CollectionIn, splitsIn: ArtifactIn, pretrained?: ArtifactIn): Promise<ArtifactOut> {
+  const splitsPath = splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0];
+  if (!splitsPath) throw new Error("train: the splits input holds no file: feed split.splits");
+  const sets = examplesBySplit(samples.items, readSplits(splitsPath));
+  const flowPairs = flowPairsOf(samples, params.architecture);
+  const arch = resolveArchitecture({ ...params.architecture, ...(flowPairs !== undefined ? { flow_pairs: flowPairs } : {}) });
+  const seed = params.seed ?? ctx.seed;
+
+  const backend = await selectBackend(params.backend);
+  ctx.log(`backend ${backend.backend}: ${backend.reason}`);
+  ctx.log(`${sets.train.length} training, ${sets.validation.length} validation samples; ${(parameterCount(arch) / 1e6).toFixed(2)} M weights, ${(multiplyAdds(arch) / 1e6).toFixed(0)} M multiply-adds per sample`);
+
+  const start = pretrained ? await loadPretrained(pretrained.files, arch, seed) : undefined;
+  for (const note of start?.notes ?? []) ctx.log(`pretrained: ${note}`);
+
+  const fingerprint = trainingFingerprint(params, seed, samples, splitsIn, pretrained);
+  const checkpointDir = join(checkpointRoot(), fingerprint.slice(0, 24));
+  const source = new SampleCache(flowChannels(arch), params.memory_mb * 2 ** 20);
+  const batchesPerEpoch = Math.ceil(((params.augmentation === "all" ? 18 : 1) * sets.train.length) / params.batch);
+  const totalBatches = params.epochs * batchesPerEpoch;
+  const began = performance.now();
+
+  const result = await trainTwoStream(
+    { source, train: sets.train, validation: sets.validation },
+    { arch, lr: params.lr, weightDecay: params.weight_decay, epochs: params.epochs, batchSize: params.batch, schedule: params.schedule, augmentation: params.augmentation, seed },
+    {
+      initial: start?.weights,
+      checkpoint: { dir: checkpointDir, fingerprint },
+      log: ctx.log,
+      signal: ctx.signal,
+      onBatch: (p) => ctx.progress((p.epoch - 1) * batchesPerEpoch + p.batch, totalBatches),
+      onEpoch: (r) => ctx.log(epochLine(r, params.epochs)),
+    },
+  );
+
+  const history = result.history;
+  const last = history.at(-1)!;
+  const model = toLayersModel(arch, result.weights);
+  try {
+    await saveModel(model, ctx.outDir, {
+      architecture: arch, preprocessing: PREPROCESSING, lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, schedule: params.schedule, seed, backend: backend.backend,
+    });
+  } finally {
+    model.dispose();
+  }
+  const trainedEpochs = history.filter((h) => h.epoch > result.resumedAfter);
+  const metrics = {
+    backend: { name: backend.backend, requested: backend.requested, reason: backend.reason, attempts: backend.attempts },
+    lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, seed, resumed_after: result.resumedAfter,
+    samples: { train: sets.train.length, validation: sets.validation.length, test: sets.test.length },
+    parameters: parameterCount(arch), multiply_adds_per_sample: multiplyAdds(arch),
+    final: last,
+    // Over the epochs this run trained (not those restored from a checkpoint).
+    samples_per_second: trainedEpochs.length ? trainedEpochs.reduce((s, h) => s + h.samples, 0) / trainedEpochs.reduce((s, h) => s + h.seconds, 0) : null,
+    seconds: (performance.now() - began) / 1000,
+    pretrained: start?.notes ?? null,
+    checkpoint_dir: checkpointDir,
+  };
+  writeFileSync(join(ctx.outDir, "history.json"), `${JSON.stringify(history, null, 1)}\n`);
+  writeFileSync(join(ctx.outDir, "metrics.json"), `${JSON.stringify(metrics, null, 1)}\n`);
+  removeCheckpoint(checkpointDir);
+  return {
+    files: { model: MODEL_JSON, weights: WEIGHTS_BIN, history: "history.json", metrics: "metrics.json" },
+    meta: {
+      lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, backend: backend.backend,
+      validation_accuracy: last.validation?.accuracy ?? null, validation_loss: last.validation?.loss ?? null, train_accuracy: last.accuracy,
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The train and evaluate stages through the real engine (worker threads, cache): a grid of two
+ * points on tiny separable samples, the evaluation picking one, the model loading with
+ * tf.loadLayersModel, and the cache keeping every training when only evaluate changes.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { writeFlowSample } from "../lib/flow/files.js";
+import "../lib/model/layers-model.js"; // registers LocalResponseNormalization for loading
+import { registerFileRouter } from "../lib/model/model-files.js";
+import { selectBackend } from "../lib/model/backend.js";
+import { tinySample } from "./cnn-helpers.js";
+import { run, workspace, writePipeline } from "./helpers/workspace.js";
+
+/** A generator stage that hands over prepared sample files with their label and recording. */
+const SAMPLES_STAGE = `
+import { copyFileSync } from "node:fs";
+import { join } from "node:path";
+export default {
+  name: "cnnsamples", version: 1, description: "test: prepared flow samples",
+  params: { type: "object", additionalProperties: true, properties: {} },
+  inputs: {}, outputs: { samples: { type: "collection", description: "samples" } },
+  split: (p) => p.items.map((it) => ({ id: it.id, params: it, meta: { label: it.label, recording: it.recording } })),
+  async run(ctx, p) {
+    copyFileSync(p.file, join(ctx.outDir, "sample.h5"));
+    return { samples: { files: { sample: "sample.h5" }, meta: { flow_pairs: 4 } } };
+  },
+};
+`;
+
+const TINY = {
+  preset: "default", input_size: 28, flow_stride: 1,
+  conv: [
+    { filters: 4, kernel: 3, stride: 2, pad: 0, lrn: "both", pool: true },
+    { filters: 6, kernel: 3, stride: 1, pad: 1, lrn: "spatial", pool: false },
+  ],
+  fc: [12], dropout: 0.25,
+};
+
+function pipeline(evaluateBatch: number, lrs: number[]): string {
+  return `stage_paths: [stages]
+stages:
+  cnnsamples:
+    params: { items: ${JSON.stringify(items)} }
+  train:
+    inputs: { samples: cnnsamples.samples, splits: { file: splits.json } }
+    params: { architecture: ${JSON.stringify(TINY)}, lr: ${JSON.stringify(lrs)}, weight_decay: 1e-4, epochs: 5, batch: 8, backend: wasm, seed: 3 }
+  evaluate:
+    inputs: { models: train.models, samples: cnnsamples.samples, splits: { file: splits.json } }
+    params: { batch: ${evaluateBatch}, backend: wasm }
+`;
+}
+
+let dir: string;
+let items: { id: string; recording: string; label: number; file: string }[] = [];
+
+describe("train and evaluate stages in a pipeline", () => {
+  beforeAll(async () => {
+    dir = workspace("", false);
+    mkdirSync(join(dir, "stages", "cnnsamples"), { recursive: true });
+    writeFileSync(join(dir, "stages", "cnnsamples", "index.js"), SAMPLES_STAGE);
+    mkdirSync(join(dir, "data"));
+    const recordings: Record<string, string> = {};
+    const splitOf = (r: number) => (r < 6 ? "train" : r < 8 ? "validation" : "test");
+    for (let r = 0; r < 10; r++) {
+      recordings[`rec${r}`] = splitOf(r);
+      for (let s = 0; s < 8; s++) {
+        const label = r % 2;
+        const id = `rec${r}/ev00/s${s}`;
+        const file = join(dir, "data", `rec${r}-s${s}.h5`);
+        await writeFlowSample(file, tinySample(label, 100 * r + s), 1);
+        items.push({ id, recording: `rec${r}`, label, file });
+      }
+    }
+    writeFileSync(join(dir, "splits.json"), JSON.stringify({ recordings }));
+    writePipeline(dir, pipeline(64, [3e-3, 1e-5]), false);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("trains one model per grid point and evaluates the best", async () => {
+    const outcome = await run(dir);
+    const failures = outcome.events.filter((e) => e.type === "task-failed");
+    expect(failures, JSON.stringify(failures)).toEqual([]);
+    expect(outcome.ran.filter((t) => t.startsWith("train"))).toEqual(["train[lr1e-5-wd1e-4]", "train[lr3e-3-wd1e-4]"]);
+    const logs = outcome.events.flatMap((e) => (e.type === "task-log" ? [e.message] : [])).join("\n");
+    expect(logs).toMatch(/backend wasm: requested/);
+    expect(logs).toMatch(/epoch 5\/5: loss/);
+
+    const metrics = JSON.parse(readFileSync(join(dir, "results/evaluate/report/metrics.json"), "utf8"));
+    expect(metrics.selected.id).toBe("lr3e-3-wd1e-4");
+    expect(metrics.table1.test_fused).toBe(1);
+    expect(metrics.splits.test.n).toBe(16);
+    expect(metrics.splits.test.fused.confusion).toEqual([[8, 0], [0, 8]]);
+    const table = readFileSync(join(dir, "results/evaluate/report/table.md"), "utf8");
+    expect(table).toMatch(/\| this run \| 1\.0000 \| 1\.0000 \|/);
+    expect(readFileSync(join(dir, "results/evaluate/report/predictions.csv"), "utf8").trim().split("\n").length).toBe(81);
+
+    const trainMetrics = JSON.parse(readFileSync(join(dir, "results/train/models/lr3e-3-wd1e-4/metrics.json"), "utf8"));
+    expect(trainMetrics.backend.name).toBe("wasm");
+    expect(trainMetrics.samples).toEqual({ train: 48, validation: 16, test: 16 });
+    expect(JSON.parse(readFileSync(join(dir, "results/train/models/lr3e-3-wd1e-4/history.json"), "utf8")).length).toBe(5);
+  });
+
+  it("saves a model that tf.loadLayersModel reads", async () => {
+    await selectBackend("wasm");
+    registerFileRouter();
+    const model = await tfl.loadLayersModel(pathToFileURL(resolve(dir, "results/evaluate/model/model.json")).href);
+    const out = model.predict([tf.zeros([2, 28, 28, 1]), tf.zeros([2, 28, 28, 8])]) as tf.Tensor[];
+    expect(out.map((t) => t.shape)).toEqual([[2, 2], [2, 2], [2, 2]]);
+  });
+
+  it("reruns only evaluate when only its params change, and one training for a new grid point", async () => {
+    writePipeline(dir, pipeline(16, [3e-3, 1e-5]), false);
+    expect((await run(dir)).ran).toEqual(["evaluate"]);
+    writePipeline(dir, pipeline(16, [3e-3, 1e-5, 1e-3]), false);
+    expect((await run(dir)).ran).toEqual(["evaluate", "train[lr1e-3-wd1e-4]"]);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Training end to end on a trivially separable task, on every backend this machine has;
+ * reproducibility; and resuming from a checkpoint landing on the very same weights.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs-core";
+import { selectBackend } from "../lib/model/backend.js";
+import { MemorySource } from "../lib/model/dataset.js";
+import { selectChannels } from "../lib/model/input.js";
+import { flowChannels } from "../lib/model/architecture.js";
+import { trainTwoStream, type TrainSettings } from "../lib/model/trainer.js";
+import type { HostWeights } from "../lib/model/weights.js";
+import { tinyArchitecture, tinyExamples, tinySample } from "./cnn-helpers.js";
+
+const arch = tinyArchitecture();
+const train = tinyExamples(48, 8, "t");
+const validation = tinyExamples(16, 4, "v");
+const source = new MemorySource(new Map([...train, ...validation].map((e, i) => [e.id, selectChannels(tinySample(e.label, 1000 + i), flowChannels(arch))])));
+const data = { source, train, validation };
+const settings: TrainSettings = { arch, lr: 3e-3, weightDecay: 1e-4, epochs: 6, batchSize: 8, schedule: "inv_sqrt", augmentation: "random", seed: 42 };
+
+function expectSameWeights(a: HostWeights, b: HostWeights): void {
+  expect([...a.keys()]).toEqual([...b.keys()]);
+  for (const [name, w] of a) expect(Buffer.from(w.values.buffer).equals(Buffer.from(b.get(name)!.values.buffer)), name).toBe(true);
+}
+
+describe.each(["wasm", "cpu"] as const)("training on %s", (backend) => {
+  it("learns the separable task (fused validation accuracy 1) and leaks no tensors", async () => {
+    const selection = await selectBackend(backend);
+    expect(selection.backend).toBe(backend);
+    const before = tf.memory().numTensors;
+    const batches: number[] = [];
+    const result = await trainTwoStream(data, settings, { onBatch: (p) => batches.push(p.batch) });
+    const last = result.history.at(-1)!;
+    expect(last.validation!.accuracy).toBe(1);
+    expect(last.loss).toBeLessThan(result.history[0]!.loss);
+    expect(result.history.map((h) => h.lr)).toEqual([1, 2, 3, 4, 5, 6].map((e) => 3e-3 / Math.sqrt(e)));
+    expect(batches.length).toBe(6 * 6);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe("reproducibility", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cnn-ckpt-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const short = { ...settings, epochs: 3 };
+
+  it("webgpu finds no adapter here and says so; auto moves on to wasm", async () => {
+    await expect(selectBackend("webgpu")).rejects.toThrow(/webgpu: Dawn found no WebGPU adapter.*use backend: auto/);
+    const auto = await selectBackend("auto");
+    expect(auto.backend).toBe("wasm");
+    expect(auto.attempts.map((a) => [a.backend, a.ok])).toEqual([["webgpu", false], ["tensorflow", false], ["wasm", true]]);
+    expect(auto.reason).toMatch(/tfjs-node is not installed/);
+  });
+
+  it("gives the same weights for the same seed and backend, other weights for another seed", async () => {
+    await selectBackend("wasm");
+    const a = await trainTwoStream(data, short);
+    const b = await trainTwoStream(data, short);
+    expectSameWeights(a.weights, b.weights);
+    const c = await trainTwoStream(data, { ...short, seed: 43 });
+    expect(Buffer.from(c.weights.get("temporal/conv1/kernel")!.values.buffer).equals(Buffer.from(a.weights.get("temporal/conv1/kernel")!.values.buffer))).toBe(false);
+  });
+
+  it("resumes an interrupted training from its checkpoint to the weights of an uninterrupted one", async () => {
+    await selectBackend("wasm");
+    const straight = await trainTwoStream(data, short);
+    const checkpoint = { dir, fingerprint: "test-run" };
+    await expect(trainTwoStream(data, short, {
+      checkpoint,
+      onEpoch: (r) => {
+        if (r.epoch === 1) throw new Error("interrupted");
+      },
+    })).rejects.toThrow("interrupted");
+    const logs: string[] = [];
+    const resumed = await trainTwoStream(data, short, { checkpoint, log: (m) => logs.push(m) });
+    expect(logs.join("\n")).toMatch(/resuming after epoch 1/);
+    expect(resumed.resumedAfter).toBe(1);
+    expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+    expectSameWeights(resumed.weights, straight.weights);
+    expect(resumed.history.map((h) => h.loss)).toEqual(straight.history.map((h) => h.loss));
+  });
+
+  it("ignores a checkpoint of another training", async () => {
+    await selectBackend("wasm");
+    const logs: string[] = [];
+    const result = await trainTwoStream(data, { ...short, epochs: 1 }, { checkpoint: { dir, fingerprint: "another" }, log: (m) => logs.push(m) });
+    expect(logs.join("\n")).toMatch(/belongs to another training/);
+    expect(result.resumedAfter).toBe(0);
+  });
+});

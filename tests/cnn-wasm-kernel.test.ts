@@ -1,0 +1,116 @@
+/**
+ * Our wasm Conv2DBackpropFilter against the cpu backend's, for strides, paddings, dilations and
+ * shapes; and the gradient of a whole conv2d through tf.grad on both backends.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs-core";
+import "../lib/model/gradients.js";
+import { selectBackend } from "../lib/model/backend.js";
+import { missingTrainingKernels } from "../lib/model/wasm-kernels.js";
+import { Rng } from "../lib/synth/rng.js";
+
+type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
+
+interface Case {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number | [number, number];
+  pad: Pad;
+  dilations?: number;
+}
+
+const CASES: Case[] = [
+  { x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: 1, pad: "valid" },
+  { x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: 1, pad: "same" },
+  { x: [2, 11, 11, 2], filter: [3, 3, 2, 5], strides: 2, pad: "valid" },
+  { x: [2, 12, 12, 2], filter: [3, 3, 2, 5], strides: 2, pad: "same" },
+  { x: [3, 16, 16, 5], filter: [7, 7, 5, 6], strides: 2, pad: "valid" }, // conv1 shape, odd leftover rows
+  { x: [2, 13, 13, 4], filter: [5, 5, 4, 3], strides: 2, pad: 1 }, // conv2: explicit symmetric
+  { x: [2, 10, 8, 3], filter: [3, 2, 3, 2], strides: [2, 1], pad: [[0, 0], [2, 0], [1, 3], [0, 0]] }, // asymmetric everything
+  { x: [1, 14, 14, 2], filter: [4, 4, 2, 3], strides: 3, pad: "same" },
+  { x: [2, 12, 12, 3], filter: [3, 3, 3, 4], strides: 1, pad: "valid", dilations: 2 },
+  { x: [2, 12, 12, 3], filter: [3, 3, 3, 4], strides: 1, pad: "same", dilations: 2 },
+];
+
+function randomValues(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.normal());
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** dW on the active backend; `dy` shaped like the forward output. */
+function backpropFilter(c: Case, xv: Float32Array, dyv: Float32Array, dyShape: number[], filterShape: number[], dilations?: number): Float32Array {
+  return tf.tidy(() => {
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: undefined, filterShape, ...(dilations ? { dilations } : {}) };
+    const out = tf.engine().runKernel("Conv2DBackpropFilter", { x: tf.tensor4d(xv, c.x), dy: tf.tensor(dyv, dyShape) }, attrs as never) as tf.Tensor;
+    return out.dataSync() as Float32Array;
+  });
+}
+
+/** The cpu reference: a dilated filter is a larger filter with zeros between its taps. */
+function cpuReference(c: Case, xv: Float32Array, dyv: Float32Array, dyShape: number[]): Float32Array {
+  const d = c.dilations ?? 1;
+  const [kh, kw, ci, co] = c.filter;
+  const big = [(kh - 1) * d + 1, (kw - 1) * d + 1, ci, co];
+  const full = backpropFilter(c, xv, dyv, dyShape, big);
+  const out = new Float32Array(size(c.filter));
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let a = 0; a < ci; a++) for (let b = 0; b < co; b++) {
+    out[((i * kw + j) * ci + a) * co + b] = full[((i * d * big[1]! + j * d) * ci + a) * co + b]!;
+  }
+  return out;
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array): void {
+  expect(actual.length).toBe(expected.length);
+  const scale = Math.max(1, ...Array.from(expected, Math.abs));
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  expect(worst / scale).toBeLessThan(1e-5);
+}
+
+describe("wasm Conv2DBackpropFilter", () => {
+  beforeAll(async () => {
+    await selectBackend("cpu");
+    await selectBackend("wasm"); // registers our kernel
+  });
+
+  it("leaves no training kernel missing on wasm", () => {
+    expect(missingTrainingKernels("wasm")).toEqual([]);
+  });
+
+  it.each(CASES.map((c, i) => [i, c] as const))("case %i equals the cpu backend's gradient", async (i, c) => {
+    const xv = randomValues(size(c.x), 100 + i);
+    await tf.setBackend("cpu");
+    const d = c.dilations ?? 1;
+    const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad as never, "NHWC", d).shape);
+    const dyv = randomValues(size(dyShape), 200 + i);
+    const expected = cpuReference(c, xv, dyv, dyShape);
+    await tf.setBackend("wasm");
+    const actual = backpropFilter(c, xv, dyv, dyShape, c.filter, c.dilations);
+    expectClose(actual, expected);
+    expect(actual.some((v) => v !== 0)).toBe(true);
+  });
+
+  it("gives tf.grad of a strided, padded conv2d the cpu backend's filter gradient", async () => {
+    const xv = randomValues(2 * 15 * 15 * 3, 7);
+    const wv = randomValues(5 * 5 * 3 * 4, 8);
+    const grad = () => tf.tidy(() => {
+      const x = tf.tensor4d(xv, [2, 15, 15, 3]);
+      const g = tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, w as tf.Tensor4D, 2, 1))))(tf.tensor4d(wv, [5, 5, 3, 4]));
+      return g.dataSync() as Float32Array;
+    });
+    await tf.setBackend("cpu");
+    const expected = grad();
+    await tf.setBackend("wasm");
+    expectClose(grad(), expected);
+  });
+
+  it("does not leak tensors", async () => {
+    await tf.setBackend("wasm");
+    const before = tf.memory().numTensors;
+    const c = CASES[4]!;
+    backpropFilter(c, randomValues(size(c.x), 1), randomValues(3 * 5 * 5 * 6, 2), [3, 5, 5, 6], c.filter);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
