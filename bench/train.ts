@@ -1,10 +1,12 @@
 /**
- * Training throughput of the two-stream CNN (samples/s, forward + backward + Adam, both streams)
- * on each TensorFlow.js backend available here, beside PyTorch on the same network and machine
- * (bench/train_reference.py, Debian's python3-torch).
+ * Training throughput of the two-stream CNN (samples/s, forward + backward + Adam) on each
+ * TensorFlow.js backend available here, beside PyTorch on the same network and machine
+ * (bench/train_reference.py, Debian's python3-torch): the default network and the paper's
+ * (both streams), and the paper's temporal stream alone (the issue's GPU figures are for it).
  *
  *   node dist/bench/train.js [--backends wasm,cpu] [--steps 3] [--paper-steps 1]
  *                            [--batch 32] [--paper-batch 4] [--cpu-paper-batch 1] [--no-torch]
+ *                            [--networks default,paper,paper-temporal]
  *   PYTHON=/path/to/python3 picks the interpreter with torch (default /usr/bin/python3).
  *
  * Inputs are random tensors of the right shapes: this measures the network, not the data
@@ -20,7 +22,7 @@ import "../lib/model/gradients.js";
 import { AdamL2 } from "../lib/model/adam.js";
 import { flowChannels, inputChannels, multiplyAdds, parameterCount, resolveArchitecture, type Architecture } from "../lib/model/architecture.js";
 import { selectBackend, type BackendChoice } from "../lib/model/backend.js";
-import { nllLoss, twoStream } from "../lib/model/forward.js";
+import { nllLoss, streamLogits, twoStream } from "../lib/model/forward.js";
 import { cropGeometry, writeExample, type StreamSample } from "../lib/model/input.js";
 import { Rng } from "../lib/synth/rng.js";
 import { initialWeights } from "../lib/model/weights.js";
@@ -33,20 +35,23 @@ interface Options {
   paperBatch: number;
   cpuPaperBatch: number;
   torch: boolean;
+  /** Which of default, paper, paper-temporal to measure. */
+  networks: string[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { backends: ["wasm", "cpu"], steps: 3, paperSteps: 1, batch: 32, paperBatch: 4, cpuPaperBatch: 1, torch: true };
+  const o: Options = { backends: ["wasm", "cpu"], steps: 3, paperSteps: 1, batch: 32, paperBatch: 4, cpuPaperBatch: 1, torch: true, networks: ["default", "paper", "paper-temporal"] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => argv[++i] ?? "";
-    if (a === "--backends") o.backends = next().split(",") as BackendChoice[];
+    if (a === "--backends") o.backends = next().split(",").filter(Boolean) as BackendChoice[];
     else if (a === "--steps") o.steps = Number(next());
     else if (a === "--paper-steps") o.paperSteps = Number(next());
     else if (a === "--batch") o.batch = Number(next());
     else if (a === "--paper-batch") o.paperBatch = Number(next());
     else if (a === "--cpu-paper-batch") o.cpuPaperBatch = Number(next());
     else if (a === "--no-torch") o.torch = false;
+    else if (a === "--networks") o.networks = next().split(",");
     else throw new Error(`unknown argument ${a}; see the comment at the top of bench/train.ts`);
   }
   return o;
@@ -56,11 +61,15 @@ function random(shape: number[], rng: Rng): tf.Tensor4D {
   return tf.tensor4d(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape as [number, number, number, number]);
 }
 
+/** What is trained: both streams fused (the network), or the temporal stream alone (as the issue's GPU figures). */
+type Streams = "both" | "temporal";
+
 /** Seconds per training step (after one warm-up step), as the trainer runs it. */
-async function stepSeconds(arch: Architecture, batch: number, steps: number): Promise<number> {
+async function stepSeconds(arch: Architecture, streams: Streams, batch: number, steps: number): Promise<number> {
   const rng = new Rng(1);
   const vars = new Map<string, tf.Variable>();
   for (const [name, w] of initialWeights(arch, 1)) {
+    if (streams === "temporal" && !name.startsWith("temporal/")) continue;
     const t = tf.tensor(w.values, w.shape);
     vars.set(name, tf.variable(t));
     t.dispose();
@@ -76,7 +85,8 @@ async function stepSeconds(arch: Architecture, batch: number, steps: number): Pr
   try {
     for (let i = 0; i <= steps; i++) {
       const start = performance.now();
-      const { value, grads } = tf.variableGrads(() => nllLoss(twoStream(arch, vars, spatial, temporal, mask).fused, target), [...vars.values()]);
+      const loss = () => nllLoss(streams === "both" ? twoStream(arch, vars, spatial, temporal, mask).fused : tf.logSoftmax(streamLogits(arch, "temporal", vars, temporal, mask)), target);
+      const { value, grads } = tf.variableGrads(loss, [...vars.values()]);
       const named: Record<string, tf.Tensor> = {};
       for (const [id, g] of Object.entries(grads)) named[names.get(id)!] = g;
       adam.apply(named, 1e-4);
@@ -147,6 +157,12 @@ function torchRows(archs: Record<string, Architecture>, o: Options): Row[] {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const archs = { default: resolveArchitecture({ preset: "default" }), paper: resolveArchitecture({ preset: "paper" }) };
+  const all: { name: string; arch: Architecture; streams: Streams }[] = [
+    { name: "default", arch: archs.default, streams: "both" },
+    { name: "paper", arch: archs.paper, streams: "both" },
+    { name: "paper-temporal", arch: archs.paper, streams: "temporal" },
+  ];
+  const networks = all.filter((n) => o.networks.includes(n.name));
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`# ${cpus().length} cores (${cpu}), load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}, Node ${process.version}, TensorFlow.js ${tf.version_core}`);
   for (const [name, arch] of Object.entries(archs)) {
@@ -161,12 +177,12 @@ async function main(): Promise<void> {
       rows.push({ network: "-", backend, batch: 0, steps: 0, samplesPerSecond: null, note: (error as Error).message });
       continue;
     }
-    for (const [name, arch] of Object.entries(archs)) {
-      const paper = name === "paper";
+    for (const { name, arch, streams } of networks) {
+      const paper = name !== "default";
       const batch = paper ? (selection.backend === "cpu" ? o.cpuPaperBatch : o.paperBatch) : o.batch;
       const steps = paper ? o.paperSteps : o.steps;
       try {
-        const seconds = await stepSeconds(arch, batch, steps);
+        const seconds = await stepSeconds(arch, streams, batch, steps);
         rows.push({ network: name, backend: `tfjs ${selection.backend}`, batch, steps, samplesPerSecond: batch / seconds, note: "" });
       } catch (error) {
         rows.push({ network: name, backend: `tfjs ${selection.backend}`, batch, steps, samplesPerSecond: null, note: (error as Error).message.split("\n")[0]! });

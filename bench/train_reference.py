@@ -1,5 +1,6 @@
 """PyTorch reference for bench/train.ts: the same two-stream network (read from the
-architecture JSON that the TypeScript benchmark writes), the same loss (NLL of the averaged
+architecture JSON that the TypeScript benchmark writes; default and paper, and the paper's
+temporal stream alone), the same loss (NLL of the averaged
 log-softmax) and optimiser (Adam with weight decay), random inputs; prints one JSON line per
 network with its training throughput in samples/s.
 
@@ -41,9 +42,9 @@ def flow_channels(arch):
     return 2 * len(range(0, arch["flow_pairs"], arch["flow_stride"]))
 
 
-def samples_per_second(arch, batch, steps):
+def samples_per_second(arch, batch, steps, temporal_only):
     spatial, temporal = stream(arch, 1, True), stream(arch, flow_channels(arch), False)
-    params = list(spatial.parameters()) + list(temporal.parameters())
+    params = list(temporal.parameters()) + ([] if temporal_only else list(spatial.parameters()))
     optimiser = torch.optim.Adam(params, lr=1e-4, weight_decay=1e-4)
     s = arch["input_size"]
     xs, xt = torch.randn(batch, 1, s, s), torch.randn(batch, flow_channels(arch), s, s)
@@ -52,8 +53,11 @@ def samples_per_second(arch, batch, steps):
     for i in range(steps + 1):  # the first step warms up
         start = time.perf_counter()
         optimiser.zero_grad()
-        fused = (F.log_softmax(spatial(xs), 1) + F.log_softmax(temporal(xt), 1)) / 2
-        F.nll_loss(fused, y).backward()
+        if temporal_only:
+            out = F.log_softmax(temporal(xt), 1)
+        else:
+            out = (F.log_softmax(spatial(xs), 1) + F.log_softmax(temporal(xt), 1)) / 2
+        F.nll_loss(out, y).backward()
         optimiser.step()
         if i > 0:
             times.append(time.perf_counter() - start)
@@ -73,10 +77,11 @@ def main():
     torch.manual_seed(0)
     with open(a.archs) as f:
         archs = json.load(f)
-    for name, arch in archs.items():
-        paper = name == "paper"
+    networks = [("default", archs["default"], False), ("paper", archs["paper"], False), ("paper-temporal", archs["paper"], True)]
+    for name, arch, temporal_only in networks:
+        paper = name != "default"
         batch, steps = (a.paper_batch, a.paper_steps) if paper else (a.batch, a.steps)
-        rate = samples_per_second(arch, batch, steps)
+        rate = samples_per_second(arch, batch, steps, temporal_only)
         print(json.dumps({"network": name, "version": torch.__version__, "threads": a.threads, "batch": batch, "steps": steps, "samples_per_second": rate}), flush=True)
 
 
