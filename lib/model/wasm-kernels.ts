@@ -100,11 +100,15 @@ export function registerWasmTrainingKernels(): void {
   });
 }
 
-/** The kernels one training step of our network runs (forward, backward, Adam). */
+/**
+ * The kernels one training epoch of our network runs (forward, backward, Adam, validation,
+ * input resizing), as tf.profile records them; plus Transpose and Slice, which our
+ * Conv2DBackpropFilter uses.
+ */
 export const TRAINING_KERNELS = [
-  "Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPool", "MaxPoolGrad", "LRN", "LRNGrad",
-  "Relu", "BatchMatMul", "Reshape", "Transpose", "Max", "Sum", "Exp", "Log", "Sub", "Add", "AddN", "Multiply",
-  "RealDiv", "Sqrt", "Square", "Neg", "Mean", "GatherV2", "Step", "ArgMax", "Equal", "Cast", "PadV2", "ResizeBilinear",
+  "Add", "BatchMatMul", "Cast", "Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput", "Exp", "FusedConv2D", "Identity",
+  "LRN", "LRNGrad", "Log", "Max", "MaxPool", "MaxPoolGrad", "Mean", "Multiply", "Neg", "RealDiv", "Relu", "Reshape",
+  "ResizeBilinear", "Slice", "Sqrt", "Square", "Step", "Sub", "Sum", "Transpose", "ZerosLike", "_FusedMatMul",
 ] as const;
 
 /** The training kernels a backend has no implementation of (empty when training can run). */

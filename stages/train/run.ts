@@ -58,6 +58,16 @@ function epochLine(r: EpochRecord, epochs: number): string {
   return `epoch ${r.epoch}/${epochs}: loss ${fixed(r.loss)}, accuracy ${fixed(r.accuracy)}, ${val}, lr ${r.lr.toExponential(2)}, ${r.samples_per_second.toFixed(1)} samples/s, ${r.seconds.toFixed(0)} s`;
 }
 
+/** The wasm heap stops near 2 GB and fails with a bare "memory access out of bounds": say what it means. */
+function explainOutOfMemory(error: Error, backend: string, arch: Architecture): Error {
+  if (backend !== "wasm" || !/memory access out of bounds|Aborted\(|out of memory/i.test(error.message)) return error;
+  const gb = (parameterCount(arch) * 4 * 4) / 1e9;
+  return new Error(
+    `train: the wasm backend ran out of memory (${error.message.split("\n")[0]}): weights, Adam's moments and gradients alone take ${gb.toFixed(1)} GB and its heap stops near 2 GB; ` +
+      "use a smaller architecture (narrower fc layers), or backend webgpu or tensorflow (cpu works but is about 500x slower)",
+  );
+}
+
 export async function trainPoint(ctx: StageContext, params: PointParams, samples: CollectionIn, splitsIn: ArtifactIn, pretrained?: ArtifactIn): Promise<ArtifactOut> {
   const splitsPath = splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0];
   if (!splitsPath) throw new Error("train: the splits input holds no file: feed split.splits");
@@ -91,7 +101,9 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
       onBatch: (p) => ctx.progress((p.epoch - 1) * batchesPerEpoch + p.batch, totalBatches),
       onEpoch: (r) => ctx.log(epochLine(r, params.epochs)),
     },
-  );
+  ).catch((error: Error) => {
+    throw explainOutOfMemory(error, backend.backend, arch);
+  });
 
   const history = result.history;
   const last = history.at(-1)!;
