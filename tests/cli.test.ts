@@ -104,9 +104,11 @@ describe("dag command line", () => {
     const dir = workspace(CHAIN.replace("count: 3", "count: 40"));
     for (const delay of [150, 400, 700, 1000]) {
       const child = spawn(process.execPath, [CLI, "run", "--jobs", "2"], { cwd: dir, stdio: "ignore" });
+      // Listen from the start: on a fast machine a run can end before the kill.
+      const exited = new Promise((r) => child.on("exit", r));
       await new Promise((r) => setTimeout(r, delay));
       child.kill("SIGKILL");
-      await new Promise((r) => child.on("exit", r));
+      await exited;
     }
     const r = dag(dir, "run");
     expect(r.code).toBe(0);
