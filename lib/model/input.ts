@@ -12,15 +12,8 @@ import { PAPER_CROP_OFFSETS } from "../flow/augment.js";
 import type { FlowSample } from "../flow/files.js";
 import { AUGMENTATIONS } from "./batches.js";
 
-/** A sample reduced to the flow channels the network sees (planar uint8) and its grey frame. */
-export interface StreamSample {
-  flow: Uint8Array;
-  range: Float32Array;
-  spatial: Uint8Array;
-  channels: number;
-  rows: number;
-  cols: number;
-}
+/** A sample reduced to the flow channels the network sees: the same layout as a stored sample. */
+export type StreamSample = FlowSample;
 
 /** Keeps `channels` (indices into the sample's flow channels, in order). */
 export function selectChannels(sample: FlowSample, channels: number[]): StreamSample {
