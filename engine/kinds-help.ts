@@ -48,12 +48,14 @@ export async function describeKind(name: string, pipelineFile: string): Promise<
   lines.push("outputs:");
   for (const [n, spec] of Object.entries(kind.outputs)) lines.push(`  ${n}: ${spec.type} - ${spec.description}`);
   lines.push("params:");
+  const execution = new Set(kind.executionParams ?? []);
   const walk = (props: Record<string, PropSchema>, indent: string): void => {
     for (const [n, p] of Object.entries(props)) {
+      const how = indent === "  " && execution.has(n) ? " [not in the cache key: changes how it runs, not the result]" : "";
       const range = [p.minimum !== undefined ? `>= ${p.minimum}` : "", p.maximum !== undefined ? `<= ${p.maximum}` : ""].filter(Boolean).join(", ");
       const type = p.enum ? p.enum.map((v) => JSON.stringify(v)).join(" | ") : [p.type].flat().join(" | ");
       const dflt = p.default !== undefined && typeof p.default !== "object" ? ` = ${JSON.stringify(p.default)}` : "";
-      lines.push(`${indent}${n}: ${type}${dflt}${range ? ` (${range})` : ""}${p.description ? ` - ${p.description}` : ""}`);
+      lines.push(`${indent}${n}: ${type}${dflt}${range ? ` (${range})` : ""}${p.description ? ` - ${p.description}` : ""}${how}`);
       if (p.properties) walk(p.properties, `${indent}  `);
     }
   };

@@ -48,6 +48,9 @@ export class KindRegistry {
     if (!kind || typeof kind.run !== "function" || kind.name !== name) {
       throw new Error(`${modulePath} does not default-export a stage kind named "${name}" (see engine/stage-api.ts)`);
     }
+    const known = Object.keys((kind.params as { properties?: object }).properties ?? {});
+    const stray = (kind.executionParams ?? []).filter((p) => !known.includes(p));
+    if (stray.length) throw new Error(`${modulePath}: executionParams ${stray.join(", ")} are not params of "${name}" (its params: ${known.join(", ") || "none"})`);
     const entry = { kind, modulePath };
     this.loaded.set(name, entry);
     return entry;

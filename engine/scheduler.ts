@@ -269,7 +269,7 @@ export class Scheduler {
     const inputHashes: Record<string, string> = { ...state.wholeHashes };
     for (const [name, item] of Object.entries(mapped)) inputHashes[name] = itemHash(item);
     const parts: KeyParts = {
-      kind: node.kindName, version: node.kind.version, params, seed: deriveSeed(this.pipeline.seed, node.kindName, itemId),
+      kind: node.kindName, version: node.kind.version, params: keyedParams(params, node.kind.executionParams), seed: deriveSeed(this.pipeline.seed, node.kindName, itemId),
       ...(itemId !== undefined ? { itemId } : {}), inputs: inputHashes,
     };
     const key = taskKey(parts);
@@ -336,7 +336,7 @@ export class Scheduler {
           inputs: this.taskInputs(state, task), seed: task.parts.seed, itemId: task.itemId, storeRoot: this.store.root, outDir,
         },
         (m) => {
-          if (m.type === "progress") logger({ type: "task-progress", stage: node.name, item: task.itemId, done: m.done, total: m.total });
+          if (m.type === "progress") logger({ type: "task-progress", stage: node.name, item: task.itemId, done: m.done, total: m.total, ...(m.note ? { note: m.note } : {}) });
           else logger({ type: "task-log", stage: node.name, item: task.itemId, message: m.message });
         },
         controller.signal,
@@ -485,4 +485,10 @@ export class Scheduler {
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.message || String(err);
   return String(err);
+}
+
+/** The params that go into a task's key: all but the kind's execution params (how, not what). */
+function keyedParams(params: JsonObject, executionParams: string[] | undefined): JsonObject {
+  if (!executionParams?.length) return params;
+  return Object.fromEntries(Object.entries(params).filter(([name]) => !executionParams.includes(name)));
 }

@@ -72,8 +72,11 @@ export interface OutputSpec {
 }
 
 export interface Progress {
-  /** Work done within this task, e.g. frames rendered of frames to render. */
-  (done: number, total: number): void;
+  /**
+   * Work done within this task, e.g. frames rendered of frames to render; `note`, a short line
+   * on how it goes (a long training: epoch, loss, accuracy, rate), shown beside the progress bar.
+   */
+  (done: number, total: number, note?: string): void;
 }
 
 export interface StageContext {
@@ -104,6 +107,12 @@ export interface StageKind<P = any> {
   description: string;
   /** JSON Schema of `params`, with defaults; unknown keys are rejected. */
   params: JsonSchema;
+  /**
+   * Top-level params that change how a task runs but not what it produces (a compute backend, a
+   * memory budget): left out of the task's key, so changing one reruns nothing and a cached
+   * result made with another value is reused. The task still receives them.
+   */
+  executionParams?: string[];
   inputs: Record<string, InputSpec>;
   outputs: Record<string, OutputSpec>;
   /**

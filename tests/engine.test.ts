@@ -46,6 +46,17 @@ describe("incremental runs", () => {
     expect(read(dir, "total/sum/sum.txt")).toBe(String(11 + 10 + 2 + 5)); // 65, 82, 101, 122
   });
 
+  it("an execution param (how, not what) is left out of the key: changing it reruns nothing", async () => {
+    const dir = workspace(CHAIN);
+    await run(dir);
+    const again = await run(dir, { set: ["square.threads=4"] });
+    expect(again.ran).toEqual([]);
+    expect(again.cached).toBe(17);
+    // ...while a param beside it in the same stage still counts.
+    const offset = await run(dir, { set: ["square.threads=4", "square.offset=1"] });
+    expect(offset.ran).toContain("square[n0]");
+  });
+
   it("early cutoff: an upstream change that leaves its outputs identical does not rerun dependants", async () => {
     const dir = workspace(CHAIN);
     await run(dir);
