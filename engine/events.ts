@@ -9,7 +9,7 @@ export type EngineEvent =
   | { type: "stage-start"; stage: string }
   | { type: "stage-total"; stage: string; total: number; final: boolean }
   | { type: "task-start"; stage: string; item?: string }
-  | { type: "task-progress"; stage: string; item?: string; done: number; total: number }
+  | { type: "task-progress"; stage: string; item?: string; done: number; total: number; note?: string }
   | { type: "task-log"; stage: string; item?: string; message: string }
   | { type: "task-done"; stage: string; item?: string; source: Exclude<TaskSource, "failed" | "skipped">; ms: number; key: string }
   | { type: "task-failed"; stage: string; item?: string; error: string }

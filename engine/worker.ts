@@ -33,11 +33,11 @@ export async function runTask(spec: TaskSpec, port?: MessagePort): Promise<TaskO
         itemId: spec.itemId,
         signal: abort.signal,
         log: (message) => send({ type: "log", message }),
-        progress: (done, total) => {
+        progress: (done, total, note) => {
           const now = Date.now();
           if (now - lastProgress < 100 && done < total) return;
           lastProgress = now;
-          send({ type: "progress", done, total });
+          send({ type: "progress", done, total, ...(note ? { note } : {}) });
         },
       },
       spec.params,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { AdamL2, learningRate } from "../lib/model/adam.js";
-import { convShapes, multiplyAdds, parameterCount, PAPER, resolveArchitecture, inputChannels } from "../lib/model/architecture.js";
+import { convShapes, flowChannels, multiplyAdds, parameterCount, PAPER, resolveArchitecture, inputChannels } from "../lib/model/architecture.js";
 import { selectBackend } from "../lib/model/backend.js";
 import { fuse, nllLoss, streamLogits, twoStream, type TensorWeights } from "../lib/model/forward.js";
 import { toLayersModel } from "../lib/model/layers-model.js";
@@ -40,6 +40,14 @@ describe("architecture", () => {
     const arch = resolveArchitecture({ preset: "default" });
     expect(inputChannels(arch, "temporal")).toBe(34);
     expect(multiplyAdds(PAPER) / multiplyAdds(arch)).toBeGreaterThan(100);
+  });
+
+  it("reads the flow pairs it needs from samples that hold every pair_stride-th pair", () => {
+    const arch = resolveArchitecture({ preset: "default", flow_pairs: 85, flow_stride: 10 });
+    // pairs 0, 10, ..., 80: channels 2k, 2k+1 of all 85, or of the 17 that pair_stride 5 keeps
+    expect(flowChannels(arch).slice(0, 4)).toEqual([0, 1, 20, 21]);
+    expect(flowChannels(arch, 5)).toEqual(Array.from({ length: 9 }, (_, i) => [4 * i, 4 * i + 1]).flat());
+    expect(() => flowChannels(arch, 3)).toThrow(/flow.pair_stride to a divisor of flow_stride/);
   });
 
   it("says what to change when the input is too small for the layers", () => {

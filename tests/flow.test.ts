@@ -197,7 +197,7 @@ function fakeContext(outDir: string, seed: number, itemId: string): StageContext
   };
 }
 
-const flowDefaults: FlowParams = { ...PAPER_FARNEBACK, jpeg_quality: null, gzip: 9 };
+const flowDefaults: FlowParams = { ...PAPER_FARNEBACK, pair_stride: 1, jpeg_quality: null, gzip: 9 };
 
 describe("subsample then flow stages on a synthetic event", () => {
   const rows = 64;
@@ -290,6 +290,17 @@ describe("subsample then flow stages on a synthetic event", () => {
     let error = 0;
     for (let i = 0; i < lossy.flow.length; i++) error += Math.abs(lossy.flow[i]! - lossless.flow[i]!);
     expect(error / lossy.flow.length).toBeLessThan(4); // grey levels of 255
+
+    // pair_stride 3 computes pairs 0, 3, 6, 9 only: exactly those channels of the full stack.
+    const strided = await readFlowSample((await runFlow({ ...flowDefaults, pair_stride: 3 })).path);
+    expect([strided.channels, strided.attrs["pair_stride"], strided.attrs["subsample_pairs"]]).toEqual([8, 3, 11]);
+    const plane = rows * cols;
+    [0, 3, 6, 9].forEach((pair, j) => {
+      for (const c of [0, 1]) {
+        expect(strided.flow.subarray((2 * j + c) * plane, (2 * j + c + 1) * plane)).toEqual(lossless.flow.subarray((2 * pair + c) * plane, (2 * pair + c + 1) * plane));
+        expect(strided.range[2 * (2 * j + c)]).toBe(lossless.range[2 * (2 * pair + c)]);
+      }
+    });
 
     const cancelled = new AbortController();
     cancelled.abort();

@@ -10,6 +10,8 @@ interface StageBar {
   started: number;
   /** Fraction done of each running task, from its own progress reports. */
   running: Map<string, number>;
+  /** The latest progress note of each running task. */
+  notes: Map<string, string>;
 }
 
 /**
@@ -41,7 +43,8 @@ export function ttyLogger(stream: NodeJS.WriteStream = process.stderr): Logger {
     const partial = [...s.running.values()].reduce((a, b) => a + b, 0);
     const elapsed = (Date.now() - s.started) / 1000;
     const rate = s.done && elapsed > 0 ? `${(s.done / elapsed).toFixed(s.done / elapsed < 10 ? 2 : 0)}/s` : "";
-    const note = s.running.size ? `running ${s.running.size}${s.total === 1 ? ` (${Math.round(partial * 100)} %)` : ""}` : "";
+    const latest = s.running.size === 1 ? s.notes.get([...s.running.keys()][0]!) : undefined;
+    const note = s.running.size ? `running ${s.running.size}${s.total === 1 ? ` (${Math.round(partial * 100)} %)` : ""}${latest ? `: ${latest}` : ""}` : "";
     s.bar.setTotal(Math.max(s.total, 1));
     s.bar.update(Math.min(s.done + partial, s.total), { stage: stage.padEnd(width), unit: s.total === 1 ? "task " : "items", rate, note });
   };
@@ -60,7 +63,7 @@ export function ttyLogger(stream: NodeJS.WriteStream = process.stderr): Logger {
       case "task-start": {
         let s = bars.get(e.stage);
         if (!s) {
-          s = { bar: multi.create(1, 0, {}), done: 0, total: totals.get(e.stage) ?? 1, started: Date.now(), running: new Map() };
+          s = { bar: multi.create(1, 0, {}), done: 0, total: totals.get(e.stage) ?? 1, started: Date.now(), running: new Map(), notes: new Map() };
           bars.set(e.stage, s);
         }
         s.running.set(e.item ?? "", 0);
@@ -70,6 +73,7 @@ export function ttyLogger(stream: NodeJS.WriteStream = process.stderr): Logger {
       case "task-progress": {
         const s = bars.get(e.stage);
         if (s && e.total > 0) s.running.set(e.item ?? "", Math.min(e.done / e.total, 1));
+        if (s && e.note) s.notes.set(e.item ?? "", e.note);
         render(e.stage);
         return;
       }
@@ -77,6 +81,7 @@ export function ttyLogger(stream: NodeJS.WriteStream = process.stderr): Logger {
         const s = bars.get(e.stage);
         if (s) {
           s.running.delete(e.item ?? "");
+          s.notes.delete(e.item ?? "");
           s.done++;
         }
         render(e.stage);
@@ -84,6 +89,7 @@ export function ttyLogger(stream: NodeJS.WriteStream = process.stderr): Logger {
       }
       case "task-failed":
         bars.get(e.stage)?.running.delete(e.item ?? "");
+        bars.get(e.stage)?.notes.delete(e.item ?? "");
         render(e.stage);
         lines(e);
         return;

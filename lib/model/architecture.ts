@@ -107,10 +107,22 @@ export function inputChannels(arch: Architecture, stream: Stream): number {
   return stream === "spatial" ? 1 : 2 * Math.ceil(arch.flow_pairs / arch.flow_stride);
 }
 
-/** The flow channels (into the data's 2 * flow_pairs) the temporal stream sees, in order. */
-export function flowChannels(arch: Architecture): number[] {
+/**
+ * The flow channels the temporal stream sees, in order, as indices into a sample file that holds
+ * every `pairStride`-th of the `flow_pairs` pairs (the flow stage's `pair_stride`; 1: all).
+ */
+export function flowChannels(arch: Architecture, pairStride = 1): number[] {
+  if (arch.flow_stride % pairStride !== 0) {
+    throw new Error(
+      `the network reads every ${arch.flow_stride}. flow pair (architecture.flow_stride) but the samples hold only every ${pairStride}. (flow.pair_stride): ` +
+        "set flow.pair_stride to a divisor of flow_stride, or flow_stride to a multiple of pair_stride",
+    );
+  }
   const channels: number[] = [];
-  for (let pair = 0; pair < arch.flow_pairs; pair += arch.flow_stride) channels.push(2 * pair, 2 * pair + 1);
+  for (let pair = 0; pair < arch.flow_pairs; pair += arch.flow_stride) {
+    const stored = pair / pairStride;
+    channels.push(2 * stored, 2 * stored + 1);
+  }
   return channels;
 }
 

@@ -54,3 +54,21 @@ export function examplesBySplit(items: ItemIn[], splits: Map<string, SplitName>)
   }
   return out;
 }
+
+/** One numeric meta value shared by every sample, or undefined when none has it. */
+function sharedMeta(items: ItemIn[], key: string, fix: string): number | undefined {
+  const values = new Set(items.map((i) => i.meta[key]).filter((v): v is number => typeof v === "number"));
+  if (values.size > 1) throw new Error(`the samples differ in ${key} (${[...values].join(", ")}): ${fix}`);
+  return [...values][0];
+}
+
+/**
+ * How the samples' flow is laid out (the flow stage's meta): `flowPairs` pairs per subsample, of
+ * which the files hold every `pairStride`-th.
+ */
+export function flowLayoutOf(items: ItemIn[]): { flowPairs: number | undefined; pairStride: number } {
+  return {
+    flowPairs: sharedMeta(items, "flow_pairs", "run the flow stage on subsamples of one size"),
+    pairStride: sharedMeta(items, "pair_stride", "run the flow stage with one pair_stride") ?? 1,
+  };
+}

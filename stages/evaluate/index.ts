@@ -28,6 +28,8 @@ const evaluate: StageKind<EvaluateParams> = {
       memory_mb: { type: "integer", minimum: 0, default: 512, description: "Sample files kept in memory (MiB). No effect on results." },
     },
   },
+  // The backend changes float rounding only (README: results across backends), the others speed.
+  executionParams: ["backend", "batch", "memory_mb"],
   inputs: {
     models: { type: "collection", description: "train.models: one model per grid point, meta validation_accuracy" },
     samples: { type: "collection", description: "flow.samples: the samples the models were trained on" },

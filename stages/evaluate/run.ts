@@ -12,7 +12,7 @@ import { SampleCache, type ExampleRef } from "../../lib/model/dataset.js";
 import { binaryMetrics } from "../../lib/model/metrics.js";
 import { readModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
 import { argmaxRows, predict, type Predictions } from "../../lib/model/predict.js";
-import { examplesBySplit, readSplits, SPLIT_NAMES, type SplitName } from "../../lib/model/splits.js";
+import { examplesBySplit, flowLayoutOf, readSplits, SPLIT_NAMES, type SplitName } from "../../lib/model/splits.js";
 import type { EvaluateParams } from "./index.js";
 import { markdownReport, table1, type SplitMetrics } from "./report.js";
 import { gridRows, selectBest } from "./select.js";
@@ -53,7 +53,7 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
   ctx.log(`backend ${backend.backend}: ${backend.reason}`);
   const { arch, weights } = await readModel(chosen.files["model"], { [WEIGHTS_BIN]: chosen.files["weights"] });
   const tensors = new Map([...weights].map(([k, w]) => [k, tf.tensor(w.values, w.shape)]));
-  const source = new SampleCache(flowChannels(arch), params.memory_mb * 2 ** 20);
+  const source = new SampleCache(flowChannels(arch, flowLayoutOf(samples.items).pairStride), params.memory_mb * 2 ** 20);
   const total = SPLIT_NAMES.reduce((n, s) => n + Math.ceil(sets[s].length / params.batch), 0);
   let done = 0;
 

@@ -7,6 +7,7 @@ import type { ItemIn, StageKind } from "../../engine/stage-api.js";
 import type { FarnebackParams } from "../../lib/flow/farneback.js";
 
 export interface FlowParams extends FarnebackParams {
+  pair_stride: number;
   jpeg_quality: number | null;
   gzip: number;
 }
@@ -26,6 +27,10 @@ const flow: StageKind<FlowParams> = {
       poly_n: { type: "integer", minimum: 1, default: 13, description: "Farneback: neighbourhood of the polynomial expansion (pixels; the paper: 13)." },
       poly_sigma: { type: "number", exclusiveMinimum: 0, default: 1.8, description: "Farneback: standard deviation of the Gaussian weighting the expansion (pixels; the paper: 1.8)." },
       flags: { type: "integer", enum: [0, 256], default: 0, description: "Farneback flags: 0 (box window; the paper) or 256 (OPTFLOW_FARNEBACK_GAUSSIAN: Gaussian window, slower)." },
+      pair_stride: {
+        type: "integer", minimum: 1, default: 1,
+        description: "Compute the flow of every n-th pair of kept frames only (pairs 0, n, 2n, ...; each still between two consecutive kept frames). 1: all pairs (the paper). The train stage's architecture.flow_stride must be a multiple of it: set it to what the network reads (the default pipeline: 5, five times less flow to compute).",
+      },
       jpeg_quality: {
         type: ["integer", "null"], minimum: 1, maximum: 100, default: null,
         description: "JPEG quality (1..100) each quantised flow channel goes through, as in the paper's storage (40); the decoded pixels are stored. null: no JPEG, lossless uint8.",
@@ -52,19 +57,22 @@ const flow: StageKind<FlowParams> = {
     const { rows, cols } = s;
     const plane = rows * cols;
     const pairs = s.count - 1;
-    const stack = new Uint8Array(2 * pairs * plane);
-    const range = new Float32Array(4 * pairs);
+    const stride = params.pair_stride;
+    const computed = Math.ceil(pairs / stride);
+    const stack = new Uint8Array(2 * computed * plane);
+    const range = new Float32Array(4 * computed);
     const { pyr_scale, levels, winsize, iterations, poly_n, poly_sigma, flags } = params;
     const farnebackParams = { pyr_scale, levels, winsize, iterations, poly_n, poly_sigma, flags };
     const cv = await loadOpenCV();
     const farneback = new FarnebackFlow(cv, rows, cols, farnebackParams);
     const field = new Float32Array(2 * plane);
     try {
-      for (let k = 0; k < pairs; k++) {
+      for (let j = 0; j < computed; j++) {
         if (ctx.signal.aborted) throw new Error(`flow: subsample ${item.id}: cancelled`);
+        const k = j * stride;
         farneback.pair(s.frames.subarray(k * plane, (k + 1) * plane), s.frames.subarray((k + 1) * plane, (k + 2) * plane), field);
-        quantiseFlowPair(field, k, stack, range);
-        ctx.progress(k + 1, pairs);
+        quantiseFlowPair(field, j, stack, range);
+        ctx.progress(j + 1, computed);
       }
     } catch (error) {
       const message = (error as Error).message;
@@ -76,21 +84,25 @@ const flow: StageKind<FlowParams> = {
     if (params.jpeg_quality !== null) {
       const { jpegRoundTrip } = await import("../../lib/flow/jpeg.js");
       // In place: each 8x8 block is read before it is written.
-      for (let c = 0; c < 2 * pairs; c++) {
+      for (let c = 0; c < 2 * computed; c++) {
         const channel = stack.subarray(c * plane, (c + 1) * plane);
         jpegRoundTrip(channel, rows, cols, params.jpeg_quality, channel);
       }
     }
 
     const spatial = s.frames.slice(s.spatialIndex * plane, (s.spatialIndex + 1) * plane);
-    await writeFlowSample(join(ctx.outDir, "sample.h5"), { flow: stack, range, spatial, channels: 2 * pairs, rows, cols }, params.gzip, {
+    await writeFlowSample(join(ctx.outDir, "sample.h5"), { flow: stack, range, spatial, channels: 2 * computed, rows, cols }, params.gzip, {
       indices: s.indices,
+      subsample_pairs: pairs,
+      pair_stride: stride,
       spatial_index: s.spatialIndex,
       // 0: no JPEG (an attribute cannot be null).
       jpeg_quality: params.jpeg_quality ?? 0,
       farneback: JSON.stringify(farnebackParams),
     });
-    return { samples: { files: { sample: "sample.h5" }, meta: { flow_pairs: pairs, jpeg_quality: params.jpeg_quality } } };
+    // flow_pairs: the subsample's pairs, what the network's flow_stride counts in; the file holds
+    // every pair_stride-th of them.
+    return { samples: { files: { sample: "sample.h5" }, meta: { flow_pairs: pairs, pair_stride: stride, jpeg_quality: params.jpeg_quality } } };
   },
 };
 

@@ -86,6 +86,8 @@ const train: StageKind<TrainParams> = {
       memory_mb: { type: "integer", minimum: 0, default: 2048, description: "Sample files kept in memory (MiB) between epochs; beyond it they are read again. No effect on results." },
     },
   },
+  // The backend changes float rounding only (README: results across backends), the others speed.
+  executionParams: ["backend", "memory_mb"],
   inputs: {
     samples: { type: "collection", description: "flow.samples: HDF5 `sample` per subsample (flow, flow_range, spatial), meta label and recording" },
     splits: { type: "artifact", description: "split.splits: which recordings train, validate, test" },

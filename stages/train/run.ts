@@ -14,7 +14,7 @@ import { SampleCache } from "../../lib/model/dataset.js";
 import { toLayersModel } from "../../lib/model/layers-model.js";
 import { PREPROCESSING, saveModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
 import { loadPretrained } from "../../lib/model/pretrained.js";
-import { examplesBySplit, readSplits } from "../../lib/model/splits.js";
+import { examplesBySplit, flowLayoutOf, readSplits } from "../../lib/model/splits.js";
 import { trainTwoStream, type EpochRecord } from "../../lib/model/trainer.js";
 import { TRAIN_VERSION, type PointParams } from "./index.js";
 
@@ -40,10 +40,7 @@ export function trainingFingerprint(params: PointParams, seed: number, samples: 
 }
 
 /** The data's flow pairs (meta from the flow stage), checked against the architecture's. */
-function flowPairsOf(samples: CollectionIn, arch: Partial<Architecture>): number | undefined {
-  const pairs = new Set(samples.items.map((i) => i.meta["flow_pairs"]).filter((p): p is number => typeof p === "number"));
-  if (pairs.size > 1) throw new Error(`train: the samples differ in flow pairs (${[...pairs].join(", ")}): run the flow stage with one subsample size`);
-  const data = [...pairs][0];
+function flowPairsOf(data: number | undefined, arch: Partial<Architecture>): number | undefined {
   if (data !== undefined && arch.flow_pairs !== undefined && arch.flow_pairs !== data) {
     throw new Error(`train: architecture.flow_pairs is ${arch.flow_pairs} but the samples have ${data} flow pairs: remove the override or make them agree`);
   }
@@ -72,7 +69,8 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
   const splitsPath = splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0];
   if (!splitsPath) throw new Error("train: the splits input holds no file: feed split.splits");
   const sets = examplesBySplit(samples.items, readSplits(splitsPath));
-  const flowPairs = flowPairsOf(samples, params.architecture);
+  const layout = flowLayoutOf(samples.items);
+  const flowPairs = flowPairsOf(layout.flowPairs, params.architecture);
   const arch = resolveArchitecture({ ...params.architecture, ...(flowPairs !== undefined ? { flow_pairs: flowPairs } : {}) });
   const seed = params.seed ?? ctx.seed;
 
@@ -85,7 +83,7 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
 
   const fingerprint = trainingFingerprint(params, seed, samples, splitsIn, pretrained);
   const checkpointDir = join(checkpointRoot(), fingerprint.slice(0, 24));
-  const source = new SampleCache(flowChannels(arch), params.memory_mb * 2 ** 20);
+  const source = new SampleCache(flowChannels(arch, layout.pairStride), params.memory_mb * 2 ** 20);
   const batchesPerEpoch = Math.ceil(((params.augmentation === "all" ? 18 : 1) * sets.train.length) / params.batch);
   const totalBatches = params.epochs * batchesPerEpoch;
   const began = performance.now();
@@ -98,7 +96,10 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
       checkpoint: { dir: checkpointDir, fingerprint },
       log: ctx.log,
       signal: ctx.signal,
-      onBatch: (p) => ctx.progress((p.epoch - 1) * batchesPerEpoch + p.batch, totalBatches),
+      onBatch: (p) => ctx.progress(
+        (p.epoch - 1) * batchesPerEpoch + p.batch, totalBatches,
+        `epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(3)}, accuracy ${p.accuracy.toFixed(2)}, ${p.samplesPerSecond.toFixed(0)} samples/s`,
+      ),
       onEpoch: (r) => ctx.log(epochLine(r, params.epochs)),
     },
   ).catch((error: Error) => {
