@@ -202,7 +202,7 @@ async function stageTask(s: Subsample, dir: string): Promise<number> {
   const t0 = performance.now();
   await flowStage.run(
     { outDir, seed: 1, log: () => {}, progress: () => {}, signal: new AbortController().signal },
-    { ...PAPER_FARNEBACK, pair_stride: 1, jpeg_quality: null, gzip: 9 },
+    { ...PAPER_FARNEBACK, pair_stride: 1, clip_px: null, jpeg_quality: null, gzip: 9 },
     { subsamples: { id: "bench/ev00/s0", files: { frames: input }, meta: {} } },
   );
   return (performance.now() - t0) / 1000;

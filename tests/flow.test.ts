@@ -197,7 +197,7 @@ function fakeContext(outDir: string, seed: number, itemId: string): StageContext
   };
 }
 
-const flowDefaults: FlowParams = { ...PAPER_FARNEBACK, pair_stride: 1, jpeg_quality: null, gzip: 9 };
+const flowDefaults: FlowParams = { ...PAPER_FARNEBACK, pair_stride: 1, clip_px: null, jpeg_quality: null, gzip: 9 };
 
 describe("subsample then flow stages on a synthetic event", () => {
   const rows = 64;
@@ -301,6 +301,12 @@ describe("subsample then flow stages on a synthetic event", () => {
         expect(strided.range[2 * (2 * j + c)]).toBe(lossless.range[2 * (2 * pair + c)]);
       }
     });
+
+    // clip_px clamps before quantising: no channel's range reaches past the bound (the frames move 0.4 px up).
+    const clamped = await readFlowSample((await runFlow({ ...flowDefaults, clip_px: 0.2 })).path);
+    expect(clamped.attrs["clip_px"]).toBe(0.2);
+    expect(Math.max(...Array.from(clamped.range, Math.abs))).toBeLessThanOrEqual(0.2 + 1e-6);
+    expect(Math.max(...Array.from(lossless.range, Math.abs))).toBeGreaterThan(0.3);
 
     const cancelled = new AbortController();
     cancelled.abort();

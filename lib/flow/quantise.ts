@@ -27,6 +27,20 @@ export function quantiseStrided(src: Float32Array, srcOffset: number, srcStride:
   return [min, max];
 }
 
+/**
+ * Clamps every component of a flow field to [-bound, bound] pixels, in place. Farneback fills
+ * textureless agarose next to a fast-moving tail with spurious vectors of tens to hundreds of
+ * pixels; min-max quantisation would then spend its 255 levels on them and round the body's
+ * sub-pixel motion away (two-stream networks clip their flow, commonly at 20 px, for this reason).
+ */
+export function clipFlow(field: Float32Array, bound: number): void {
+  for (let i = 0; i < field.length; i++) {
+    const v = field[i]!;
+    if (v > bound) field[i] = bound;
+    else if (v < -bound) field[i] = -bound;
+  }
+}
+
 /** One channel to uint8 with its range. */
 export function quantise(values: Float32Array): { q: Uint8Array; min: number; max: number } {
   const q = new Uint8Array(values.length);

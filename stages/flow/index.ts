@@ -8,6 +8,7 @@ import type { FarnebackParams } from "../../lib/flow/farneback.js";
 
 export interface FlowParams extends FarnebackParams {
   pair_stride: number;
+  clip_px: number | null;
   jpeg_quality: number | null;
   gzip: number;
 }
@@ -31,6 +32,10 @@ const flow: StageKind<FlowParams> = {
         type: "integer", minimum: 1, default: 1,
         description: "Compute the flow of every n-th pair of kept frames only (pairs 0, n, 2n, ...; each still between two consecutive kept frames). 1: all pairs (the paper). The train stage's architecture.flow_stride must be a multiple of it: set it to what the network reads (the default pipeline: 5, five times less flow to compute).",
       },
+      clip_px: {
+        type: ["number", "null"], exclusiveMinimum: 0, default: null,
+        description: "Clamp each flow component to +-clip_px pixels per frame pair before quantising; null: no clamp (the paper). Farneback puts spurious vectors of tens to hundreds of pixels into the textureless agarose beside a fast tail, and min-max quantisation then rounds the body's sub-pixel motion away. The default pipeline: 20 (the tail tip moves up to ~15 px between kept frames at 128 px).",
+      },
       jpeg_quality: {
         type: ["integer", "null"], minimum: 1, maximum: 100, default: null,
         description: "JPEG quality (1..100) each quantised flow channel goes through, as in the paper's storage (40); the decoded pixels are stored. null: no JPEG, lossless uint8.",
@@ -46,7 +51,7 @@ const flow: StageKind<FlowParams> = {
     const files = Object.values(item.files);
     const path = item.files["frames"] ?? (files.length === 1 ? files[0] : undefined);
     if (!path) throw new Error(`flow: subsample ${item.id} has no "frames" file (it has: ${Object.keys(item.files).join(", ") || "none"}): feed subsample.subsamples`);
-    const [{ readSubsampleFile, writeFlowSample }, { loadOpenCV }, { FarnebackFlow }, { quantiseFlowPair }] = await Promise.all([
+    const [{ readSubsampleFile, writeFlowSample }, { loadOpenCV }, { FarnebackFlow }, { clipFlow, quantiseFlowPair }] = await Promise.all([
       import("../../lib/flow/files.js"), import("../../lib/cv/opencv.js"), import("../../lib/flow/farneback.js"), import("../../lib/flow/quantise.js"),
     ]);
     const s = await readSubsampleFile(path).catch((error: Error) => {
@@ -71,6 +76,7 @@ const flow: StageKind<FlowParams> = {
         if (ctx.signal.aborted) throw new Error(`flow: subsample ${item.id}: cancelled`);
         const k = j * stride;
         farneback.pair(s.frames.subarray(k * plane, (k + 1) * plane), s.frames.subarray((k + 1) * plane, (k + 2) * plane), field);
+        if (params.clip_px !== null) clipFlow(field, params.clip_px);
         quantiseFlowPair(field, j, stack, range);
         ctx.progress(j + 1, computed);
       }
@@ -95,6 +101,8 @@ const flow: StageKind<FlowParams> = {
       indices: s.indices,
       subsample_pairs: pairs,
       pair_stride: stride,
+      // 0: no clamp (an attribute cannot be null).
+      clip_px: params.clip_px ?? 0,
       spatial_index: s.spatialIndex,
       // 0: no JPEG (an attribute cannot be null).
       jpeg_quality: params.jpeg_quality ?? 0,
