@@ -16,7 +16,11 @@ export type EngineEvent =
   | { type: "task-would-run"; stage: string; item?: string; key: string }
   | { type: "stage-done"; stage: string; ran: number; cached: number; failed: number; skipped: number; ms: number }
   | { type: "stage-blocked"; stage: string; reason: string }
-  | { type: "run-done"; ok: boolean; ran: number; cached: number; failed: number; ms: number; runId: string; cancelled: boolean }
+  | {
+      type: "run-done"; ok: boolean; ran: number; cached: number; failed: number; ms: number; runId: string; cancelled: boolean;
+      /** A dry run: tasks that would run, and stages whose tasks depend on results not made yet. */
+      dryRun?: { wouldRun: number; unknownStages: string[] };
+    }
   | { type: "info"; message: string }
   | { type: "warning"; message: string };
 

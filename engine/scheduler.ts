@@ -156,11 +156,15 @@ export class Scheduler {
     if (!options.dryRun) this.saveStageIndexes();
     const record = this.record(runId, started);
     const counts = { ran: 0, cached: 0, failed: 0 };
+    let wouldRun = 0;
+    const unknownStages: string[] = [];
     for (const s of this.states.values()) {
       for (const t of s.tasks) {
         if (t.status === "done") counts[t.ms === undefined ? "cached" : "ran"]++;
         if (t.status === "failed") counts.failed++;
+        if (t.status === "would-run") wouldRun++;
       }
+      if (options.dryRun && !s.complete && (!s.started || !s.allTasksKnown)) unknownStages.push(s.node.name);
       if (!s.complete && !s.failed && !options.dryRun) {
         const blocker = this.blocker(s);
         options.logger({ type: "stage-blocked", stage: s.node.name, reason: this.cancelled ? "cancelled" : blocker ? `upstream stage "${blocker}" failed` : "not run" });
@@ -168,7 +172,8 @@ export class Scheduler {
     }
     const ok = !this.cancelled && counts.failed === 0 && [...this.states.values()].every((s) => s.complete || (options.dryRun && s.unknown));
     if (!options.dryRun) this.store.writeRun(record);
-    options.logger({ type: "run-done", ok, ...counts, ms: Date.now() - started, runId, cancelled: this.cancelled });
+    const dry = options.dryRun ? { dryRun: { wouldRun, unknownStages } } : {};
+    options.logger({ type: "run-done", ok, ...counts, ...dry, ms: Date.now() - started, runId, cancelled: this.cancelled });
     return { ok, cancelled: this.cancelled, record, ...counts };
   }
 

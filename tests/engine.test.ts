@@ -137,6 +137,9 @@ describe("incremental runs", () => {
     expect(out.ran).toEqual([]);
     expect(out.events.filter((e) => e.type === "task-would-run")).toHaveLength(4);
     expect(existsSync(join(dir, ".dag"))).toBe(false);
+    // The summary counts what would run and names the stages it cannot list yet (not "nothing to do").
+    const done = out.events.find((e) => e.type === "run-done");
+    expect(done && done.type === "run-done" && done.dryRun).toEqual({ wouldRun: 4, unknownStages: ["clamp", "square", "digits", "total"] });
   });
 });
 

@@ -63,3 +63,12 @@ describe("a bad pipeline.yaml gets a clear error", () => {
     expect(p.stages.map((s) => s.name)).toEqual(["numbers", "total"]);
   });
 });
+
+describe("the shipped pipelines", () => {
+  // The real-data example reads ../shared, which a checkout elsewhere may not have.
+  const shipped = ["pipeline.yaml", "examples/paper.yaml", "examples/deeplabcut-tail.yaml"];
+  it.each(shipped)("%s is valid", async (file) => {
+    const pipeline = await loadPipeline(file);
+    expect(pipeline.stages.length).toBeGreaterThan(0);
+  });
+});

@@ -51,6 +51,11 @@ function summary(ran: number, cached: number): string {
 }
 
 export function runSummary(e: Extract<EngineEvent, { type: "run-done" }>): string {
+  if (e.dryRun) {
+    const { wouldRun, unknownStages } = e.dryRun;
+    const later = unknownStages.length ? `; ${unknownStages.join(", ")} may run too: their tasks depend on results not made yet` : "";
+    return `dry run: ${plural(wouldRun, "task")} would run, ${e.cached} cached${later} (${seconds(e.ms)}).`;
+  }
   if (e.cancelled) return `cancelled after ${seconds(e.ms)}: ${e.ran} ran, ${e.failed} failed; finished results are cached`;
   if (!e.ok) return `run failed: ${e.failed} failed, ${e.ran} ran, ${e.cached} cached (${seconds(e.ms)}). See the errors above; fixed tasks rerun, the rest stays cached.`;
   if (!e.ran) return `Nothing to do: all ${plural(e.cached, "task")} up to date (${seconds(e.ms)}).`;
