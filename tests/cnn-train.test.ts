@@ -11,7 +11,7 @@ import { selectBackend } from "../lib/model/backend.js";
 import { MemorySource } from "../lib/model/dataset.js";
 import { selectChannels } from "../lib/model/input.js";
 import { flowChannels } from "../lib/model/architecture.js";
-import { trainTwoStream, type TrainSettings } from "../lib/model/trainer.js";
+import { trainTwoStream, validatesBetter, type TrainSettings } from "../lib/model/trainer.js";
 import type { HostWeights } from "../lib/model/weights.js";
 import { tinyArchitecture, tinyExamples, tinySample } from "./cnn-helpers.js";
 
@@ -20,7 +20,7 @@ const train = tinyExamples(48, 8, "t");
 const validation = tinyExamples(16, 4, "v");
 const source = new MemorySource(new Map([...train, ...validation].map((e, i) => [e.id, selectChannels(tinySample(e.label, 1000 + i), flowChannels(arch))])));
 const data = { source, train, validation };
-const settings: TrainSettings = { arch, lr: 3e-3, weightDecay: 1e-4, epochs: 6, batchSize: 8, schedule: "inv_sqrt", augmentation: "random", seed: 42 };
+const settings: TrainSettings = { arch, lr: 3e-3, weightDecay: 1e-4, epochs: 6, batchSize: 8, schedule: "inv_sqrt", augmentation: "random", seed: 42, keep: "best" };
 
 function expectSameWeights(a: HostWeights, b: HostWeights): void {
   expect([...a.keys()]).toEqual([...b.keys()]);
@@ -82,6 +82,22 @@ describe("reproducibility", () => {
     expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
     expectSameWeights(resumed.weights, straight.weights);
     expect(resumed.history.map((h) => h.loss)).toEqual(straight.history.map((h) => h.loss));
+    expect(resumed.keptEpoch).toBe(straight.keptEpoch);
+  });
+
+  it("keeps the best validation epoch: the very weights of a training stopped there", async () => {
+    await selectBackend("wasm");
+    // Validation labels flipped: the better the network learns, the worse it validates, so the
+    // best epoch is an early one, not the last.
+    const flipped = { ...data, validation: validation.map((e) => ({ ...e, label: 1 - e.label })) };
+    const best = await trainTwoStream(flipped, { ...settings, keep: "best" });
+    const expected = best.history.reduce((b, h) => (validatesBetter(h.validation!, b.validation!) ? h : b)).epoch;
+    expect(best.keptEpoch).toBe(expected);
+    expect(best.keptEpoch).toBeLessThan(settings.epochs);
+    const stopped = await trainTwoStream(flipped, { ...settings, epochs: best.keptEpoch, keep: "last" });
+    expectSameWeights(best.weights, stopped.weights);
+    expect(validatesBetter({ loss: 0.9, accuracy: 0.8, accuracy_spatial: 0, accuracy_temporal: 0 }, { loss: 0.1, accuracy: 0.7, accuracy_spatial: 0, accuracy_temporal: 0 })).toBe(true);
+    expect(validatesBetter({ loss: 0.5, accuracy: 0.8, accuracy_spatial: 0, accuracy_temporal: 0 }, { loss: 0.4, accuracy: 0.8, accuracy_spatial: 0, accuracy_temporal: 0 })).toBe(false);
   });
 
   it("ignores a checkpoint of another training", async () => {

@@ -1,5 +1,6 @@
 /**
- * Training checkpoints: weights, Adam's moments and step, the epoch and the history, written
+ * Training checkpoints: weights, Adam's moments and step, the epoch, the history and the best
+ * epoch's weights (when the training keeps the best), written
  * after every epoch so that an interrupted training resumes where it stopped.
  *
  * `<dir>/checkpoint.json` names the tensors and the binary file holding them (float32, little
@@ -19,10 +20,12 @@ export interface Checkpoint<H> {
   history: H[];
   weights: HostWeights;
   adam: AdamState;
+  /** The best epoch so far and its weights, when the training keeps the best. */
+  best?: { epoch: number; weights: HostWeights };
 }
 
 interface TensorEntry {
-  group: "weights" | "m" | "v";
+  group: "weights" | "m" | "v" | "best";
   name: string;
   shape: number[];
   /** Offset in float32 elements. */
@@ -30,9 +33,10 @@ interface TensorEntry {
 }
 
 interface Manifest<H> {
-  format: "dag-train-checkpoint/1";
+  format: "dag-train-checkpoint/2";
   fingerprint: string;
   epoch: number;
+  bestEpoch: number | null;
   step: number;
   history: H[];
   data: string;
@@ -43,7 +47,7 @@ const MANIFEST = "checkpoint.json";
 
 export function saveCheckpoint<H>(dir: string, ckpt: Checkpoint<H>): void {
   mkdirSync(dir, { recursive: true });
-  const groups = { weights: ckpt.weights, m: ckpt.adam.m, v: ckpt.adam.v } as const;
+  const groups = { weights: ckpt.weights, m: ckpt.adam.m, v: ckpt.adam.v, best: ckpt.best?.weights ?? new Map() } as const;
   const tensors: TensorEntry[] = [];
   let total = 0;
   for (const [group, map] of Object.entries(groups) as [TensorEntry["group"], HostWeights][]) {
@@ -57,7 +61,7 @@ export function saveCheckpoint<H>(dir: string, ckpt: Checkpoint<H>): void {
   const dataName = `epoch-${ckpt.epoch}-${process.pid}.bin`;
   writeFileSync(join(dir, dataName), new Uint8Array(data.buffer));
   const manifest: Manifest<H> = {
-    format: "dag-train-checkpoint/1", fingerprint: ckpt.fingerprint, epoch: ckpt.epoch, step: ckpt.adam.step, history: ckpt.history, data: dataName, tensors,
+    format: "dag-train-checkpoint/2", fingerprint: ckpt.fingerprint, epoch: ckpt.epoch, bestEpoch: ckpt.best?.epoch ?? null, step: ckpt.adam.step, history: ckpt.history, data: dataName, tensors,
   };
   const tmp = join(dir, `.${MANIFEST}.${process.pid}.tmp`);
   writeFileSync(tmp, JSON.stringify(manifest));
@@ -77,18 +81,21 @@ export function loadCheckpoint<H>(dir: string, fingerprint: string): { checkpoin
   } catch (error) {
     return { reason: `checkpoint in ${dir} is unreadable (${(error as Error).message}); starting over` };
   }
-  if (manifest.format !== "dag-train-checkpoint/1" || manifest.fingerprint !== fingerprint) {
+  if (manifest.format !== "dag-train-checkpoint/2" || manifest.fingerprint !== fingerprint) {
     return { reason: `checkpoint in ${dir} belongs to another training; starting over` };
   }
   const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  const groups = { weights: new Map(), m: new Map(), v: new Map() } as Record<TensorEntry["group"], HostWeights>;
+  const groups = { weights: new Map(), m: new Map(), v: new Map(), best: new Map() } as Record<TensorEntry["group"], HostWeights>;
   for (const e of manifest.tensors) {
     const n = e.shape.reduce((a, b) => a * b, 1);
     if (e.offset + n > data.length) return { reason: `checkpoint in ${dir} is truncated; starting over` };
     groups[e.group].set(e.name, { shape: e.shape, values: data.slice(e.offset, e.offset + n) });
   }
   return {
-    checkpoint: { fingerprint, epoch: manifest.epoch, history: manifest.history, weights: groups.weights, adam: { step: manifest.step, m: groups.m, v: groups.v } },
+    checkpoint: {
+      fingerprint, epoch: manifest.epoch, history: manifest.history, weights: groups.weights, adam: { step: manifest.step, m: groups.m, v: groups.v },
+      ...(manifest.bestEpoch !== null ? { best: { epoch: manifest.bestEpoch, weights: groups.best } } : {}),
+    },
     reason: `resuming after epoch ${manifest.epoch} from ${dir}`,
   };
 }

@@ -20,6 +20,9 @@ import { batchTensors } from "./input.js";
 import { accuracyOf, meanNll, predict } from "./predict.js";
 import { initialWeights, type HostWeights } from "./weights.js";
 
+/** Which epoch's weights a training returns: the best on the validation samples, or the last. */
+export type KeepEpoch = "best" | "last";
+
 export interface TrainSettings {
   arch: Architecture;
   lr: number;
@@ -29,6 +32,7 @@ export interface TrainSettings {
   schedule: Schedule;
   augmentation: Augmentation;
   seed: number;
+  keep: KeepEpoch;
 }
 
 export interface ValidationRecord {
@@ -81,7 +85,10 @@ export interface TrainOptions {
 }
 
 export interface TrainResult {
+  /** The kept epoch's weights. */
   weights: HostWeights;
+  /** The epoch whose weights these are (the last one unless `keep` is "best"). */
+  keptEpoch: number;
   history: EpochRecord[];
   /** Epochs that came from a checkpoint (0 when training started from scratch). */
   resumedAfter: number;
@@ -91,6 +98,14 @@ export async function readWeights(vars: Map<string, tf.Variable>): Promise<HostW
   const out: HostWeights = new Map();
   for (const [name, v] of vars) out.set(name, { shape: v.shape, values: (await v.data()) as Float32Array });
   return out;
+}
+
+/**
+ * Whether epoch record `a` validates better than `b`: higher fused accuracy, and at equal
+ * accuracy (a few dozen validation samples make ties common) lower fused loss.
+ */
+export function validatesBetter(a: ValidationRecord, b: ValidationRecord): boolean {
+  return a.accuracy > b.accuracy || (a.accuracy === b.accuracy && a.loss < b.loss);
 }
 
 /** Inverted-dropout masks drawn in call order from `rng`. */
@@ -139,6 +154,7 @@ export async function trainTwoStream(data: TrainData, s: TrainSettings, options:
   const nameOf = new Map(varList.map((v, i) => [v.name, [...vars.keys()][i]!]));
   const adam = new AdamL2(vars, { weightDecay: s.weightDecay }, start?.adam);
   const history: EpochRecord[] = [...(start?.history ?? [])];
+  let best = start?.best;
   const batchesPerEpoch = Math.ceil((s.augmentation === "all" ? 18 : 1) * data.train.length / s.batchSize);
 
   try {
@@ -182,12 +198,17 @@ export async function trainTwoStream(data: TrainData, s: TrainSettings, options:
       const validation = await validate(arch, vars, data.source, data.validation, s.batchSize, options.signal);
       const record: EpochRecord = { epoch, lr, loss: lossSum / seen, accuracy: correct / seen, validation, samples: seen, seconds, samples_per_second: seen / seconds };
       history.push(record);
+      const weights = await readWeights(vars);
+      const bestRecord = best ? history[best.epoch - 1]!.validation : null;
+      if (s.keep === "best" && validation && (!bestRecord || validatesBetter(validation, bestRecord))) best = { epoch, weights };
       if (options.checkpoint) {
-        saveCheckpoint(options.checkpoint.dir, { fingerprint: options.checkpoint.fingerprint, epoch, history, weights: await readWeights(vars), adam: await adam.state() });
+        saveCheckpoint(options.checkpoint.dir, { fingerprint: options.checkpoint.fingerprint, epoch, history, weights, adam: await adam.state(), ...(best ? { best } : {}) });
       }
       options.onEpoch?.(record);
     }
-    return { weights: await readWeights(vars), history, resumedAfter: start?.epoch ?? 0 };
+    // Without validation samples there is nothing to choose by: the last epoch stays.
+    const kept = best ?? { epoch: history.length, weights: await readWeights(vars) };
+    return { weights: kept.weights, keptEpoch: kept.epoch, history, resumedAfter: start?.epoch ?? 0 };
   } finally {
     adam.dispose();
     for (const v of varList) v.dispose();

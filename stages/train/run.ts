@@ -90,7 +90,7 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
 
   const result = await trainTwoStream(
     { source, train: sets.train, validation: sets.validation },
-    { arch, lr: params.lr, weightDecay: params.weight_decay, epochs: params.epochs, batchSize: params.batch, schedule: params.schedule, augmentation: params.augmentation, seed },
+    { arch, lr: params.lr, weightDecay: params.weight_decay, epochs: params.epochs, batchSize: params.batch, schedule: params.schedule, augmentation: params.augmentation, seed, keep: params.keep },
     {
       initial: start?.weights,
       checkpoint: { dir: checkpointDir, fingerprint },
@@ -108,10 +108,12 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
 
   const history = result.history;
   const last = history.at(-1)!;
+  const kept = history[result.keptEpoch - 1]!;
+  if (params.keep === "best") ctx.log(`keeping epoch ${kept.epoch} of ${last.epoch}: ${kept.validation ? `the best validation (${epochLine(kept, params.epochs)})` : "no validation samples to choose by"}`);
   const model = toLayersModel(arch, result.weights);
   try {
     await saveModel(model, ctx.outDir, {
-      architecture: arch, preprocessing: PREPROCESSING, lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, schedule: params.schedule, seed, backend: backend.backend,
+      architecture: arch, preprocessing: PREPROCESSING, lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, kept_epoch: kept.epoch, schedule: params.schedule, seed, backend: backend.backend,
     });
   } finally {
     model.dispose();
@@ -122,6 +124,8 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
     lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, seed, resumed_after: result.resumedAfter,
     samples: { train: sets.train.length, validation: sets.validation.length, test: sets.test.length },
     parameters: parameterCount(arch), multiply_adds_per_sample: multiplyAdds(arch),
+    kept_epoch: kept.epoch,
+    kept,
     final: last,
     // Over the epochs this run trained (not those restored from a checkpoint).
     samples_per_second: trainedEpochs.length ? trainedEpochs.reduce((s, h) => s + h.samples, 0) / trainedEpochs.reduce((s, h) => s + h.seconds, 0) : null,
@@ -135,8 +139,8 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
   return {
     files: { model: MODEL_JSON, weights: WEIGHTS_BIN, history: "history.json", metrics: "metrics.json" },
     meta: {
-      lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, backend: backend.backend,
-      validation_accuracy: last.validation?.accuracy ?? null, validation_loss: last.validation?.loss ?? null, train_accuracy: last.accuracy,
+      lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, kept_epoch: kept.epoch, backend: backend.backend,
+      validation_accuracy: kept.validation?.accuracy ?? null, validation_loss: kept.validation?.loss ?? null, train_accuracy: kept.accuracy,
     },
   };
 }
