@@ -13,6 +13,7 @@ import { writeFlowSample } from "../lib/flow/files.js";
 import "../lib/model/layers-model.js"; // registers LocalResponseNormalization for loading
 import { registerFileRouter } from "../lib/model/model-files.js";
 import { selectBackend } from "../lib/model/backend.js";
+import { eventOf, eventPredictions } from "../lib/model/metrics.js";
 import { tinySample } from "./cnn-helpers.js";
 import { run, workspace, writePipeline } from "./helpers/workspace.js";
 
@@ -96,6 +97,7 @@ describe("train and evaluate stages in a pipeline", () => {
     expect(metrics.table1.test_fused).toBe(1);
     expect(metrics.splits.test.n).toBe(16);
     expect(metrics.splits.test.fused.confusion).toEqual([[8, 0], [0, 8]]);
+    expect([metrics.splits.test.events.n, metrics.splits.test.events.accuracy, metrics.splits.train.events.n]).toEqual([2, 1, 6]);
     const table = readFileSync(join(dir, "results/evaluate/report/table.md"), "utf8");
     expect(table).toMatch(/\| this run \| 1\.0000 \| 1\.0000 \|/);
     expect(readFileSync(join(dir, "results/evaluate/report/predictions.csv"), "utf8").trim().split("\n").length).toBe(81);
@@ -119,5 +121,16 @@ describe("train and evaluate stages in a pipeline", () => {
     expect((await run(dir)).ran).toEqual([]);
     writePipeline(dir, pipeline(16, [3e-3, 1e-5, 1e-3]), false);
     expect((await run(dir)).ran).toEqual(["evaluate", "train[lr1e-3-wd1e-4]"]);
+  });
+});
+
+describe("per-event predictions", () => {
+  it("sum an event's log-probabilities (not a majority vote) and count each event once", () => {
+    const ids = ["rec0/ev00/s0", "rec0/ev00/s1", "rec0/ev00/s2", "rec1/ev03/s0"];
+    // Two samples lean to class 1 a little, one to class 0 strongly: the product says 0.
+    const p = Float32Array.from([Math.log(0.45), Math.log(0.55), Math.log(0.45), Math.log(0.55), Math.log(0.95), Math.log(0.05), Math.log(0.2), Math.log(0.8)]);
+    expect(eventPredictions(ids, [0, 0, 0, 1], p, 2)).toEqual({ labels: [0, 1], predicted: [0, 1] });
+    expect(eventOf("rec0/ev00/s2")).toBe("rec0/ev00");
+    expect(() => eventPredictions(ids, [0, 1, 0, 1], p, 2)).toThrow(/rec0\/ev00: its samples have different labels/);
   });
 });

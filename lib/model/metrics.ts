@@ -30,3 +30,27 @@ export function binaryMetrics(labels: number[], predicted: number[]): BinaryMetr
     confusion,
   };
 }
+
+/** An item's event: its id without the last part (`rec003/ev01/s2` -> `rec003/ev01`). */
+export const eventOf = (id: string): string => id.split("/").slice(0, -1).join("/") || id;
+
+/**
+ * Per event: its samples' log-probabilities summed (the product of their probabilities) and the
+ * argmax taken, so that each event counts once however many subsamples it has.
+ */
+export function eventPredictions(ids: string[], labels: number[], logProbs: Float32Array, classes: number): { labels: number[]; predicted: number[] } {
+  const events = new Map<string, { label: number; sum: Float64Array }>();
+  ids.forEach((id, i) => {
+    const key = eventOf(id);
+    let e = events.get(key);
+    if (!e) events.set(key, (e = { label: labels[i]!, sum: new Float64Array(classes) }));
+    if (e.label !== labels[i]) throw new Error(`event ${key}: its samples have different labels (${e.label}, ${labels[i]})`);
+    for (let c = 0; c < classes; c++) e.sum[c] += logProbs[i * classes + c]!;
+  });
+  const out = { labels: [] as number[], predicted: [] as number[] };
+  for (const e of events.values()) {
+    out.labels.push(e.label);
+    out.predicted.push(e.sum.indexOf(Math.max(...e.sum)));
+  }
+  return out;
+}

@@ -4,7 +4,7 @@ import type { SplitName } from "../../lib/model/splits.js";
 import type { GridRow } from "./select.js";
 
 export type StreamName = "spatial" | "temporal" | "fused";
-export type SplitMetrics = Record<SplitName, ({ n: number } & Partial<Record<StreamName, BinaryMetrics>>)>;
+export type SplitMetrics = Record<SplitName, ({ n: number; events?: BinaryMetrics } & Partial<Record<StreamName, BinaryMetrics>>)>;
 
 /** Table 1, row 2 (corners masked), Breier & Onken 2020. */
 const PAPER_ROW = { train: 0.9997, validation: 0.9597, test_spatial: 0.8213, test_temporal: 0.9581, test_fused: 0.9632 };
@@ -48,6 +48,11 @@ export function markdownReport(selected: GridRow, reason: string, m: SplitMetric
     }
     if (m[split].n === 0) lines.push(`| ${split} | - | 0 | - | - | - | - | - |`);
   }
+  lines.push(
+    "",
+    "Per event (fused, an event's subsamples' log-probabilities summed): " +
+      (["train", "validation", "test"] as const).map((s) => (m[s].events ? `${s} ${f(m[s].events!.accuracy)} of ${m[s].events!.n}` : `${s} -`)).join(", ") + ".",
+  );
   lines.push("", "## Grid", "", "| point | lr | weight decay | train accuracy (during training) | validation accuracy | validation loss | backend |", "|---|---|---|---|---|---|---|");
   for (const g of grid) {
     const mark = g.id === selected.id ? " **(selected)**" : "";

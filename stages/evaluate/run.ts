@@ -9,7 +9,7 @@ import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../
 import { flowChannels } from "../../lib/model/architecture.js";
 import { selectBackend } from "../../lib/model/backend.js";
 import { SampleCache, type ExampleRef } from "../../lib/model/dataset.js";
-import { binaryMetrics } from "../../lib/model/metrics.js";
+import { binaryMetrics, eventPredictions } from "../../lib/model/metrics.js";
 import { readModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
 import { argmaxRows, predict, type Predictions } from "../../lib/model/predict.js";
 import { examplesBySplit, flowLayoutOf, readSplits, SPLIT_NAMES, type SplitName } from "../../lib/model/splits.js";
@@ -70,8 +70,10 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
       });
       const labels = examples.map((e) => e.label);
       for (const stream of STREAMS) metrics[split][stream] = binaryMetrics(labels, argmaxRows(p[stream], p.classes));
+      const events = eventPredictions(examples.map((e) => e.id), labels, p.fused, p.classes);
+      metrics[split].events = binaryMetrics(events.labels, events.predicted);
       predicted.push({ split, examples, p });
-      ctx.log(`${split}: ${examples.length} samples, accuracy spatial ${metrics[split].spatial!.accuracy.toFixed(4)}, temporal ${metrics[split].temporal!.accuracy.toFixed(4)}, fused ${metrics[split].fused!.accuracy.toFixed(4)}`);
+      ctx.log(`${split}: ${examples.length} samples, accuracy spatial ${metrics[split].spatial!.accuracy.toFixed(4)}, temporal ${metrics[split].temporal!.accuracy.toFixed(4)}, fused ${metrics[split].fused!.accuracy.toFixed(4)}; ${events.labels.length} events, fused ${metrics[split].events.accuracy.toFixed(4)}`);
     }
   } finally {
     tf.dispose([...tensors.values()]);
