@@ -57,7 +57,7 @@ export function gridPoints(params: TrainParams): SplitItem[] {
 }
 
 /** Bump when the same params and inputs give another model (also invalidates checkpoints). */
-export const TRAIN_VERSION = 1;
+export const TRAIN_VERSION = 2;
 
 const train: StageKind<TrainParams> = {
   name: "train",
