@@ -54,6 +54,8 @@ describe("reproducibility", () => {
     expect(auto.backend).toBe("wasm");
     expect(auto.attempts.map((a) => [a.backend, a.ok])).toEqual([["webgpu", false], ["tensorflow", false], ["wasm", true]]);
     expect(auto.reason).toMatch(/tfjs-node is not installed/);
+    // auto skips Dawn where the Vulkan loader is missing (this machine), or Dawn finds no adapter.
+    expect(auto.attempts[0]!.reason).toMatch(/no Vulkan loader here|Dawn found no WebGPU adapter/);
   });
 
   it("gives the same weights for the same seed and backend, other weights for another seed", async () => {

@@ -6,8 +6,9 @@
  * Each attempt says why it was or was not taken; the stages print the reasons and record them in
  * their metrics. Heavy packages are imported only when their backend is tried.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { missingTrainingKernels, registerWasmTrainingKernels } from "./wasm-kernels.js";
 
@@ -35,7 +36,8 @@ export const BACKEND_ENV = "DAG_TFJS_BACKEND";
 
 const AUTO_ORDER: Concrete[] = ["webgpu", "tensorflow", "wasm", "cpu"];
 
-type Attempt = () => Promise<string>;
+/** `auto`: the backend is one of several to try (a cheap check may rule it out). */
+type Attempt = (auto: boolean) => Promise<string>;
 
 /** Thrown by an attempt that cannot work here; its message is the reason. */
 class Unavailable extends Error {}
@@ -51,8 +53,27 @@ function isModuleNotFound(error: unknown): boolean {
   return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
 }
 
+/**
+ * Whether the dynamic linker can find the Vulkan loader, through which Dawn reaches a GPU on
+ * Linux: LD_LIBRARY_PATH, then the linker cache. Unsure (no cache to read): yes, let Dawn try.
+ */
+function vulkanLoaderFound(): boolean {
+  const name = "libvulkan.so.1";
+  if ((process.env["LD_LIBRARY_PATH"] ?? "").split(":").some((dir) => dir && existsSync(join(dir, name)))) return true;
+  try {
+    return readFileSync("/etc/ld.so.cache").includes(name);
+  } catch {
+    return true;
+  }
+}
+
 /** Dawn's WebGPU for Node (the `webgpu` package); TF.js's WebGPU backend looks for navigator.gpu. */
-const tryWebgpu: Attempt = async () => {
+const tryWebgpu: Attempt = async (auto) => {
+  // Without the loader Dawn can only fail, after printing a native warning into the progress
+  // display of every training: when webgpu is one choice of several, skip it quietly.
+  if (auto && process.platform === "linux" && !vulkanLoaderFound()) {
+    throw new Unavailable("no Vulkan loader here (libvulkan.so.1 is in neither LD_LIBRARY_PATH nor the linker cache), so Dawn cannot reach a GPU: install libvulkan1 and the GPU's Vulkan driver (DAG_TFJS_BACKEND=webgpu tries Dawn anyway)");
+  }
   let webgpu: { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
   try {
     webgpu = (await import("webgpu")) as unknown as typeof webgpu;
@@ -139,7 +160,7 @@ export async function selectBackend(requested: BackendChoice = "auto"): Promise<
   const attempts: BackendAttempt[] = [];
   for (const backend of order) {
     try {
-      const reason = await ATTEMPTS[backend]();
+      const reason = await ATTEMPTS[backend](choice === "auto");
       attempts.push({ backend, ok: true, reason });
       const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.backend}: ${a.reason}`);
       const via = choice !== requested ? ` (${BACKEND_ENV}=${fromEnv})` : "";
