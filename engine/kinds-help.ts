@@ -35,6 +35,22 @@ interface PropSchema {
   minimum?: number;
   maximum?: number;
   properties?: Record<string, PropSchema>;
+  items?: PropSchema;
+  oneOf?: PropSchema[];
+}
+
+/** `number`, `integer | null`, `number | number[]`: what a param takes, in a few characters. */
+function typeOf(p: PropSchema): string {
+  if (p.enum) return p.enum.map((v) => JSON.stringify(v)).join(" | ");
+  if (p.oneOf) return p.oneOf.map(typeOf).join(" | ");
+  return [p.type ?? []].flat().map((t) => (t === "array" && p.items ? `${typeOf(p.items)}[]` : t)).join(" | ");
+}
+
+/** A default worth printing inline: scalars, and short lists of scalars ([0.001]). */
+function defaultOf(p: PropSchema): string {
+  const d = p.default;
+  if (d === undefined || (typeof d === "object" && d !== null && !(Array.isArray(d) && d.every((x) => typeof x !== "object")))) return "";
+  return ` = ${JSON.stringify(d)}`;
 }
 
 export async function describeKind(name: string, pipelineFile: string): Promise<string> {
@@ -53,9 +69,7 @@ export async function describeKind(name: string, pipelineFile: string): Promise<
     for (const [n, p] of Object.entries(props)) {
       const how = indent === "  " && execution.has(n) ? " [not in the cache key: changes how it runs, not the result]" : "";
       const range = [p.minimum !== undefined ? `>= ${p.minimum}` : "", p.maximum !== undefined ? `<= ${p.maximum}` : ""].filter(Boolean).join(", ");
-      const type = p.enum ? p.enum.map((v) => JSON.stringify(v)).join(" | ") : [p.type].flat().join(" | ");
-      const dflt = p.default !== undefined && typeof p.default !== "object" ? ` = ${JSON.stringify(p.default)}` : "";
-      lines.push(`${indent}${n}: ${type}${dflt}${range ? ` (${range})` : ""}${p.description ? ` - ${p.description}` : ""}${how}`);
+      lines.push(`${indent}${n}: ${typeOf(p)}${defaultOf(p)}${range ? ` (${range})` : ""}${p.description ? ` - ${p.description}` : ""}${how}`);
       if (p.properties) walk(p.properties, `${indent}  `);
     }
   };

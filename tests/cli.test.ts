@@ -121,6 +121,11 @@ describe("dag command line", () => {
     const dir = workspace(CHAIN);
     expect(dag(dir, "kinds").stdout).toMatch(/numbers\s+v1\s+test stage/);
     expect(dag(dir, "kinds", "numbers").stdout).toMatch(/count: integer = 3 \(>= 0\) - how many numbers/);
+    // Built-in kinds: a number-or-list param, a null default, an execution param.
+    const train = dag(dir, "kinds", "train").stdout;
+    expect(train).toMatch(/^  lr: number \| number\[\] = \[0\.001\] - /m);
+    expect(train).toMatch(/^  seed: integer \| null = null \(>= 0\) - /m);
+    expect(train).toMatch(/^  backend: .*\[not in the cache key: changes how it runs, not the result\]$/m);
   });
 
   it("--help teaches every command", () => {
