@@ -51,7 +51,7 @@ export function markdownReport(selected: GridRow, reason: string, m: SplitMetric
   lines.push(
     "",
     "Per event (fused, an event's subsamples' log-probabilities summed): " +
-      (["train", "validation", "test"] as const).map((s) => (m[s].events ? `${s} ${f(m[s].events!.accuracy)} of ${m[s].events!.n}` : `${s} -`)).join(", ") + ".",
+      (["train", "validation", "test"] as const).map((s) => (m[s].events ? `${s} ${f(m[s].events!.accuracy)} (${m[s].events!.n} events)` : `${s} -`)).join(", ") + ".",
   );
   lines.push("", "## Grid", "", "| point | lr | weight decay | train accuracy (during training) | validation accuracy | validation loss | backend |", "|---|---|---|---|---|---|---|");
   for (const g of grid) {
