@@ -198,11 +198,13 @@ export async function trainTwoStream(data: TrainData, s: TrainSettings, options:
       const validation = await validate(arch, vars, data.source, data.validation, s.batchSize, options.signal);
       const record: EpochRecord = { epoch, lr, loss: lossSum / seen, accuracy: correct / seen, validation, samples: seen, seconds, samples_per_second: seen / seconds };
       history.push(record);
-      const weights = await readWeights(vars);
       const bestRecord = best ? history[best.epoch - 1]!.validation : null;
-      if (s.keep === "best" && validation && (!bestRecord || validatesBetter(validation, bestRecord))) best = { epoch, weights };
+      const improved = s.keep === "best" && validation !== null && (!bestRecord || validatesBetter(validation, bestRecord));
+      // Reading the weights back to the host costs a GPU round trip: only for a checkpoint or a new best.
+      const weights = improved || options.checkpoint ? await readWeights(vars) : undefined;
+      if (improved) best = { epoch, weights: weights! };
       if (options.checkpoint) {
-        saveCheckpoint(options.checkpoint.dir, { fingerprint: options.checkpoint.fingerprint, epoch, history, weights, adam: await adam.state(), ...(best ? { best } : {}) });
+        saveCheckpoint(options.checkpoint.dir, { fingerprint: options.checkpoint.fingerprint, epoch, history, weights: weights!, adam: await adam.state(), ...(best ? { best } : {}) });
       }
       options.onEpoch?.(record);
     }
