@@ -6,6 +6,7 @@ import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
 import { Store } from "../cache/store.js";
 import { PipelineError } from "./diagnostics.js";
 import type { Logger } from "./events.js";
+import { compareRuns, findRun, formatComparison } from "./compare.js";
 import { defaultJobs, LocalPoolExecutor } from "./executor.js";
 import { toDot, toMermaid } from "./graph.js";
 import { describeKind, listKinds } from "./kinds-help.js";
@@ -51,9 +52,10 @@ const program = new Command()
 Examples:
   dag run                              bring every stage up to date
   dag run extract                      only extract and what it needs
-  dag run --set mask.size=0            run with a param changed (the file stays as it is)
+  dag run --set train.epochs=20        run with a param changed (the file stays as it is)
   dag status                           what is stale, and exactly why
   dag run --dry-run                    what would run, without running it
+  dag compare before after             what differs between two named runs (dag run --name)
   dag graph --format mermaid           the stages as a diagram
   dag kinds synthesize                 a stage kind's params, units and defaults`,
   );
@@ -159,6 +161,17 @@ common(program.command("status").description("say for each stage whether it is u
         for (const r of s.reasons) process.stdout.write(`${" ".repeat(width + 4)}- ${r.reason}${s.stale > 1 ? ` (${r.count})` : ""}\n`);
       }
     }
+  });
+
+common(program.command("compare").description("say what differs between two recorded runs: params, tasks, outputs, and the headline figures of stages that run once"))
+  .argument("<a>", "a run name (dag run --name NAME; the newest run of that name) or run id")
+  .argument("<b>", "the run to compare it with")
+  .option("--json", "print the comparison as JSON")
+  .action(async (a: string, b: string, opts: CommonOptions & { json?: boolean }) => {
+    const pipeline = await load(opts);
+    const store = new Store(pipeline.cacheDir);
+    const comparison = compareRuns(store, findRun(store, a), findRun(store, b));
+    process.stdout.write(opts.json ? `${JSON.stringify(comparison, null, 2)}\n` : formatComparison(comparison));
   });
 
 common(program.command("graph").description("print the stages and what feeds what, as Graphviz DOT or a Mermaid diagram"))

@@ -99,7 +99,8 @@ export function diffParts(before: KeyParts, after: KeyParts): string[] {
   return out.length ? out : ["key changed"];
 }
 
-function diffValues(prefix: string, a: unknown, b: unknown, path = ""): string[] {
+/** "prefix path: a -> b" for every leaf where two JSON values differ. */
+export function diffValues(prefix: string, a: unknown, b: unknown, path = ""): string[] {
   if (canonicalJson(a) === canonicalJson(b)) return [];
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   if (isObj(a) && isObj(b)) {

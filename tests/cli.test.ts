@@ -117,6 +117,24 @@ describe("dag command line", () => {
     expect(dag(dir, "run").stderr).toMatch(/Nothing to do/);
   });
 
+  it("compare says what differs between two named runs, down to a once-run stage's meta", () => {
+    const dir = workspace(CHAIN);
+    dag(dir, "run", "--name", "first");
+    dag(dir, "run", "--name", "second", "--set", "square.offset=1");
+    const out = dag(dir, "compare", "first", "second");
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^first \(\S+\) -> second \(\S+\)$/m);
+    expect(out.stdout).toMatch(/^numbers\s+same \(3 tasks\)$/m);
+    expect(out.stdout).toMatch(/^square\s+3 of 3 tasks differ; outputs differ: squares\n\s+param offset: 0 -> 1$/m);
+    // 0, 1, 4 -> 1, 2, 5: the sum in total's meta goes from 5 to 8.
+    expect(out.stdout).toMatch(/^total\s+1 of 1 tasks differ; outputs differ: sum\n\s+sum sum: 5 -> 8$/m);
+    const json = JSON.parse(dag(dir, "compare", "first", "second", "--json").stdout);
+    expect(json.stages.find((s: { stage: string }) => s.stage === "square").tasks).toEqual({ same: 0, changed: 3, onlyA: 0, onlyB: 0 });
+    const missing = dag(dir, "compare", "first", "third");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no run named or with id "third"; named runs: second, first/);
+  });
+
   it("kinds lists the stage kinds and explains one", () => {
     const dir = workspace(CHAIN);
     expect(dag(dir, "kinds").stdout).toMatch(/numbers\s+v1\s+test stage/);
