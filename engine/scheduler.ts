@@ -492,8 +492,13 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+/** One keyed copy per params object: every task of a per-item stage shares it, so taskKey serialises it once. */
+const keyedCopies = new WeakMap<JsonObject, JsonObject>();
+
 /** The params that go into a task's key: all but the kind's execution params (how, not what). */
 function keyedParams(params: JsonObject, executionParams: string[] | undefined): JsonObject {
   if (!executionParams?.length) return params;
-  return Object.fromEntries(Object.entries(params).filter(([name]) => !executionParams.includes(name)));
+  let keyed = keyedCopies.get(params);
+  if (!keyed) keyedCopies.set(params, (keyed = Object.fromEntries(Object.entries(params).filter(([name]) => !executionParams.includes(name)))));
+  return keyed;
 }
