@@ -9,6 +9,7 @@ import {
 import type { Logger } from "./events.js";
 import type { Executor } from "./executor.js";
 import { deriveSeed, taskKey } from "./hash.js";
+import { taskName } from "./loggers/format.js";
 import type { Pipeline, StageNode } from "./pipeline.js";
 import type { InputValue, JsonObject } from "./stage-api.js";
 import type { TaskOutputs } from "./task-spec.js";
@@ -342,6 +343,7 @@ export class Scheduler {
         },
         (m) => {
           if (m.type === "progress") logger({ type: "task-progress", stage: node.name, item: task.itemId, done: m.done, total: m.total, ...(m.note ? { note: m.note } : {}) });
+          else if (m.type === "warning") logger({ type: "warning", message: `${taskName(node.name, task.itemId)}: ${m.message}` });
           else logger({ type: "task-log", stage: node.name, item: task.itemId, message: m.message });
         },
         controller.signal,

@@ -87,6 +87,11 @@ export interface StageContext {
   /** The item this task works on, when the stage runs per item. */
   itemId?: string;
   log(message: string): void;
+  /**
+   * Something the user must not miss (a confound, a result that cannot be trusted): shown as a
+   * warning in every logger, apart from the task's ordinary log lines.
+   */
+  warn(message: string): void;
   progress: Progress;
   /** Aborted when the run is cancelled; long loops should check it. */
   signal: AbortSignal;

@@ -17,6 +17,7 @@ export interface TaskSpec {
 /** Messages a running task sends back while it works. */
 export type TaskMessage =
   | { type: "progress"; done: number; total: number; note?: string }
-  | { type: "log"; message: string };
+  | { type: "log"; message: string }
+  | { type: "warning"; message: string };
 
 export type TaskOutputs = Record<string, TaskOutput>;

@@ -33,6 +33,7 @@ export async function runTask(spec: TaskSpec, port?: MessagePort): Promise<TaskO
         itemId: spec.itemId,
         signal: abort.signal,
         log: (message) => send({ type: "log", message }),
+        warn: (message) => send({ type: "warning", message }),
         progress: (done, total, note) => {
           const now = Date.now();
           if (now - lastProgress < 100 && done < total) return;

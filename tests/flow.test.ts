@@ -193,7 +193,7 @@ function fakeContext(outDir: string, seed: number, itemId: string): StageContext
   const logs: string[] = [];
   return {
     outDir, seed, itemId, signal: new AbortController().signal,
-    log: (m) => logs.push(m), progress: (d, t) => progressCalls.push([d, t]), progressCalls, logs,
+    log: (m) => logs.push(m), warn: (m) => logs.push(`warning: ${m}`), progress: (d, t) => progressCalls.push([d, t]), progressCalls, logs,
   };
 }
 

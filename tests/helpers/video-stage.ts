@@ -15,6 +15,7 @@ export function stageContext(root: string, itemId?: string, seed = 1): TestConte
     seed,
     itemId,
     log: (m) => logs.push(m),
+    warn: (m) => logs.push(`warning: ${m}`),
     progress: () => {},
     signal: new AbortController().signal,
     logs,
