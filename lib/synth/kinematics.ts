@@ -109,13 +109,19 @@ function trunkGainFor(rng: Rng, cls: BoutClass): number {
   return cls === "spontaneous" ? rng.uniform(0.9, 1.3) : rng.uniform(0.1, 0.45);
 }
 
+/** Where a bout's kinematics come from: its recording's class, or one repertoire for both classes. */
+export type KinematicsSource = "by_class" | "shared";
+
 /**
  * Draws one bout's kinematics for its class; `t0` is filled in by the caller. With probability
  * `ambiguity` the tail's kinematics (bout type, frequency, amplitude, duration, bend) come
  * from the other class's repertoire, while the trunk keeps its own class's involvement: such
  * bouts fool the tail features but not a look at the trunk.
  */
-export function sampleBout(rng: Rng, cls: BoutClass, ambiguity: number): BoutKinematics {
+export function sampleBout(rng: Rng, recordingClass: BoutClass, ambiguity: number, kinematics: KinematicsSource = "by_class"): BoutKinematics {
+  // Shared kinematics (the artifact-only control): every bout, trunk included, draws its class's
+  // repertoire by a coin flip, so that nothing in the fish's motion tells the recording's class.
+  const cls: BoutClass = kinematics === "shared" ? (rng.chance(0.5) ? "prey" : "spontaneous") : recordingClass;
   const side = rng.sign();
   const repertoire: BoutClass = rng.chance(ambiguity) ? (cls === "spontaneous" ? "prey" : "spontaneous") : cls;
   const { trunkRatio, envExp, trunkBendCentre } = envelope(rng, repertoire);

@@ -3,6 +3,7 @@
  * per-recording parameters that `split` hands to each task, and the derivation of each
  * recording's seed and class from the dataset's seed and the recording's index.
  */
+import type { KinematicsSource } from "./kinematics.js";
 import { hash32 } from "./rng.js";
 
 export type Orientation = "head-left" | "head-right";
@@ -42,6 +43,7 @@ export interface RecordingParams {
   rest_ms_max: number;
   min_onset_spacing_ms: number;
   ambiguity: number;
+  kinematics: KinematicsSource;
   brightness_min: number;
   brightness_max: number;
   contrast_jitter: number;
@@ -94,6 +96,10 @@ export const PARAMS_SCHEMA = {
     rest_ms_max: num("Longest rest between the end of a bout and the next onset (ms).", 600, 0),
     min_onset_spacing_ms: num("Least time between two bout onsets (ms): keep it above the extraction's event length (150 frames = 500 ms at 300 fps) so that events do not overlap; the recording also ends at least this long after the last onset.", 560, 0),
     ambiguity: num("Fraction of bouts whose tail kinematics are drawn from the other class's repertoire while the trunk keeps its own class's involvement (steady in prey, swaying in spontaneous bouts). 0: the tail features separate the classes almost perfectly; 0.1: about 90 % with the five tail features of Semmelhack et al. (2014).", 0.1, 0, 1),
+    kinematics: {
+      type: "string", enum: ["by_class", "shared"], default: "by_class",
+      description: "by_class: each class has its own repertoire of bouts (the real task). shared: every bout draws a class's repertoire by a coin flip whatever its recording's class, so only the artifact tells the classes apart: the control of the Clever Hans experiment (a network above chance on it has learnt the artifact).",
+    },
     brightness_min: num("Lowest mean background grey level of a recording (0..255).", 222, 0, 255),
     brightness_max: num("Highest mean background grey level of a recording (0..255).", 236, 0, 255),
     contrast_jitter: num("Per-recording random change of the fish's darkness (fraction, uniform in +/- this); the bladder stays darkest.", 0.1, 0, 0.5),

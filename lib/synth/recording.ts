@@ -170,7 +170,7 @@ function timeline(p: RecordingParams): { bouts: BoutKinematics[]; onsets: number
   const onsets: number[] = [];
   let end = 0;
   for (let i = 0; i < count; i++) {
-    const b = sampleBout(rng, p.class, p.ambiguity);
+    const b = sampleBout(rng, p.class, p.ambiguity, p.kinematics);
     // Motion starts half a frame before the onset frame: that frame is the first that moves.
     b.t0 = (onset - 0.5) / fps;
     bouts.push(b);
