@@ -9,7 +9,9 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
+import { PNG } from "pngjs";
 import { writeFlowSample } from "../lib/flow/files.js";
+import { readHdf5Arrays } from "../lib/flow/hdf5-io.js";
 import "../lib/model/layers-model.js"; // registers LocalResponseNormalization for loading
 import { registerFileRouter } from "../lib/model/model-files.js";
 import { selectBackend } from "../lib/model/backend.js";
@@ -54,6 +56,9 @@ stages:
   evaluate:
     inputs: { models: train.models, samples: cnnsamples.samples, splits: { file: splits.json } }
     params: { batch: ${evaluateBatch}, backend: wasm }
+  explain:
+    inputs: { model: evaluate.model, samples: cnnsamples.samples, splits: { file: splits.json } }
+    params: { splits: [validation, test], methods: [deep_taylor, lrp_epsilon, lrp_0, saliency, guided_backprop], backend: wasm, batch: 5, window: 4 }
 `;
 }
 
@@ -116,10 +121,45 @@ describe("train and evaluate stages in a pipeline", () => {
     expect(out.map((t) => t.shape)).toEqual([[2, 2], [2, 2], [2, 2]]);
   });
 
+  it("explains every validation and test sample with every method, on the evaluated model", async () => {
+    const summary = JSON.parse(readFileSync(join(dir, "results/explain/report/summary.json"), "utf8"));
+    expect(summary.samples).toBe(32);
+    expect(summary.splits).toEqual(["validation", "test"]);
+    expect(Object.keys(summary.methods)).toEqual(["deep_taylor", "lrp_epsilon", "lrp_0", "saliency", "guided_backprop"]);
+    const dt = summary.methods.deep_taylor;
+    for (const stream of ["spatial", "temporal"]) {
+      expect(dt[stream].unexplained).toBe(0);
+      // z^B and z+ with LRN as identity conserve the evidence
+      expect(Math.abs(dt[stream].conservation[0].ratio - 1)).toBeLessThan(1e-3);
+    }
+    // The tiny samples' cue is in the centre (flow) and in the left/right halves (grey): the flow's
+    // relevance lies mostly in the band where the cue is, not in the corners.
+    expect(dt.temporal.classes["class 1"].fish.ratio).toBeGreaterThan(1);
+    expect(dt.temporal.classes["class 1"].frames.length).toBe(4);
+    const h5 = await readHdf5Arrays(join(dir, "results/explain/heatmaps/heatmaps-deep_taylor.h5"), ["spatial", "temporal", "label", "evidence_temporal", "explained_temporal"]);
+    expect(h5.arrays["spatial"]!.shape).toEqual([32, 28, 28]);
+    expect(h5.arrays["temporal"]!.shape).toEqual([32, 4, 2, 28, 28]);
+    expect((h5.attrs["ids"] as string[]).length).toBe(32);
+    // A sample's stored relevance sums to its evidence.
+    const t = h5.arrays["temporal"]!.data as Float32Array;
+    const per = 4 * 2 * 28 * 28;
+    let sum = 0;
+    for (let i = 0; i < per; i++) sum += t[i]!;
+    expect(sum).toBeCloseTo((h5.arrays["evidence_temporal"]!.data as Float32Array)[0]!, 3);
+    for (const name of ["deep_taylor-classes.png", "deep_taylor-frames.png", "deep_taylor-negatives.png", "saliency-classes.png"]) {
+      const png = PNG.sync.read(readFileSync(join(dir, "results/explain/report", name)));
+      expect(png.width).toBeGreaterThan(200);
+    }
+    const csv = readFileSync(join(dir, "results/explain/report/samples.csv"), "utf8").trim().split("\n");
+    expect(csv.length).toBe(33);
+    expect(readFileSync(join(dir, "results/explain/report/report.md"), "utf8")).toMatch(/## deep_taylor/);
+  });
+
   it("reruns nothing for another evaluation batch size (an execution param), one training for a new grid point", async () => {
     writePipeline(dir, pipeline(16, [3e-3, 1e-5]), false);
     expect((await run(dir)).ran).toEqual([]);
     writePipeline(dir, pipeline(16, [3e-3, 1e-5, 1e-3]), false);
+    // The new grid point is not the best: evaluate reruns, its model is the same, explain stays cached.
     expect((await run(dir)).ran).toEqual(["evaluate", "train[lr1e-3-wd1e-4]"]);
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArtifactOut, ItemIn } from "../engine/stage-api.js";
 import { readHdf5Video, writeHdf5Arrays } from "../lib/video/hdf5.js";
 import mask, { type MaskParams } from "../stages/mask/index.js";
-import { PAPER_REGIONS, regionRect } from "../stages/mask/regions.js";
+import { PAPER_REGIONS, regionRect } from "../lib/image/regions.js";
 import { lcg, stageContext } from "./helpers/video-stage.js";
 
 const COUNT = 6;

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { ItemIn, JsonObject, StageKind } from "../../engine/stage-api.js";
 import type { Rect } from "../../lib/image/ops.js";
-import { describeRegion, PAPER_REGIONS, REGION_SCHEMA, regionRect, type Region } from "./regions.js";
+import { describeRegion, PAPER_REGIONS, REGION_SCHEMA, regionRect, type Region } from "../../lib/image/regions.js";
 
 export interface MaskParams {
   regions: Region[];

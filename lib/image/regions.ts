@@ -1,9 +1,9 @@
 /**
- * Mask regions as a user writes them (a corner and a size, or an explicit rectangle) turned into
- * rectangles of a frame, clipped to it.
+ * Regions of a frame as a user writes them (a corner and a size, or an explicit rectangle), turned into
+ * rectangles of a frame, clipped to it: `mask` blanks them, `explain` measures the relevance in them.
  */
 import type { JsonSchema } from "../../engine/stage-api.js";
-import type { Rect } from "../../lib/image/ops.js";
+import type { Rect } from "./ops.js";
 
 export type Corner = "top-left" | "bottom-left" | "top-right" | "bottom-right";
 export type Size = number | { width: number; height: number };

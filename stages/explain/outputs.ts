@@ -1,0 +1,305 @@
+/**
+ * What the explain stage leaves: per-sample heatmaps (HDF5), group means and region shares
+ * (summary.json, report.md), the Clever Hans warnings, and the figures (PNG).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ArtifactOut, JsonObject, StageContext } from "../../engine/stage-api.js";
+import { frameChart, panelGrid, type Panel, type PanelRow } from "../../lib/explain/figures.js";
+import { METHOD_NAMES, type MethodName } from "../../lib/explain/methods.js";
+import { frameRectToInput, GroupMean, regionShares, topFrames, type RegionShare } from "../../lib/explain/shares.js";
+import type { Rect } from "../../lib/image/ops.js";
+import { describeRegion, regionRect, type Region } from "../../lib/image/regions.js";
+import { STREAMS, type Stream } from "../../lib/model/architecture.js";
+import { writeHdf5Arrays, type ArrayDataset } from "../../lib/video/hdf5.js";
+import type { ExplainParams } from "./index.js";
+import type { Explained, StreamMaps } from "./run.js";
+
+/** The paper's correction, at any frame size: the two left corner squares of 85/256 of the side. */
+export function defaultRegions(frame: number): Region[] {
+  const size = Math.round((85 * frame) / 256);
+  return [{ corner: "top-left", size }, { corner: "bottom-left", size }];
+}
+
+const SIGNED: Record<MethodName, boolean> = { deep_taylor: false, lrp_epsilon: true, lrp_0: true, saliency: false, guided_backprop: true };
+const OUTCOMES = ["TP", "TN", "FP", "FN"] as const;
+type Outcome = (typeof OUTCOMES)[number];
+
+function outcomeOf(label: number, predicted: number): Outcome {
+  if (label === 1) return predicted === 1 ? "TP" : "FN";
+  return predicted === 1 ? "FP" : "TN";
+}
+
+interface NamedRect {
+  name: string;
+  /** In input pixels; null when the network does not see any of it. */
+  rect: Rect | null;
+}
+
+interface ClassSummary {
+  samples: number;
+  explained: number;
+  regions: RegionShare[];
+  fish: RegionShare;
+  background: number;
+  /** Temporal only: share of each flow frame, and the frames holding most. */
+  frames?: { frame: number; share: number }[];
+  top_frames?: { frame: number; share: number }[];
+}
+
+type StreamSummary = {
+  classes: Record<string, ClassSummary>;
+  unexplained: number;
+  /** Relevance methods: mean of (relevance reaching each layer's input) / evidence. */
+  conservation?: { layer: string; ratio: number }[];
+};
+
+function groupMean(maps: StreamMaps, backgrounds: Float32Array, members: number[], side: number): GroupMean {
+  const plane = side * side;
+  const frames = maps.frames.length / maps.evidence.length;
+  const g = new GroupMean(side, frames);
+  for (const i of members) {
+    if (maps.reasons[i] !== null) continue;
+    g.add({ pixels: maps.normalised.subarray(i * plane, (i + 1) * plane), frames: maps.frames.subarray(i * frames, (i + 1) * frames) }, backgrounds.subarray(i * plane, (i + 1) * plane));
+  }
+  return g;
+}
+
+function panel(g: GroupMean, title: string): Panel | null {
+  if (g.count === 0) return null;
+  const m = g.mean();
+  return { title: `${title} (${g.count})`, heat: m.pixels, background: m.background };
+}
+
+const round = (x: number, digits = 4): number => (Number.isFinite(x) ? Number(x.toFixed(digits)) : Number.NaN);
+
+export async function writeOutputs(ctx: StageContext, params: ExplainParams, e: Explained): Promise<Record<string, ArtifactOut>> {
+  const side = e.arch.input_size;
+  const n = e.samples.length;
+  const all = Array.from({ length: n }, (_, i) => i);
+  const byLabel = e.classNames.map((_, c) => all.filter((i) => e.samples[i]!.example.label === c));
+  const regionList = params.regions ?? defaultRegions(e.geometry.frame);
+  const regions: NamedRect[] = regionList.map((r) => {
+    const inFrame = regionRect(r, e.geometry.frame, e.geometry.frame);
+    return { name: describeRegion(r), rect: inFrame ? frameRectToInput(inFrame, e.geometry) : null };
+  });
+  const bandTop = Math.round(params.fish_band.top * e.geometry.frame);
+  const bandRect = frameRectToInput({ top: bandTop, left: 0, width: e.geometry.frame, height: Math.round(params.fish_band.bottom * e.geometry.frame) - bandTop }, e.geometry);
+  const fish: NamedRect = { name: "fish band", rect: bandRect };
+  const outside = regions.filter((r) => r.rect && overlap(r.rect, bandRect) < 0.5 * r.rect.width * r.rect.height);
+
+  const summary: Record<string, Record<Stream, StreamSummary>> = {};
+  const warnings: string[] = [];
+  const figures: Record<string, string> = {};
+  const heatmapFiles: Record<string, string> = {};
+  const meta: JsonObject = {};
+
+  for (const name of METHOD_NAMES.filter((m) => m in e.maps)) {
+    summary[name] = {} as Record<Stream, StreamSummary>;
+    const rows: PanelRow[] = [];
+    const negativesRows: PanelRow[] = [];
+    for (const stream of STREAMS) {
+      const maps = e.maps[name]![stream];
+      const classes: Record<string, ClassSummary> = {};
+      const classPanels: (Panel | null)[] = [];
+      e.classNames.forEach((className, c) => {
+        const g = groupMean(maps, e.backgrounds, byLabel[c]!, side);
+        const mean = g.mean();
+        const [fishShare] = regionShares(mean.pixels, side, [fish]);
+        const s: ClassSummary = {
+          samples: byLabel[c]!.length, explained: g.count,
+          regions: regionShares(mean.pixels, side, regions).map((r) => ({ ...r, area: round(r.area), relevance: round(r.relevance), ratio: round(r.ratio, 3) })),
+          fish: { ...fishShare!, area: round(fishShare!.area), relevance: round(fishShare!.relevance), ratio: round(fishShare!.ratio, 3) },
+          background: round(1 - fishShare!.relevance),
+        };
+        if (stream === "temporal") {
+          s.frames = [...mean.frames].map((share, k) => ({ frame: e.frameIndex[k]!, share: round(share) }));
+          s.top_frames = topFrames(mean.frames, e.frameIndex, 3).map((f) => ({ frame: f.frame, share: round(f.share) }));
+        }
+        classes[className] = s;
+        classPanels.push(panel(g, className));
+        for (const r of s.regions) {
+          const region = outside.find((o) => o.name === r.name);
+          if (region && g.count > 0 && r.ratio > params.clever_hans_ratio) {
+            warnings.push(
+              `Clever Hans: ${name} puts ${(100 * r.relevance).toFixed(1)} % of the ${stream} relevance of class ${className} in ${r.name}, ` +
+                `${r.ratio.toFixed(1)} times its ${(100 * r.area).toFixed(1)} % of the image, outside the fish: the network may use a cue there. ` +
+                "Mask it (mask.regions) and compare the runs (dag compare)",
+            );
+          }
+        }
+        for (const r of s.regions) setMeta(meta, [name, stream, className, r.name], r.ratio);
+      });
+      const outcomePanels = e.classNames.length === 2
+        ? OUTCOMES.map((o) => panel(groupMean(maps, e.backgrounds, all.filter((i) => outcomeOf(e.samples[i]!.example.label, e.samples[i]!.streams[stream].predicted) === o), side), `${o}: ${outcomeTitle(o, e.classNames)}`))
+        : [];
+      rows.push({ label: stream.toUpperCase(), panels: [...classPanels, ...outcomePanels] });
+      negativesRows.push({ label: stream.toUpperCase(), panels: negativeWindows(e, maps, stream, params.window) });
+      const unexplained = maps.reasons.filter((r) => r !== null).length;
+      summary[name][stream] = {
+        classes, unexplained,
+        ...(maps.layerTotals.length ? { conservation: maps.layerTotals.map((l) => ({ layer: l.layer, ratio: round(l.count ? l.sum / l.count : Number.NaN) })) } : {}),
+      };
+      if (unexplained) ctx.log(`${name} ${stream}: ${unexplained} of ${n} samples unexplained (samples.csv says why)`);
+    }
+    const caption = SIGNED[name] ? "MEAN RELEVANCE PER PIXEL (SHARE OF A SAMPLE'S |R|), SIGNED" : "MEAN RELEVANCE PER PIXEL (SHARE OF A SAMPLE'S TOTAL)";
+    figures[`${name}_classes`] = `${name}-classes.png`;
+    writeFileSync(join(ctx.outDir, figures[`${name}_classes`]!), panelGrid(`${name.toUpperCase()}: MEAN HEATMAPS BY CLASS AND OUTCOME OVER THE MEAN INPUT FRAME`, rows, side, false, caption));
+    figures[`${name}_frames`] = `${name}-frames.png`;
+    const colours: [number, number, number][] = [[33, 102, 172], [214, 96, 77], [90, 174, 97], [153, 112, 171]];
+    writeFileSync(
+      join(ctx.outDir, figures[`${name}_frames`]!),
+      frameChart(`${name.toUpperCase()}: TEMPORAL RELEVANCE PER FLOW FRAME`, e.classNames.map((c, k) => ({ label: c.toUpperCase(), colour: colours[k % colours.length]!, values: Float32Array.from(summary[name]!.temporal.classes[c]!.frames!.map((f) => f.share)) })), e.frameIndex, "SHARE OF A SAMPLE'S TEMPORAL RELEVANCE, MEAN PER CLASS"),
+    );
+    figures[`${name}_negatives`] = `${name}-negatives.png`;
+    writeFileSync(join(ctx.outDir, figures[`${name}_negatives`]!), panelGrid(`${name.toUpperCase()}: PREDICTED ${e.classNames[0]!.toUpperCase()}, BY CONFIDENCE, ${params.window} PER WINDOW`, negativesRows, side, false, caption));
+    heatmapFiles[name] = `heatmaps-${name}.h5`;
+    await writeHeatmaps(join(ctx.outDir, heatmapFiles[name]!), e, name, params);
+  }
+
+  for (const w of warnings) ctx.warn(w);
+  const json = {
+    splits: [...new Set(e.samples.map((s) => s.split))],
+    samples: n,
+    target: params.target,
+    backend: e.backend,
+    geometry: { ...e.geometry, note: "the network's input is a centre crop of the sample's frame, resized to `input` pixels; regions are given in frame pixels and measured in input pixels" },
+    regions: regions.map((r, i) => ({ name: r.name, region: regionList[i], input_rect: r.rect, outside_fish: outside.includes(r) })),
+    fish_band: { ...params.fish_band, input_rect: bandRect },
+    clever_hans_ratio: params.clever_hans_ratio,
+    methods: summary,
+    warnings,
+    shares: "relevance is |R| per pixel (summed over flow channels), normalised to sum 1 per sample, averaged over a class's explained samples; ratio = relevance share / area share (1 = even spread)",
+  };
+  writeFileSync(join(ctx.outDir, "summary.json"), `${JSON.stringify(json, null, 1)}\n`);
+  writeFileSync(join(ctx.outDir, "samples.csv"), samplesCsv(e));
+  writeFileSync(join(ctx.outDir, "report.md"), markdown(json, e, figures));
+  meta["warnings"] = warnings.length;
+  meta["samples"] = n;
+  return {
+    heatmaps: { files: heatmapFiles, meta: { samples: n, methods: Object.keys(heatmapFiles) } },
+    report: { files: { summary: "summary.json", report: "report.md", samples: "samples.csv", ...figures }, meta },
+  };
+}
+
+function overlap(a: Rect, b: Rect | null): number {
+  if (!b) return 0;
+  const w = Math.min(a.left + a.width, b.left + b.width) - Math.max(a.left, b.left);
+  const h = Math.min(a.top + a.height, b.top + b.height) - Math.max(a.top, b.top);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+function setMeta(meta: JsonObject, path: string[], value: number): void {
+  let node = meta;
+  for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as JsonObject;
+  node[path.at(-1)!] = Number.isFinite(value) ? value : null;
+}
+
+function outcomeTitle(o: Outcome, names: string[]): string {
+  const [neg, pos] = [names[0]!, names[1]!];
+  return { TP: `${pos} as ${pos}`, TN: `${neg} as ${neg}`, FP: `${neg} as ${pos}`, FN: `${pos} as ${neg}` }[o];
+}
+
+/** Panels of the samples the stream predicts as class 0, most confident first, `window` at a time (at most 8 windows). */
+function negativeWindows(e: Explained, maps: StreamMaps, stream: Stream, window: number): (Panel | null)[] {
+  const side = e.arch.input_size;
+  const negatives = e.samples
+    .map((s, i) => ({ i, v: s.streams[stream] }))
+    .filter(({ i, v }) => v.predicted === 0 && maps.reasons[i] === null)
+    .sort((a, b) => b.v.confidence - a.v.confidence);
+  const panels: (Panel | null)[] = [];
+  for (let start = 0; start < negatives.length && panels.length < 8; start += window) {
+    const part = negatives.slice(start, start + window);
+    const g = groupMean(maps, e.backgrounds, part.map((p) => p.i), side);
+    const p = panel(g, `P ${part[0]!.v.confidence.toFixed(2)}-${part.at(-1)!.v.confidence.toFixed(2)}`);
+    panels.push(p);
+  }
+  return panels.length ? panels : [null];
+}
+
+async function writeHeatmaps(path: string, e: Explained, name: MethodName, params: ExplainParams): Promise<void> {
+  const side = e.arch.input_size;
+  const n = e.samples.length;
+  const frames = e.frameIndex.length;
+  const per = (f: (i: number) => number): Float32Array => Float32Array.from({ length: n }, (_, i) => f(i));
+  const perInt = (f: (i: number) => number): Int32Array => Int32Array.from({ length: n }, (_, i) => f(i));
+  const datasets: ArrayDataset[] = [
+    { name: "spatial", data: e.maps[name]!.spatial.stored, shape: [n, side, side], chunks: [1, side, side], gzip: 1 },
+    {
+      name: "temporal", data: e.maps[name]!.temporal.stored,
+      shape: params.temporal_maps === "summed" ? [n, side, side] : [n, frames, 2, side, side],
+      chunks: params.temporal_maps === "summed" ? [1, side, side] : [1, 1, 2, side, side], gzip: 1,
+    },
+    { name: "label", data: perInt((i) => e.samples[i]!.example.label), shape: [n] },
+  ];
+  for (const stream of [...STREAMS, "fused"] as const) {
+    datasets.push({ name: `predicted_${stream}`, data: perInt((i) => e.samples[i]!.streams[stream].predicted), shape: [n] });
+    datasets.push({ name: `confidence_${stream}`, data: per((i) => e.samples[i]!.streams[stream].confidence), shape: [n] });
+  }
+  for (const stream of STREAMS) {
+    const maps = e.maps[name]![stream];
+    datasets.push({ name: `target_${stream}`, data: perInt((i) => e.samples[i]!.streams[stream].target), shape: [n] });
+    datasets.push({ name: `evidence_${stream}`, data: maps.evidence, shape: [n] });
+    datasets.push({ name: `explained_${stream}`, data: Uint8Array.from(maps.reasons, (r) => (r === null ? 1 : 0)), shape: [n] });
+  }
+  await writeHdf5Arrays(path, datasets, {
+    ids: e.samples.map((s) => s.example.id),
+    method: name,
+    target: params.target,
+    flow_frames: e.frameIndex,
+    input_size: side,
+    crop: [e.geometry.crop.top, e.geometry.crop.left, e.geometry.crop.size],
+    layout: params.temporal_maps === "summed"
+      ? "spatial [sample, row, col]; temporal [sample, row, col] summed over flow channels; rows and cols of the network's input (a centre crop of the frame: crop = top, left, size)"
+      : "spatial [sample, row, col]; temporal [sample, flow frame (see flow_frames), x|y, row, col]; rows and cols of the network's input (a centre crop of the frame: crop = top, left, size)",
+    unexplained: JSON.stringify(e.samples.flatMap((s, i) => STREAMS.flatMap((stream) => {
+      const reason = e.maps[name]![stream].reasons[i];
+      return reason ? [{ id: s.example.id, stream, reason }] : [];
+    }))),
+  });
+}
+
+function samplesCsv(e: Explained): string {
+  const methods = METHOD_NAMES.filter((m) => m in e.maps);
+  const head = ["id", "recording", "split", "label", ...[...STREAMS, "fused"].flatMap((s) => [`predicted_${s}`, `confidence_${s}`]), ...methods.flatMap((m) => STREAMS.flatMap((s) => [`${m}_${s}_evidence`, `${m}_${s}_unexplained`]))];
+  const lines = [head.join(",")];
+  e.samples.forEach((s, i) => {
+    lines.push([
+      JSON.stringify(s.example.id), JSON.stringify(s.example.recording), s.split, s.example.label,
+      ...([...STREAMS, "fused"] as const).flatMap((st) => [s.streams[st].predicted, s.streams[st].confidence.toFixed(6)]),
+      ...methods.flatMap((m) => STREAMS.flatMap((st) => [e.maps[m]![st].evidence[i]!.toPrecision(6), JSON.stringify(e.maps[m]![st].reasons[i] ?? "")])),
+    ].join(","));
+  });
+  return `${lines.join("\n")}\n`;
+}
+
+type Json = ReturnType<typeof JSON.parse>;
+
+function markdown(json: Json, e: Explained, figures: Record<string, string>): string {
+  const out = [
+    "# What the network looked at",
+    "",
+    `${json.samples} samples of the ${json.splits.join(", ")} split(s), each stream explained on its own for the class it ${json.target === "label" ? "should predict (the label)" : "predicts"}, on the ${json.backend} backend. ${json.shares}.`,
+    "",
+  ];
+  if (json.warnings.length) out.push("## Warnings", "", ...json.warnings.map((w: string) => `- **${w}**`), "");
+  else out.push(`No region outside the fish holds more than ${json.clever_hans_ratio} times its area share of any class's relevance.`, "");
+  for (const [method, streams] of Object.entries(json.methods as Record<string, Record<Stream, StreamSummary>>)) {
+    out.push(`## ${method}`, "", `| stream | class | explained | ${json.regions.map((r: { name: string }) => `${r.name}: share (x area)`).join(" | ")} | fish band: share (x area) | top flow frames |`);
+    out.push(`|---|---|---|${json.regions.map(() => "---|").join("")}---|---|`);
+    for (const stream of STREAMS) {
+      for (const [className, c] of Object.entries(streams[stream].classes)) {
+        const cells = c.regions.map((r) => `${(100 * r.relevance).toFixed(1)} % (${r.ratio.toFixed(2)})`);
+        const frames = c.top_frames ? c.top_frames.map((f) => `${f.frame} (${(100 * f.share).toFixed(1)} %)`).join(", ") : "";
+        out.push(`| ${stream} | ${className} | ${c.explained} of ${c.samples} | ${cells.join(" | ")} | ${(100 * c.fish.relevance).toFixed(1)} % (${c.fish.ratio.toFixed(2)}) | ${frames} |`);
+      }
+    }
+    const conservation = STREAMS.flatMap((s) => (streams[s].conservation ? [`${s}: ${streams[s].conservation![0]!.ratio}`] : []));
+    if (conservation.length) out.push("", `Conservation (input relevance / explained evidence, mean): ${conservation.join(", ")}.`);
+    const unexplained = STREAMS.map((s) => `${s} ${streams[s].unexplained}`).join(", ");
+    out.push("", `Unexplained samples (samples.csv says why): ${unexplained}.`, "");
+    for (const kind of ["classes", "frames", "negatives"]) if (figures[`${method}_${kind}`]) out.push(`![${method} ${kind}](${figures[`${method}_${kind}`]})`, "");
+  }
+  out.push(`Classes: ${e.classNames.map((c, i) => `${i} = ${c}`).join(", ")}; class 1 is positive in TP, TN, FP, FN.`, "");
+  return `${out.join("\n")}\n`;
+}
