@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { hasLrn, type Architecture, type Stream } from "../model/architecture.js";
 import type { TensorWeights } from "../model/forward.js";
+import { conv2dInputGradient } from "./transpose.js";
 
 export type Layer =
   | { kind: "conv"; name: string; kernel: tf.Tensor4D; bias: tf.Tensor1D; stride: number; pad: number }
@@ -87,7 +88,7 @@ export function linear(layer: Linear, x: tf.Tensor, kernel: tf.Tensor): tf.Tenso
 /** The transpose of `linear` (its gradient with respect to x): output-shaped `s` back to x's shape. */
 export function linearTranspose(layer: Linear, s: tf.Tensor, kernel: tf.Tensor, inputShape: number[]): tf.Tensor {
   if (layer.kind === "dense") return tf.matMul(s as tf.Tensor2D, kernel as tf.Tensor2D, false, true);
-  return tf.conv2dTranspose(s as tf.Tensor4D, kernel as tf.Tensor4D, inputShape as [number, number, number, number], layer.stride, layer.pad === 0 ? "valid" : layer.pad);
+  return conv2dInputGradient(s as tf.Tensor4D, kernel as tf.Tensor4D, inputShape as [number, number, number, number], layer.stride, layer.pad);
 }
 
 /** One layer forward (test time: dropout is the identity). */

@@ -50,10 +50,9 @@ export const zPlus: Rule = {
   },
 };
 
-/** A per-sample scalar as a tensor of `like`'s shape. */
+/** A per-sample scalar [n] shaped to broadcast over `like` ([n, 1, 1, 1] or [n, 1]). */
 function perSample(values: tf.Tensor1D, like: tf.Tensor): tf.Tensor {
-  const shape = [like.shape[0]!, ...like.shape.slice(1).map(() => 1)];
-  return tf.mul(tf.onesLike(like), tf.reshape(values, shape));
+  return tf.reshape(values, [like.shape[0]!, ...like.shape.slice(1).map(() => 1)]);
 }
 
 export const zBox: Rule = {
@@ -64,10 +63,18 @@ export const zBox: Rule = {
     const wMinus = tf.minimum(l.kernel, 0);
     const low = perSample(bounds.low, x);
     const high = perSample(bounds.high, x);
-    const z = tf.sub(tf.sub(linear(l, x, l.kernel), linear(l, low, wPlus)), linear(l, high, wMinus));
+    // l and h are constant over a sample: their terms are l and h times the response of W+ and
+    // W- to an input of ones, the same for every sample.
+    const ones = tf.ones([1, ...x.shape.slice(1)]);
+    const z = tf.sub(tf.sub(linear(l, x, l.kernel), tf.mul(low, linear(l, ones, wPlus))), tf.mul(high, linear(l, ones, wMinus)));
     const s = safeDivide(relevance, z);
-    const shape = x.shape;
-    return tf.sub(tf.sub(tf.mul(x, linearTranspose(l, s, l.kernel, shape)), tf.mul(low, linearTranspose(l, s, wPlus, shape))), tf.mul(high, linearTranspose(l, s, wMinus, shape)));
+    // x T(s, W) - l T(s, W+) - h T(s, W-) = (x - h) T(s, W) + (h - l) T(s, W+), as T is linear
+    // in the kernel; both transposes in one pass over the kernels side by side.
+    const axis = l.kind === "conv" ? 2 : 0;
+    const inputAxis = x.shape.length - 1;
+    const both = linearTranspose(l, s, tf.concat([l.kernel, wPlus], axis), x.shape.map((d, i) => (i === inputAxis ? 2 * d : d)));
+    const [t, tPlus] = tf.split(both, 2, inputAxis);
+    return tf.add(tf.mul(tf.sub(x, high), t!), tf.mul(tf.sub(high, low), tPlus!));
   },
 };
 
