@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
 import { Store } from "../cache/store.js";
 import { PipelineError } from "./diagnostics.js";
 import type { Logger } from "./events.js";
 import { compareRuns, findRun, formatComparison } from "./compare.js";
+import { writeSideBySideImages } from "./compare-images.js";
 import { defaultJobs, LocalPoolExecutor } from "./executor.js";
 import { toDot, toMermaid } from "./graph.js";
 import { describeKind, listKinds } from "./kinds-help.js";
@@ -167,11 +168,18 @@ common(program.command("compare").description("say what differs between two reco
   .argument("<a>", "a run name (dag run --name NAME; the newest run of that name) or run id")
   .argument("<b>", "the run to compare it with")
   .option("--json", "print the comparison as JSON")
-  .action(async (a: string, b: string, opts: CommonOptions & { json?: boolean }) => {
+  .option("--images <dir>", "where to write the figures (PNG) that differ, A left and B right (default: results/compare/A-vs-B)")
+  .option("--no-images", "write no side-by-side figures")
+  .action(async (a: string, b: string, opts: CommonOptions & { json?: boolean; images?: string | false }) => {
     const pipeline = await load(opts);
     const store = new Store(pipeline.cacheDir);
-    const comparison = compareRuns(store, findRun(store, a), findRun(store, b));
-    process.stdout.write(opts.json ? `${JSON.stringify(comparison, null, 2)}\n` : formatComparison(comparison));
+    const [runA, runB] = [findRun(store, a), findRun(store, b)];
+    const comparison = compareRuns(store, runA, runB);
+    const safe = (ref: string) => ref.replace(/[^A-Za-z0-9._-]/g, "_");
+    const dir = opts.images === false ? undefined : opts.images ? resolve(opts.images) : join(pipeline.resultsDir, "compare", `${safe(a)}-vs-${safe(b)}`);
+    const images = dir ? writeSideBySideImages(store, runA, runB, dir) : [];
+    if (opts.json) process.stdout.write(`${JSON.stringify({ ...comparison, images }, null, 2)}\n`);
+    else process.stdout.write(`${formatComparison(comparison)}${images.length ? `figures that differ, ${a} left and ${b} right:\n${images.map((p) => `  ${relative(process.cwd(), p)}\n`).join("")}` : ""}`);
   });
 
 common(program.command("graph").description("print the stages and what feeds what, as Graphviz DOT or a Mermaid diagram"))

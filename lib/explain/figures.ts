@@ -3,7 +3,7 @@
  * Figure 3 and S16) and bar charts of relevance per flow frame (Figure 4), with colour bars and
  * labels, as PNG.
  */
-import { blueWhiteRed, Canvas, inferno, textSize, type Rgb } from "../image/canvas.js";
+import { Canvas, inferno, textSize, type Rgb } from "../image/canvas.js";
 
 export interface Panel {
   title: string;
@@ -33,28 +33,25 @@ function range(values: Float32Array): { min: number; max: number } {
   return { min, max };
 }
 
-/** Heat over the grey frame: colour from the map, opacity growing with |heat| / scale. */
-function overlay(p: Panel, side: number, scale: number, signed: boolean): Uint8Array {
+/** Heat (>= 0) over the grey frame: colour from the map, opacity growing with heat / scale. */
+function overlay(p: Panel, side: number, scale: number): Uint8Array {
   const { min, max } = range(p.background);
   const span = max - min || 1;
   const rgb = new Uint8Array(side * side * 3);
   for (let i = 0; i < side * side; i++) {
     const grey = 40 + 180 * ((p.background[i]! - min) / span);
-    const t = scale > 0 ? Math.max(-1, Math.min(1, p.heat[i]! / scale)) : 0;
-    const colour: Rgb = signed ? blueWhiteRed(t) : inferno(t);
-    const alpha = Math.min(1, Math.sqrt(Math.abs(t)) * 1.2);
+    const t = scale > 0 ? Math.max(0, Math.min(1, p.heat[i]! / scale)) : 0;
+    const colour: Rgb = inferno(t);
+    const alpha = Math.min(1, Math.sqrt(t) * 1.2);
     for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.round((1 - alpha) * grey + alpha * colour[c]!);
   }
   return rgb;
 }
 
-function colourBar(canvas: Canvas, x: number, y: number, width: number, scale: number, signed: boolean, caption: string): void {
-  for (let i = 0; i < width; i++) {
-    const t = signed ? (2 * i) / (width - 1) - 1 : i / (width - 1);
-    canvas.rect(x + i, y, 1, 10, signed ? blueWhiteRed(t) : inferno(t));
-  }
+function colourBar(canvas: Canvas, x: number, y: number, width: number, scale: number, caption: string): void {
+  for (let i = 0; i < width; i++) canvas.rect(x + i, y, 1, 10, inferno(i / (width - 1)));
   canvas.frame(x - 1, y - 1, width + 2, 12, [0, 0, 0]);
-  const low = signed ? `-${scale.toPrecision(2)}` : "0";
+  const low = "0";
   const high = scale.toPrecision(2);
   canvas.text(x, y + 14, low);
   canvas.text(x + width - textSize(high).width, y + 14, high);
@@ -62,10 +59,10 @@ function colourBar(canvas: Canvas, x: number, y: number, width: number, scale: n
 }
 
 /**
- * Rows of panels sharing one colour scale (the largest |value| of any panel), a title, row
- * labels and a colour bar. Empty cells (a group with no samples) say so.
+ * Rows of panels of maps >= 0 sharing one colour scale (the largest value of any panel), a title,
+ * row labels and a colour bar. Empty cells (a group with no samples) say so.
  */
-export function panelGrid(title: string, rows: PanelRow[], side: number, signed: boolean, caption: string): Buffer {
+export function panelGrid(title: string, rows: PanelRow[], side: number, caption: string): Buffer {
   const zoom = Math.max(1, Math.round(224 / side));
   const cell = side * zoom;
   const columns = Math.max(...rows.map((r) => r.panels.length));
@@ -74,7 +71,7 @@ export function panelGrid(title: string, rows: PanelRow[], side: number, signed:
   const canvas = new Canvas(width, height);
   canvas.text(MARGIN, MARGIN, title, [0, 0, 0], 2);
   let scale = 0;
-  for (const r of rows) for (const p of r.panels) if (p) for (const v of p.heat) scale = Math.max(scale, Math.abs(v));
+  for (const r of rows) for (const p of r.panels) if (p) for (const v of p.heat) scale = Math.max(scale, v);
   let y = MARGIN + 2 * TEXT + 8;
   for (const r of rows) {
     canvas.text(MARGIN, y + TEXT + 4 + cell / 2, r.label);
@@ -86,11 +83,11 @@ export function panelGrid(title: string, rows: PanelRow[], side: number, signed:
         return;
       }
       canvas.text(x, y, p.title);
-      canvas.image(x, y + TEXT + 4, overlay(p, side, scale, signed), side, side, zoom);
+      canvas.image(x, y + TEXT + 4, overlay(p, side, scale), side, side, zoom);
     });
     y += cell + TEXT + 8;
   }
-  colourBar(canvas, MARGIN + LABEL_W, y + 6, 200, scale, signed, caption);
+  colourBar(canvas, MARGIN + LABEL_W, y + 6, 200, scale, caption);
   return canvas.png();
 }
 

@@ -60,7 +60,7 @@ export class Canvas {
 
 export const textSize = (text: string, scale = 1): { width: number; height: number } => ({ width: textWidth(text) * scale, height: TEXT_HEIGHT * scale });
 
-/** A colour map: t in [0, 1] (diverging maps: [-1, 1]) to RGB. */
+/** A colour map: t in [0, 1] to RGB. */
 export type ColourMap = (t: number) => Rgb;
 
 function interpolate(stops: Rgb[]): (t: number) => Rgb {
@@ -75,6 +75,3 @@ function interpolate(stops: Rgb[]): (t: number) => Rgb {
 
 /** Black-red-yellow-white, perceptually ordered (after matplotlib's "inferno"), for maps >= 0. */
 export const inferno: ColourMap = interpolate([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]]);
-
-/** Blue-white-red for signed maps: t in [-1, 1]. */
-export const blueWhiteRed: ColourMap = ((stops) => (t: number) => stops((t + 1) / 2))(interpolate([[33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43]]));

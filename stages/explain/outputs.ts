@@ -17,11 +17,10 @@ import type { Explained, StreamMaps } from "./run.js";
 
 /** The paper's correction, at any frame size: the two left corner squares of 85/256 of the side. */
 export function defaultRegions(frame: number): Region[] {
-  const size = Math.round((85 * frame) / 256);
+  const size = Math.floor((85 * frame) / 256);
   return [{ corner: "top-left", size }, { corner: "bottom-left", size }];
 }
 
-const SIGNED: Record<MethodName, boolean> = { deep_taylor: false, lrp_epsilon: true, lrp_0: true, saliency: false, guided_backprop: true };
 const OUTCOMES = ["TP", "TN", "FP", "FN"] as const;
 type Outcome = (typeof OUTCOMES)[number];
 
@@ -142,17 +141,17 @@ export async function writeOutputs(ctx: StageContext, params: ExplainParams, e: 
       };
       if (unexplained) ctx.log(`${name} ${stream}: ${unexplained} of ${n} samples unexplained (samples.csv says why)`);
     }
-    const caption = SIGNED[name] ? "MEAN RELEVANCE PER PIXEL (SHARE OF A SAMPLE'S |R|), SIGNED" : "MEAN RELEVANCE PER PIXEL (SHARE OF A SAMPLE'S TOTAL)";
+    const caption = "MEAN ABS RELEVANCE PER PIXEL, SHARE OF EACH SAMPLE TOTAL";
     figures[`${name}_classes`] = `${name}-classes.png`;
-    writeFileSync(join(ctx.outDir, figures[`${name}_classes`]!), panelGrid(`${name.toUpperCase()}: MEAN HEATMAPS BY CLASS AND OUTCOME OVER THE MEAN INPUT FRAME`, rows, side, false, caption));
+    writeFileSync(join(ctx.outDir, figures[`${name}_classes`]!), panelGrid(`${name.toUpperCase()}: MEAN HEATMAPS BY CLASS AND OUTCOME OVER THE MEAN INPUT FRAME`, rows, side, caption));
     figures[`${name}_frames`] = `${name}-frames.png`;
     const colours: [number, number, number][] = [[33, 102, 172], [214, 96, 77], [90, 174, 97], [153, 112, 171]];
     writeFileSync(
       join(ctx.outDir, figures[`${name}_frames`]!),
-      frameChart(`${name.toUpperCase()}: TEMPORAL RELEVANCE PER FLOW FRAME`, e.classNames.map((c, k) => ({ label: c.toUpperCase(), colour: colours[k % colours.length]!, values: Float32Array.from(summary[name]!.temporal.classes[c]!.frames!.map((f) => f.share)) })), e.frameIndex, "SHARE OF A SAMPLE'S TEMPORAL RELEVANCE, MEAN PER CLASS"),
+      frameChart(`${name.toUpperCase()}: TEMPORAL RELEVANCE PER FLOW FRAME`, e.classNames.map((c, k) => ({ label: c.toUpperCase(), colour: colours[k % colours.length]!, values: Float32Array.from(summary[name]!.temporal.classes[c]!.frames!.map((f) => f.share)) })), e.frameIndex, "SHARE OF EACH SAMPLE TEMPORAL RELEVANCE, MEAN PER CLASS"),
     );
     figures[`${name}_negatives`] = `${name}-negatives.png`;
-    writeFileSync(join(ctx.outDir, figures[`${name}_negatives`]!), panelGrid(`${name.toUpperCase()}: PREDICTED ${e.classNames[0]!.toUpperCase()}, BY CONFIDENCE, ${params.window} PER WINDOW`, negativesRows, side, false, caption));
+    writeFileSync(join(ctx.outDir, figures[`${name}_negatives`]!), panelGrid(`${name.toUpperCase()}: PREDICTED ${e.classNames[0]!.toUpperCase()}, BY CONFIDENCE, ${params.window} PER WINDOW`, negativesRows, side, caption));
     heatmapFiles[name] = `heatmaps-${name}.h5`;
     await writeHeatmaps(join(ctx.outDir, heatmapFiles[name]!), e, name, params);
   }
