@@ -7,8 +7,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Layer } from "./layers.js";
 import { epsilonRule, gradient, guidedRelu, identity, lrnGradient, lrnIdentity, winnerTakesAll, zBox, zPlus, type Rule } from "./rules.js";
 
-export const METHOD_NAMES = ["deep_taylor", "lrp_epsilon", "lrp_0", "saliency", "guided_backprop"] as const;
-export type MethodName = (typeof METHOD_NAMES)[number];
+import type { MethodName } from "./method-names.js";
+
+export { METHOD_NAMES, type MethodName } from "./method-names.js";
 
 export interface MethodOptions {
   /** LRP-epsilon's stabiliser. */

@@ -11,9 +11,10 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { missingTrainingKernels, registerWasmTrainingKernels } from "./wasm-kernels.js";
+import { BACKEND_CHOICES, type BackendChoice } from "./backend-param.js";
 
-export const BACKEND_CHOICES = ["auto", "webgpu", "tensorflow", "wasm", "cpu"] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export { BACKEND_CHOICES, type BackendChoice } from "./backend-param.js";
+
 type Concrete = Exclude<BackendChoice, "auto">;
 
 export interface BackendAttempt {

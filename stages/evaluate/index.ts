@@ -4,7 +4,7 @@
  * Table 1. See README.md. TensorFlow.js loads inside run().
  */
 import type { ArtifactIn, CollectionIn, StageKind } from "../../engine/stage-api.js";
-import type { BackendChoice } from "../../lib/model/backend.js";
+import { BACKEND_PARAM, type BackendChoice } from "../../lib/model/backend-param.js";
 
 export interface EvaluateParams {
   backend: BackendChoice;
@@ -20,10 +20,7 @@ const evaluate: StageKind<EvaluateParams> = {
     type: "object",
     additionalProperties: false,
     properties: {
-      backend: {
-        type: "string", enum: ["auto", "webgpu", "tensorflow", "wasm", "cpu"], default: "auto",
-        description: "TensorFlow.js backend: auto takes the fastest that works here; DAG_TFJS_BACKEND overrides auto.",
-      },
+      backend: BACKEND_PARAM,
       batch: { type: "integer", minimum: 1, default: 64, description: "Samples per forward pass. No effect on results beyond float rounding." },
       memory_mb: { type: "integer", minimum: 0, default: 512, description: "Sample files kept in memory (MiB). No effect on results." },
     },

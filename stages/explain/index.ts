@@ -6,8 +6,8 @@
  */
 import type { ArtifactIn, CollectionIn, StageKind } from "../../engine/stage-api.js";
 import { REGION_SCHEMA, type Region } from "../../lib/image/regions.js";
-import { METHOD_NAMES, type MethodName } from "../../lib/explain/methods.js";
-import type { BackendChoice } from "../../lib/model/backend.js";
+import { METHOD_NAMES, type MethodName } from "../../lib/explain/method-names.js";
+import { BACKEND_PARAM, type BackendChoice } from "../../lib/model/backend-param.js";
 import type { SplitName } from "../../lib/model/splits.js";
 
 export interface ExplainParams {
@@ -73,7 +73,7 @@ const explain: StageKind<ExplainParams> = {
         type: "string", enum: ["channels", "summed"], default: "channels",
         description: "Per-sample temporal heatmaps in the HDF5 file: one per flow channel (x and y of every flow frame the network sees; 1.7 MB per sample at the default size) or summed over channels (at the paper's size, 34 MB per sample otherwise).",
       },
-      backend: { type: "string", enum: ["auto", "webgpu", "tensorflow", "wasm", "cpu"], default: "auto", description: "TensorFlow.js backend: auto takes the fastest that works here; DAG_TFJS_BACKEND overrides auto." },
+      backend: BACKEND_PARAM,
       batch: { type: "integer", minimum: 1, default: 16, description: "Samples per pass. No effect on results beyond float rounding." },
       memory_mb: { type: "integer", minimum: 0, default: 512, description: "Sample files kept in memory (MiB). No effect on results." },
     },
