@@ -29,50 +29,60 @@ export interface StreamExplanation {
 const VANISHED = 1e-9;
 
 export function explainStream(arch: Architecture, stream: Stream, weights: TensorWeights, input: tf.Tensor4D, targets: number[], method: Method): StreamExplanation {
+  return explainStreamMethods(arch, stream, weights, input, targets, [method])[0]!;
+}
+
+/** Several methods at once: the forward pass is shared. One explanation per method, in order. */
+export function explainStreamMethods(arch: Architecture, stream: Stream, weights: TensorWeights, input: tf.Tensor4D, targets: number[], methods: Method[]): StreamExplanation[] {
   const [n, rows, cols, channels] = input.shape;
   if (targets.length !== n) throw new Error(`explain: ${targets.length} targets for ${n} samples`);
   const plane = rows * cols * channels;
-  const out: StreamExplanation = { heatmaps: new Float32Array(n * plane), evidence: new Float32Array(n), total: new Float32Array(n), layerTotals: [], reasons: new Array(n).fill(null) };
+  const outs = methods.map((): StreamExplanation => ({ heatmaps: new Float32Array(n * plane), evidence: new Float32Array(n), total: new Float32Array(n), layerTotals: [], reasons: new Array(n).fill(null) }));
 
   for (const target of [...new Set(targets)]) {
     const members = targets.flatMap((t, i) => (t === target ? [i] : []));
     const layers = streamLayers(arch, stream, weights, target);
+    const forward = tf.tidy(() => {
+      const x = members.length === n ? input : tf.gather(input, members);
+      const flat = tf.reshape(x, [members.length, -1]);
+      return { ...forwardAll(layers, x), low: tf.min(flat, 1) as tf.Tensor1D, high: tf.max(flat, 1) as tf.Tensor1D };
+    });
     try {
-      const result = tf.tidy(() => {
-        const x = members.length === n ? input : tf.gather(input, members);
-        const { inputs, output } = forwardAll(layers, x);
-        const flat = tf.reshape(x, [members.length, -1]);
-        const bounds = { low: tf.min(flat, 1) as tf.Tensor1D, high: tf.max(flat, 1) as tf.Tensor1D };
-        let signal = method.relevance ? output : tf.onesLike(output);
-        const sums: tf.Tensor[] = [];
-        for (let i = layers.length - 1; i >= 0; i--) {
-          signal = method.rule(layers[i]!, i).backward(layers[i]!, inputs[i]!, signal, bounds);
-          if (method.relevance) sums.unshift(tf.sum(tf.reshape(signal, [members.length, -1]), 1));
-        }
-        const heatmap = method.finish(signal);
-        return { heatmap, evidence: tf.reshape(output, [-1]), sums };
-      });
-      const heat = result.heatmap.dataSync() as Float32Array;
-      const evidence = result.evidence.dataSync() as Float32Array;
-      const sums = result.sums.map((s) => s.dataSync() as Float32Array);
-      tf.dispose([result.heatmap, result.evidence, ...result.sums]);
-      if (out.layerTotals.length === 0 && method.relevance) out.layerTotals = layers.map((l) => ({ layer: l.name, totals: new Float32Array(n) }));
-      members.forEach((sample, m) => {
-        const map = heat.subarray(m * plane, (m + 1) * plane);
-        sums.forEach((s, l) => (out.layerTotals[l]!.totals[sample] = s[m]!));
-        out.evidence[sample] = evidence[m]!;
-        const reason = unexplained(method, evidence[m]!, map, sums.map((s) => s[m]!), layers.map((l) => l.name), target);
-        out.reasons[sample] = reason;
-        if (reason === null) out.heatmaps.set(map, sample * plane);
-        let total = 0;
-        for (let i = 0; i < map.length; i++) total += map[i]!;
-        out.total[sample] = reason === null ? total : 0;
+      methods.forEach((method, k) => {
+        const result = tf.tidy(() => {
+          let signal = method.relevance ? forward.output : tf.onesLike(forward.output);
+          const sums: tf.Tensor[] = [];
+          for (let i = layers.length - 1; i >= 0; i--) {
+            signal = method.rule(layers[i]!, i).backward(layers[i]!, forward.inputs[i]!, signal, forward);
+            if (method.relevance) sums.unshift(tf.sum(tf.reshape(signal, [members.length, -1]), 1));
+          }
+          return { heatmap: method.finish(signal), evidence: tf.reshape(forward.output, [-1]), sums };
+        });
+        const heat = result.heatmap.dataSync() as Float32Array;
+        const evidence = result.evidence.dataSync() as Float32Array;
+        const sums = result.sums.map((s) => s.dataSync() as Float32Array);
+        tf.dispose([result.heatmap, result.evidence, ...result.sums]);
+        const out = outs[k]!;
+        if (out.layerTotals.length === 0 && method.relevance) out.layerTotals = layers.map((l) => ({ layer: l.name, totals: new Float32Array(n) }));
+        members.forEach((sample, m) => {
+          const map = heat.subarray(m * plane, (m + 1) * plane);
+          sums.forEach((s, l) => (out.layerTotals[l]!.totals[sample] = s[m]!));
+          out.evidence[sample] = evidence[m]!;
+          const reason = unexplained(method, evidence[m]!, map, sums.map((s) => s[m]!), layers.map((l) => l.name), target);
+          out.reasons[sample] = reason;
+          if (reason === null) out.heatmaps.set(map, sample * plane);
+          let total = 0;
+          for (let i = 0; i < map.length; i++) total += map[i]!;
+          out.total[sample] = reason === null ? total : 0;
+        });
       });
     } finally {
+      // The input itself belongs to the caller.
+      tf.dispose([...forward.inputs.filter((t) => t !== input), forward.output, forward.low, forward.high]);
       disposeLayers(layers);
     }
   }
-  return out;
+  return outs;
 }
 
 /** Why a heatmap cannot be used, or null. */

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
-import { explainStream } from "../../lib/explain/explain.js";
+import { explainStreamMethods, type StreamExplanation } from "../../lib/explain/explain.js";
 import { method as makeMethod, type MethodName } from "../../lib/explain/methods.js";
 import { normalisedMap, type InputGeometry } from "../../lib/explain/shares.js";
 import { flowChannels, STREAMS, type Architecture, type Stream } from "../../lib/model/architecture.js";
@@ -146,10 +146,9 @@ export async function explainModel(ctx: StageContext, params: ExplainParams, mod
         for (const stream of STREAMS) {
           const x = input[stream];
           const targets = part.map((_, i) => records[offset + i]!.streams[stream].target);
-          for (const m of methods) {
-            const r = explainStream(arch, stream, tensors, x, targets, m);
-            keep(maps[m.name]![stream], r, offset, part.length, side, channelsOf(stream), params.temporal_maps === "summed");
-          }
+          explainStreamMethods(arch, stream, tensors, x, targets, methods).forEach((r, k) => {
+            keep(maps[methods[k]!.name]![stream], r, offset, part.length, side, channelsOf(stream), params.temporal_maps === "summed");
+          });
         }
       } finally {
         tf.dispose([input.spatial, input.temporal]);
@@ -168,7 +167,7 @@ export async function explainModel(ctx: StageContext, params: ExplainParams, mod
 }
 
 /** Copies a batch's explanation into the per-sample arrays: stored layout, normalised |R|, frame shares. */
-function keep(into: StreamMaps, r: ReturnType<typeof explainStream>, offset: number, count: number, side: number, channels: number, summed: boolean): void {
+function keep(into: StreamMaps, r: StreamExplanation, offset: number, count: number, side: number, channels: number, summed: boolean): void {
   const plane = side * side;
   const frames = into.frames.length / into.evidence.length;
   const storedPlanes = into.stored.length / into.evidence.length / plane;
