@@ -64,9 +64,10 @@ export const zBox: Rule = {
     const low = perSample(bounds.low, x);
     const high = perSample(bounds.high, x);
     // l and h are constant over a sample: their terms are l and h times the response of W+ and
-    // W- to an input of ones, the same for every sample.
-    const ones = tf.ones([1, ...x.shape.slice(1)]);
-    const z = tf.sub(tf.sub(linear(l, x, l.kernel), tf.mul(low, linear(l, ones, wPlus))), tf.mul(high, linear(l, ones, wMinus)));
+    // W- to an input of ones, the same for every sample: without padding, every output sees the
+    // whole kernel, and that response is the kernel's sum.
+    const onesResponse = (w: tf.Tensor) => (l.kind === "dense" || l.pad === 0 ? tf.sum(w, l.kind === "dense" ? 0 : [0, 1, 2]) : linear(l, tf.ones([1, ...x.shape.slice(1)]), w));
+    const z = tf.sub(tf.sub(linear(l, x, l.kernel), tf.mul(low, onesResponse(wPlus))), tf.mul(high, onesResponse(wMinus)));
     const s = safeDivide(relevance, z);
     // x T(s, W) - l T(s, W+) - h T(s, W-) = (x - h) T(s, W) + (h - l) T(s, W+), as T is linear
     // in the kernel; both transposes in one pass over the kernels side by side.
