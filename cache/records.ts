@@ -24,6 +24,8 @@ export type TaskOutput = ({ type: "artifact" } & ArtifactRecord) | { type: "coll
 export interface KeyParts {
   kind: string;
   version: number;
+  /** The fingerprint of the kind's code (engine/code-fingerprint.ts); its manifest is in code/. */
+  code: string;
   params: unknown;
   seed: number;
   itemId?: string;

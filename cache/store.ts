@@ -5,6 +5,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
+import type { CodeManifest } from "../engine/code-fingerprint.js";
 import type { FileRef, RunRecord, TaskRecord } from "./records.js";
 
 /**
@@ -12,6 +13,7 @@ import type { FileRef, RunRecord, TaskRecord } from "./records.js";
  *   blobs/ab/<sha256>      file contents, read-only, named by their hash
  *   tasks/ab/<key>.json    what a task with that key produced (its outputs' hashes)
  *   runs/<id>.json         one record per `dag run`
+ *   code/<hash>.json       what a code fingerprint was made of (files and package versions)
  *   tmp/                   scratch directories of running tasks (same file system: renames are atomic)
  * Every write goes to a temporary file first and is renamed into place, so a crash leaves
  * either nothing or a whole entry.
@@ -111,6 +113,22 @@ export class Store {
 
   private stageIndexPath(stage: string): string {
     return join(this.root, "stages", `${stage}.json`);
+  }
+
+  /** Keep what a code fingerprint is made of, so that `dag status` can name the files that changed. */
+  writeCode(hash: string, manifest: CodeManifest): void {
+    const path = join(this.root, "code", `${hash}.json`);
+    if (existsSync(path)) return;
+    mkdirSync(join(this.root, "code"), { recursive: true });
+    writeFileAtomic(path, JSON.stringify(manifest));
+  }
+
+  readCode(hash: string): CodeManifest | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.root, "code", `${hash}.json`), "utf8")) as CodeManifest;
+    } catch {
+      return undefined;
+    }
   }
 
   writeRun(run: RunRecord): void {

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { FileHashes } from "../cache/file-hashes.js";
 import type { KeyParts, RunRecord, RunStageEntry, TaskRecord } from "../cache/records.js";
 import { Store } from "../cache/store.js";
@@ -6,6 +7,7 @@ import {
   assembledHash, compareOrder, fileInput, itemHash, taskItems, toInputValue, toItemIn,
   type Assembled, type Locate, type PlannedItem,
 } from "./artifacts.js";
+import { CodeFingerprints } from "./code-fingerprint.js";
 import type { Logger } from "./events.js";
 import type { Executor } from "./executor.js";
 import { deriveSeed, taskKey } from "./hash.js";
@@ -83,6 +85,8 @@ interface StageState {
   startedAt?: number;
   /** The outputs of this stage's tasks in its latest run, by key (see Store.readStageIndex). */
   index: Map<string, TaskOutputs>;
+  /** The fingerprint of the kind's code, part of every task key. */
+  code: string;
 }
 
 /** Bring the pipeline's targets up to date: restore what is cached, run the rest in the executor. */
@@ -132,14 +136,18 @@ export class Scheduler {
     }
     if (!options.dryRun) hashes.save();
 
+    const code = new CodeFingerprints(join(pipeline.cacheDir, "code-stat.json"));
     for (const node of selected) {
+      const fingerprint = code.of(node.modulePath);
+      if (!options.dryRun) this.store.writeCode(fingerprint.hash, fingerprint.manifest);
       this.stageIndex.set(node.name, this.stageIndex.size);
       this.states.set(node.name, {
         node, started: false, allTasksKnown: false, waitingItems: [], eachProducerDone: false,
         tasks: [], unfinished: 0, complete: false, failed: false, unknown: false,
-        index: this.store.readStageIndex(node.name),
+        index: this.store.readStageIndex(node.name), code: fingerprint.hash,
       });
     }
+    if (!options.dryRun) code.save();
     const abort = (): void => {
       this.cancelled = true;
       this.stopping = true;
@@ -274,7 +282,7 @@ export class Scheduler {
     const inputHashes: Record<string, string> = { ...state.wholeHashes };
     for (const [name, item] of Object.entries(mapped)) inputHashes[name] = itemHash(item);
     const parts: KeyParts = {
-      kind: node.kindName, version: node.kind.version, params: keyedParams(params, node.kind.executionParams), seed: deriveSeed(this.pipeline.seed, node.kindName, itemId),
+      kind: node.kindName, version: node.kind.version, code: state.code, params: keyedParams(params, node.kind.executionParams), seed: deriveSeed(this.pipeline.seed, node.kindName, itemId),
       ...(itemId !== undefined ? { itemId } : {}), inputs: inputHashes,
     };
     const key = taskKey(parts);

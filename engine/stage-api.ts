@@ -102,7 +102,11 @@ export interface SplitItem {
 
 export interface StageKind<P = any> {
   name: string;
-  /** Bump when the outputs for the same params and inputs change: cached results are then stale. */
+  /**
+   * A manual salt of the key. The kind's code (its module, its local imports, their npm
+   * packages) is in every key already; bump this for what that cannot see: data files read at
+   * run time, a package imported by a computed name.
+   */
   version: number;
   description: string;
   /** JSON Schema of `params`, with defaults; unknown keys are rejected. */
