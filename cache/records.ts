@@ -6,6 +6,11 @@ export interface FileRef {
   size: number;
   /** The file's name as the stage wrote it (kept for its extension when results are published). */
   path?: string;
+  /**
+   * Where a user's own input file is read in place (pipeline inputs only). Inputs are known by
+   * path and content: two files with equal bytes stay two files. Never part of a key or a record.
+   */
+  source?: string;
 }
 
 export interface ArtifactRecord {

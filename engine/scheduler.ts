@@ -94,7 +94,6 @@ export class Scheduler {
   private readonly store: Store;
   private readonly states = new Map<string, StageState>();
   private readonly fileInputs = new Map<string, Assembled>();
-  private readonly userFiles = new Map<string, string>();
   /**
    * Ready tasks, one queue per stage in pipeline order. The latest stage with work goes first
    * (depth first): an item flows through to its last stage before the next item starts, so
@@ -111,7 +110,7 @@ export class Scheduler {
 
   constructor(private readonly pipeline: Pipeline, private readonly executor: Executor, private readonly options: RunOptions) {
     this.store = new Store(pipeline.cacheDir);
-    this.locate = (ref) => this.userFiles.get(ref.hash) ?? this.store.blobPath(ref.hash);
+    this.locate = (ref) => ref.source ?? this.store.blobPath(ref.hash);
   }
 
   async run(): Promise<RunResult> {
@@ -129,9 +128,7 @@ export class Scheduler {
         if (binding.source === "stage") continue;
         const id = binding.source === "glob" ? `glob:${binding.pattern}` : `file:${binding.path}`;
         if (this.fileInputs.has(id)) continue;
-        const { value, paths } = await fileInput(binding, pipeline.dir, hashes);
-        this.fileInputs.set(id, value);
-        for (const [hash, path] of paths) this.userFiles.set(hash, path);
+        this.fileInputs.set(id, await fileInput(binding, pipeline.dir, hashes));
       }
     }
     if (!options.dryRun) hashes.save();

@@ -96,6 +96,24 @@ describe("incremental runs", () => {
     expect((await run(dir)).ran).toEqual(["readfile[data/a.txt]", "total"]);
   });
 
+  it("inputs are known by path: two input files with equal bytes are each read from their own folder", async () => {
+    // Two frame folders, each with an empty frames.txt (the README's "every image"): equal bytes.
+    const dir = workspace(`stages:
+  siblings:
+    inputs: { files: { glob: "*/frames.txt" } }
+`);
+    const { mkdirSync } = await import("node:fs");
+    for (const [folder, frames] of [["a", 3], ["b", 1]] as const) {
+      mkdirSync(join(dir, folder));
+      writeFileSync(join(dir, folder, "frames.txt"), "");
+      for (let i = 0; i < frames; i++) writeFileSync(join(dir, folder, `f${i}.png`), `frame ${folder}${i}`);
+    }
+    expect((await run(dir)).ok).toBe(true);
+    const manifest = JSON.parse(read(dir, "siblings/counts/manifest.json")) as { items: { id: string; files: { value: string } }[] };
+    const counts = Object.fromEntries(manifest.items.map((i) => [i.id, readFileSync(join(dir, "results/siblings/counts", i.files.value), "utf8")]));
+    expect(counts).toEqual({ "a/frames.txt": "4", "b/frames.txt": "2" });
+  });
+
   it("a cached result whose file was deleted is rebuilt instead of failing", async () => {
     const dir = workspace(CHAIN);
     await run(dir);
