@@ -42,6 +42,11 @@ export interface TaskRecord extends KeyParts {
   key: string;
   stage: string;
   outputs: Record<string, TaskOutput>;
+  /**
+   * Hashes of the cached files this task read. A blob found corrupt by `dag verify` may have
+   * been read corrupt: `--repair` evicts the tasks that read it along with it.
+   */
+  reads?: string[];
   durationMs: number;
   finishedAt: string;
 }

@@ -39,23 +39,23 @@ export class Store {
     return join(this.blobDir, hash.slice(0, 2), hash);
   }
 
-  private blobs?: Set<string>;
-
   /**
-   * Whether the store holds a file. The names of all files are listed once (256 directory reads
-   * instead of one stat per file, which dominates a no-op run over many items); a file written
-   * since is found by the stat that follows a miss.
+   * Whether the store holds a file of the size its record says. A blob of another size (truncated
+   * by a full disk, cut by a tool) is a miss, and the task that made it runs again. Content is
+   * not re-read here (that is `dag verify`): one stat per file keeps a no-op run fast.
    */
-  hasBlob(hash: string): boolean {
-    this.blobs ??= new Set(this.allBlobHashes());
-    return this.blobs.has(hash) || existsSync(this.blobPath(hash));
+  hasBlob(ref: FileRef): boolean {
+    return statSync(this.blobPath(ref.hash), { throwIfNoEntry: false })?.size === ref.size;
   }
 
-  /** Move a finished file into the store under its content hash (the source is consumed). */
+  /**
+   * Move a finished file into the store under its content hash (the source is consumed). A blob
+   * already there is kept only if its bytes still match its name: a damaged one is replaced.
+   */
   async ingestFile(path: string): Promise<FileRef> {
     const { hash, size } = await hashFile(path);
     const dest = this.blobPath(hash);
-    if (existsSync(dest)) {
+    if (existsSync(dest) && (await this.blobIntact(hash))) {
       unlinkSync(path);
       return { hash, size };
     }
@@ -87,7 +87,7 @@ export class Store {
     for (const output of Object.values(outputs)) {
       const artifacts = output.type === "artifact" ? [output] : output.items;
       for (const artifact of artifacts) {
-        for (const file of Object.values(artifact.files)) if (!this.hasBlob(file.hash)) return undefined;
+        for (const file of Object.values(artifact.files)) if (!this.hasBlob(file)) return undefined;
       }
     }
     return outputs;
@@ -211,17 +211,45 @@ export class Store {
     return { tasks, blobs, bytes };
   }
 
-  private taskPath(key: string): string {
+  /** Whether a blob's bytes hash to its name. */
+  async blobIntact(hash: string): Promise<boolean> {
+    try {
+      return (await hashFile(this.blobPath(hash))).hash === hash;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Remove one task record (`dag verify --repair`). */
+  removeTask(key: string): void {
+    rmSync(this.taskPath(key), { force: true });
+  }
+
+  /** Remove one blob (`dag verify --repair`). */
+  removeBlob(hash: string): void {
+    rmSync(this.blobPath(hash), { force: true });
+  }
+
+  /** Stage names that have an index (stages/<name>.json). */
+  stageIndexNames(): string[] {
+    return safeReaddir(join(this.root, "stages")).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
+  }
+
+  removeStageIndex(stage: string): void {
+    rmSync(this.stageIndexPath(stage), { force: true });
+  }
+
+  taskPath(key: string): string {
     return join(this.taskDir, key.slice(0, 2), `${key}.json`);
   }
 
-  private *allTaskKeys(): Generator<string> {
+  *allTaskKeys(): Generator<string> {
     for (const sub of safeReaddir(this.taskDir)) {
       for (const f of safeReaddir(join(this.taskDir, sub))) if (f.endsWith(".json")) yield f.slice(0, -5);
     }
   }
 
-  private *allBlobHashes(): Generator<string> {
+  *allBlobHashes(): Generator<string> {
     for (const sub of safeReaddir(this.blobDir)) {
       for (const f of safeReaddir(join(this.blobDir, sub))) if (/^[0-9a-f]{64}$/.test(f)) yield f;
     }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Command, Option } from "commander";
 import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
 import { Store } from "../cache/store.js";
+import { formatVerifyReport, verifyStore } from "../cache/verify.js";
 import { PipelineError } from "./diagnostics.js";
 import type { Logger } from "./events.js";
 import { compareRuns, findRun, formatComparison } from "./compare.js";
@@ -57,7 +58,8 @@ Examples:
   dag run --dry-run                    what would run, without running it
   dag compare before after             what differs between two named runs (dag run --name)
   dag graph --format mermaid           the stages as a diagram
-  dag kinds synthesize                 a stage kind's params, units and defaults`,
+  dag kinds synthesize                 a stage kind's params, units and defaults
+  dag verify --repair                  re-hash the cache; remove what is corrupt and what was made from it`,
   );
 
 common(
@@ -195,6 +197,25 @@ common(program.command("gc").description("delete cached results that no kept run
       for (const r of runs) if (!keep.includes(r)) store.removeRun(r.id);
       const removed = store.gc(keep);
       process.stdout.write(`kept ${keep.length} of ${runs.length} runs; removed ${removed.tasks} task records and ${removed.blobs} files (${(removed.bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+    } finally {
+      lock.release();
+    }
+  });
+
+common(program.command("verify").description("re-hash every cached file and check every task record; report what is corrupt"))
+  .option("--repair", "remove corrupt entries and the results made from them (the next run makes them again)")
+  .option("--json", "print the report as JSON")
+  .action(async (opts: CommonOptions & { repair?: boolean; json?: boolean }) => {
+    const pipeline = await load(opts);
+    const store = new Store(pipeline.cacheDir);
+    const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
+    store.init();
+    lock.tryAcquire(opts.repair ? "verify --repair" : "verify");
+    try {
+      const report = await verifyStore(store, Boolean(opts.repair));
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(formatVerifyReport(report, displayPath));
+      process.exitCode = report.corrupt.length && !opts.repair ? EXIT.failed : EXIT.ok;
     } finally {
       lock.release();
     }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { FileHashes } from "../cache/file-hashes.js";
-import type { KeyParts, RunRecord, RunStageEntry, TaskRecord } from "../cache/records.js";
+import type { FileRef, KeyParts, RunRecord, RunStageEntry, TaskRecord } from "../cache/records.js";
 import { Store } from "../cache/store.js";
 import {
   assembledHash, compareOrder, fileInput, itemHash, taskItems, toInputValue, toItemIn,
@@ -356,7 +356,7 @@ export class Scheduler {
           task.ms = Date.now() - started;
           task.status = "done";
           task.outputs = outputs;
-          const record: TaskRecord = { ...task.parts, key: task.key, stage: node.name, outputs, durationMs: task.ms, finishedAt: new Date().toISOString() };
+          const record: TaskRecord = { ...task.parts, key: task.key, stage: node.name, outputs, reads: this.taskReads(state, task), durationMs: task.ms, finishedAt: new Date().toISOString() };
           this.store.writeTask(record);
           logger({ type: "task-done", stage: node.name, item: task.itemId, source: "ran", ms: task.ms, key: task.key });
           this.taskFinished(state, task);
@@ -382,6 +382,20 @@ export class Scheduler {
     for (const [name, value] of Object.entries(state.whole!)) inputs[name] = toInputValue(this.locate, value);
     for (const [name, item] of Object.entries(task.mapped)) inputs[name] = toItemIn(this.locate, item);
     return inputs;
+  }
+
+  /** The hashes of the cached files a task was given (user files are read in place, not cached). */
+  private taskReads(state: StageState, task: TaskState): string[] {
+    const reads = new Set<string>();
+    const add = (files: Record<string, FileRef>): void => {
+      for (const ref of Object.values(files)) if (!ref.source) reads.add(ref.hash);
+    };
+    for (const value of Object.values(state.whole!)) {
+      if (value.type === "artifact") add(value.files);
+      else for (const item of value.items) add(item.files);
+    }
+    for (const item of Object.values(task.mapped)) add(item.files);
+    return [...reads].sort();
   }
 
   private taskFinished(state: StageState, task: TaskState): void {

@@ -1,14 +1,9 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
-
-function dag(dir: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8" });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { CLI, dag, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
 
 const CHAIN = `stages:
   numbers: { params: { count: 3 } }

@@ -1,14 +1,8 @@
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CodeFingerprints } from "../dist/engine/code-fingerprint.js";
-import { CLI, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
-
-function dag(dir: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8" });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { dag, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
 
 /** A project of its own (package.json at its root) with a stage kind that uses a helper under lib/. */
 function projectWithKind(): string {

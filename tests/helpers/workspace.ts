@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -54,4 +55,10 @@ export async function run(dir: string, options: Partial<RunOptions> & { set?: st
   } finally {
     await executor.close();
   }
+}
+
+/** Run the dag command line in `dir`, as a user would. */
+export function dag(dir: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
