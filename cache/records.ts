@@ -47,6 +47,8 @@ export interface TaskRecord extends KeyParts {
    * been read corrupt: `--repair` evicts the tasks that read it along with it.
    */
   reads?: string[];
+  /** How the run went (ctx.measure): wall times, rates. Not part of the key or the outputs. */
+  measurements?: JsonObject;
   durationMs: number;
   finishedAt: string;
 }
@@ -58,6 +60,7 @@ export interface RunTaskEntry {
   source: TaskSource;
   ms?: number;
   error?: string;
+  measurements?: JsonObject;
 }
 
 export interface RunStageEntry {

@@ -29,6 +29,18 @@ export class Store {
     this.taskDir = join(root, "tasks");
     this.runDir = join(root, "runs");
     this.tmpRoot = join(root, "tmp");
+    this.scratchRoot = join(root, "scratch");
+  }
+
+  /** Resumable scratch folders of tasks (ctx.scratch), by task key. */
+  readonly scratchRoot: string;
+
+  scratchDir(key: string): string {
+    return join(this.scratchRoot, key);
+  }
+
+  removeScratch(key: string): void {
+    rmSync(this.scratchDir(key), { recursive: true, force: true });
   }
 
   init(): void {
@@ -174,8 +186,8 @@ export class Store {
   }
 
   /**
-   * Remove every task record and blob that no kept run references, and leftover scratch
-   * directories. Returns what was removed.
+   * Remove every task record and blob that no kept run references, leftover temporary
+   * directories and every task's resumable scratch folder. Returns what was removed.
    */
   gc(keep: RunRecord[]): { tasks: number; blobs: number; bytes: number } {
     const liveTasks = new Set<string>();
@@ -208,6 +220,7 @@ export class Store {
     }
     rmSync(this.tmpRoot, { recursive: true, force: true });
     mkdirSync(this.tmpRoot, { recursive: true });
+    rmSync(this.scratchRoot, { recursive: true, force: true });
     return { tasks, blobs, bytes };
   }
 

@@ -60,6 +60,7 @@ interface TaskState extends PlannedTask {
   params: JsonObject;
   status: "ready" | "running" | "done" | "failed" | "skipped" | "would-run";
   outputs?: TaskOutputs;
+  measurements?: JsonObject;
   ms?: number;
   error?: string;
 }
@@ -344,6 +345,7 @@ export class Scheduler {
         {
           modulePath: node.modulePath, stage: node.name, kind: node.kindName, params: task.params,
           inputs: this.taskInputs(state, task), seed: task.parts.seed, itemId: task.itemId, storeRoot: this.store.root, outDir,
+          scratchDir: this.store.scratchDir(task.key),
         },
         (m) => {
           if (m.type === "progress") logger({ type: "task-progress", stage: node.name, item: task.itemId, done: m.done, total: m.total, ...(m.note ? { note: m.note } : {}) });
@@ -352,16 +354,26 @@ export class Scheduler {
         controller.signal,
       )
       .then(
-        (outputs) => {
+        ({ outputs, measurements }) => {
           task.ms = Date.now() - started;
           task.status = "done";
           task.outputs = outputs;
-          const record: TaskRecord = { ...task.parts, key: task.key, stage: node.name, outputs, reads: this.taskReads(state, task), durationMs: task.ms, finishedAt: new Date().toISOString() };
+          task.measurements = measurements;
+          const record: TaskRecord = {
+            ...task.parts, key: task.key, stage: node.name, outputs, reads: this.taskReads(state, task),
+            ...(Object.keys(measurements).length ? { measurements } : {}), durationMs: task.ms, finishedAt: new Date().toISOString(),
+          };
           this.store.writeTask(record);
+          this.store.removeScratch(task.key);
           logger({ type: "task-done", stage: node.name, item: task.itemId, source: "ran", ms: task.ms, key: task.key });
           this.taskFinished(state, task);
         },
         (err: unknown) => {
+          if (this.cancelled) {
+            // Stopped by the user, not failed: its scratch folder stays for the next attempt.
+            task.status = "skipped";
+            return;
+          }
           task.status = "failed";
           task.error = errorText(err);
           state.failed = true;
@@ -487,6 +499,7 @@ export class Scheduler {
           source: t.status === "done" ? (t.ms === undefined ? "cached" : "ran") : t.status === "failed" ? "failed" : "skipped",
           ...(t.ms !== undefined ? { ms: t.ms } : {}),
           ...(t.error ? { error: t.error } : {}),
+          ...(t.measurements && Object.keys(t.measurements).length ? { measurements: t.measurements } : {}),
         };
       }
       const outputs: Record<string, string> = {};

@@ -186,6 +186,31 @@ describe("failures", () => {
   });
 });
 
+describe("a task's scratch folder", () => {
+  it("survives a failed attempt, is found by the next one, and is removed when the task succeeds", async () => {
+    const dir = workspace("stages:\n  resumable: {}\n");
+    const first = await run(dir);
+    expect(first.failed).toEqual(["resumable"]);
+    const scratch = join(dir, ".dag", "scratch");
+    expect(readdirSync(scratch)).toHaveLength(1);
+    const second = await run(dir);
+    expect(second.ran).toEqual(["resumable"]);
+    expect(read(dir, "resumable/result/attempts.txt")).toBe("2");
+    expect(readdirSync(scratch)).toEqual([]);
+    // The attempt is measured beside the result, not in it.
+    const record = new Store(join(dir, ".dag")).listRuns().at(-1)!;
+    expect(record.stages["resumable"].tasks[""].measurements).toEqual({ attempt: 2 });
+  });
+
+  it("gc removes scratch folders left by failed attempts", async () => {
+    const dir = workspace("stages:\n  resumable: {}\n");
+    await run(dir);
+    const store = new Store(join(dir, ".dag"));
+    store.gc(store.listRuns());
+    expect(existsSync(store.scratchRoot)).toBe(false);
+  });
+});
+
 describe("results and housekeeping", () => {
   it("gc keeps what the kept runs use and removes the rest", async () => {
     const dir = workspace(CHAIN);
