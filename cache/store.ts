@@ -178,7 +178,12 @@ export class Store {
     rmSync(join(this.runDir, `${id}.json`), { force: true });
   }
 
-  /** A fresh, empty scratch directory for one task. */
+  /** Remove the output folders of tasks that never finished (only while holding the lock). */
+  clearTmp(): void {
+    for (const entry of safeReaddir(this.tmpRoot)) rmSync(join(this.tmpRoot, entry), { recursive: true, force: true });
+  }
+
+  /** A fresh, empty output folder for one task. */
   makeTmpDir(label: string): string {
     const dir = join(this.tmpRoot, `${label.replace(/[^A-Za-z0-9_.-]/g, "_")}-${randomBytes(6).toString("hex")}`);
     mkdirSync(dir, { recursive: true });

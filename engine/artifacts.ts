@@ -1,6 +1,7 @@
 import { relative } from "node:path";
 import type { FileHashes } from "../cache/file-hashes.js";
 import type { FileRef, ItemRecord, TaskOutput } from "../cache/records.js";
+import { UsageError } from "./errors.js";
 import { hashJson } from "./hash.js";
 import type { InputBinding } from "./pipeline.js";
 import type { ArtifactIn, CollectionIn, ItemIn, JsonObject } from "./stage-api.js";
@@ -83,7 +84,14 @@ export function toInputValue(locate: Locate, value: Assembled): ArtifactIn | Col
  * by its own path: never by another file that happens to hold the same bytes.
  */
 export async function fileInput(binding: Exclude<InputBinding, { source: "stage" }>, dir: string, hashes: FileHashes): Promise<Assembled> {
-  const one = async (path: string): Promise<{ ref: FileRef; rel: string }> => ({ ref: { ...(await hashes.hash(path)), source: path }, rel: relative(dir, path) });
+  const one = async (path: string): Promise<{ ref: FileRef; rel: string }> => {
+    try {
+      return { ref: { ...(await hashes.hash(path)), source: path }, rel: relative(dir, path) };
+    } catch (err) {
+      const what = binding.source === "glob" ? `a file of the glob "${binding.pattern}"` : "an input file";
+      throw new UsageError(`cannot read ${path} (${what}): ${(err as Error).message}; check that it is a readable file`);
+    }
+  };
   if (binding.source === "file") {
     const { ref, rel } = await one(binding.path);
     return { type: "artifact", files: { data: { ...ref, path: rel } }, meta: { path: rel } };

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
 import { Store } from "../cache/store.js";
 import { formatVerifyReport, verifyStore } from "../cache/verify.js";
 import { PipelineError } from "./diagnostics.js";
+import { DiskFullError, isDiskFull, UsageError } from "./errors.js";
 import type { Logger } from "./events.js";
 import { compareRuns, findRun, formatComparison } from "./compare.js";
 import { defaultJobs, LocalPoolExecutor } from "./executor.js";
@@ -18,7 +19,10 @@ import { publishStage } from "./results.js";
 import { Scheduler } from "./scheduler.js";
 import { pipelineStatus } from "./status.js";
 
-const EXIT = { ok: 0, failed: 1, invalid: 2, busy: 3, cancelled: 130 } as const;
+const EXIT = { ok: 0, failed: 1, invalid: 2, busy: 3, diskFull: 4, internal: 70, cancelled: 130 } as const;
+
+/** Where to report a bug in dag itself. */
+const REPORT = "the project's issue tracker";
 
 interface CommonOptions {
   pipeline: string;
@@ -47,6 +51,8 @@ const program = new Command()
       "Reads pipeline.yaml in the current folder; results are cached in .dag/ and linked under results/.",
   )
   .showHelpAfterError("(run dag --help, or dag <command> --help, for usage)")
+  // Usage errors end in our own exit code (2), not commander's process.exit(1).
+  .exitOverride()
   .addHelpText(
     "after",
     `
@@ -110,7 +116,7 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags): Pro
   const onSignal = (): void => {
     interrupts++;
     if (interrupts === 1) {
-      logger({ type: "warning", message: "interrupted: stopping; finished tasks stay cached (press Ctrl-C again to abort running tasks)" });
+      logger({ type: "warning", message: "interrupted: stopping running tasks at their next check; finished tasks and checkpoints stay cached (Ctrl-C again to quit at once)" });
       controller.abort();
     } else {
       void executor.close().finally(() => {
@@ -121,6 +127,8 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags): Pro
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // A reader that went away (dag run --json | head): stop as for Ctrl-C, with the lock released.
+  onOutputClosed = () => controller.abort();
   const store = new Store(pipeline.cacheDir);
   try {
     const result = await new Scheduler(pipeline, executor, {
@@ -172,7 +180,14 @@ common(program.command("compare").description("say what differs between two reco
   .action(async (a: string, b: string, opts: CommonOptions & { json?: boolean }) => {
     const pipeline = await load(opts);
     const store = new Store(pipeline.cacheDir);
-    const comparison = compareRuns(store, findRun(store, a), findRun(store, b));
+    const find = (ref: string): ReturnType<typeof findRun> => {
+      try {
+        return findRun(store, ref);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    };
+    const comparison = compareRuns(store, find(a), find(b));
     process.stdout.write(opts.json ? `${JSON.stringify(comparison, null, 2)}\n` : formatComparison(comparison));
   });
 
@@ -243,21 +258,49 @@ program
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a whole number of at least 1 (got "${value}")`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} takes a whole number of at least 1 (got "${value}")`);
   return n;
+}
+
+/** Set by a running `dag run`: what to do when stdout's reader goes away. */
+let onOutputClosed: (() => void) | undefined;
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  // `dag status | head -1`: the reader has what it wanted. Say nothing more on stdout.
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  onOutputClosed?.();
+});
+
+/** The exit code and the one message for an error that ended the command. */
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Commander has printed the message (or the help or version asked for).
+    return err.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+  }
+  if (err instanceof PipelineError) {
+    process.stderr.write(`${err.message}\n`);
+    return EXIT.invalid;
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`dag: ${err.message}\n`);
+    return EXIT.invalid;
+  }
+  if (err instanceof LockBusyError) {
+    process.stderr.write(`dag: ${err.message}\n`);
+    return EXIT.busy;
+  }
+  if (isDiskFull(err)) {
+    const full = err instanceof DiskFullError ? err : new DiskFullError((err as NodeJS.ErrnoException).path ?? "?");
+    process.stderr.write(`dag: ${full.message}\n`);
+    return EXIT.diskFull;
+  }
+  const where = process.env["DAG_DEBUG"] ? `\n${(err as Error).stack}` : " (DAG_DEBUG=1 shows where)";
+  process.stderr.write(`dag: internal error: ${(err as Error).message ?? String(err)}${where}\n  This is a bug in dag: please report it to ${REPORT} with the command you ran.\n`);
+  return EXIT.internal;
 }
 
 try {
   await program.parseAsync();
 } catch (err) {
-  if (err instanceof PipelineError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exitCode = EXIT.invalid;
-  } else if (err instanceof LockBusyError) {
-    process.stderr.write(`dag: ${err.message}\n`);
-    process.exitCode = EXIT.busy;
-  } else {
-    process.stderr.write(`dag: ${(err as Error).message}\n`);
-    process.exitCode = EXIT.invalid;
-  }
+  process.exitCode = report(err);
 }

@@ -8,6 +8,7 @@ import {
   type Assembled, type Locate, type PlannedItem,
 } from "./artifacts.js";
 import { CodeFingerprints } from "./code-fingerprint.js";
+import { asDiskFull, isDiskFull } from "./errors.js";
 import type { Logger } from "./events.js";
 import type { Executor } from "./executor.js";
 import { deriveSeed, taskKey } from "./hash.js";
@@ -106,6 +107,8 @@ export class Scheduler {
   private running = 0;
   private stopping = false;
   private cancelled = false;
+  /** An error of the engine itself (a full disk while writing the cache): ends the run, then is thrown. */
+  private fatal?: unknown;
   private finish!: () => void;
   private readonly locate: Locate;
 
@@ -120,7 +123,11 @@ export class Scheduler {
     // Sortable by time to the millisecond, unique by its random tail.
     const runId = `${new Date(started).toISOString().replace(/[-:.]/g, "")}-${randomBytes(3).toString("hex")}`;
     const selected = this.selectStages(options.targets ?? []);
-    if (!options.dryRun) this.store.init();
+    if (!options.dryRun) {
+      this.store.init();
+      // Output folders of tasks that a killed run left behind (this process holds the lock).
+      this.store.clearTmp();
+    }
     options.logger({ type: "run-start", runId, pipeline: pipeline.file, stages: selected.map((s) => s.name), jobs: this.executor.slots, dryRun: Boolean(options.dryRun) });
 
     const hashes = new FileHashes(pipeline.cacheDir, options.rehash);
@@ -159,6 +166,11 @@ export class Scheduler {
     await done;
     options.signal?.removeEventListener("abort", abort);
 
+    if (this.fatal) {
+      // The cache could not be written (a full disk): keep what can be kept, then say why.
+      try { this.saveStageIndexes(); this.store.writeRun(this.record(runId, started)); } catch { /* the same fault */ }
+      throw this.fatal;
+    }
     if (!options.dryRun) this.saveStageIndexes();
     const record = this.record(runId, started);
     const counts = { ran: 0, cached: 0, failed: 0 };
@@ -354,7 +366,7 @@ export class Scheduler {
         controller.signal,
       )
       .then(
-        ({ outputs, measurements }) => {
+        ({ outputs, measurements }) => this.guard(() => {
           task.ms = Date.now() - started;
           task.status = "done";
           task.outputs = outputs;
@@ -367,8 +379,13 @@ export class Scheduler {
           this.store.removeScratch(task.key);
           logger({ type: "task-done", stage: node.name, item: task.itemId, source: "ran", ms: task.ms, key: task.key });
           this.taskFinished(state, task);
-        },
+        }),
         (err: unknown) => {
+          if (isDiskFull(err)) {
+            task.status = "failed";
+            this.guard(() => { throw asDiskFull(err, this.store.root); });
+            return;
+          }
           if (this.cancelled) {
             // Stopped by the user, not failed: its scratch folder stays for the next attempt.
             task.status = "skipped";
@@ -394,6 +411,19 @@ export class Scheduler {
     for (const [name, value] of Object.entries(state.whole!)) inputs[name] = toInputValue(this.locate, value);
     for (const [name, item] of Object.entries(task.mapped)) inputs[name] = toItemIn(this.locate, item);
     return inputs;
+  }
+
+  /**
+   * Run the engine's own bookkeeping for a task (records, publishing): a fault there (a full
+   * disk) is not the task's failure but the run's end, reported once everything running stopped.
+   */
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.fatal ??= asDiskFull(err, this.store.root);
+      this.stopping = true;
+    }
   }
 
   /** The hashes of the cached files a task was given (user files are read in place, not cached). */

@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import type { MessagePort } from "node:worker_threads";
 import type { ItemRecord, TaskOutput } from "../cache/records.js";
 import { Store } from "../cache/store.js";
+import { asDiskFull } from "./errors.js";
 import type { ArtifactOut, CollectionOut, JsonObject, OutputValue, StageKind } from "./stage-api.js";
 import type { TaskMessage, TaskOutputs, TaskResult, TaskSpec } from "./task-spec.js";
 
@@ -68,6 +69,9 @@ export async function runTask(spec: TaskSpec, port?: MessagePort, abortFlag?: In
       spec.inputs,
     );
     return { outputs: await ingestOutputs(kind, outputs, spec), measurements };
+  } catch (err) {
+    // Only the message crosses the thread: make it name where the disk filled up.
+    throw asDiskFull(err, spec.outDir);
   } finally {
     rmSync(spec.outDir, { recursive: true, force: true });
     port?.close();
