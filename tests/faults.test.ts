@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, dag, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
@@ -57,6 +57,30 @@ describe("faults end with a clear message, their own exit code, and nothing brok
       expect([0, 130]).toContain(code);
       expect(existsSync(join(dir, ".dag", "lock"))).toBe(false);
     }
+  });
+
+  it("Ctrl-C reaches a busy task: it stops at its next check, exit 130 within 2 s, its checkpoint kept for the next run", async () => {
+    const dir = workspace("stages:\n  busy: { params: { batches: 300, batch_ms: 100 } }\n");
+    const child = spawn(process.execPath, [CLI, "run"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", r));
+    const scratch = join(dir, ".dag", "scratch");
+    // Interrupt once the task has done some batches (its checkpoint exists).
+    for (let i = 0; i < 200 && !(existsSync(scratch) && readdirSync(scratch).some((k) => existsSync(join(scratch, k, "batches-done")))); i++) await new Promise((r) => setTimeout(r, 50));
+    const sent = Date.now();
+    child.kill("SIGINT");
+    const code = await exited;
+    const took = Date.now() - sent;
+    expect(code).toBe(130);
+    expect(took).toBeLessThan(2000); // the whole task takes 30 s: the abort reached it
+    expect(stderr).toMatch(/interrupted: stopping running tasks at their next check/);
+    expect(stderr).not.toMatch(/FAILED/); // stopped by the user, not failed
+    expect(existsSync(join(dir, ".dag", "lock"))).toBe(false);
+    const [key] = readdirSync(scratch);
+    const done = Number(readFileSync(join(scratch, key, "batches-done"), "utf8"));
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(300);
   });
 
   it("prototype keys in --set are refused with the flag named", () => {
