@@ -123,7 +123,7 @@ export class Store {
     writeFileAtomic(this.stageIndexPath(stage), JSON.stringify(Object.fromEntries(entries)));
   }
 
-  private stageIndexPath(stage: string): string {
+  stageIndexPath(stage: string): string {
     return join(this.root, "stages", `${stage}.json`);
   }
 

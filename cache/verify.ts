@@ -60,7 +60,7 @@ export async function verifyStore(store: Store, repair = false): Promise<VerifyR
     const stale = [...index.keys()].find((k) => badRecords.has(k) || readers.has(k) || !store.readTask(k));
     if (stale) {
       badIndexes.push(stage);
-      corrupt.push({ type: "stage-index", id: stage, path: store.root, reason: `lists task ${stale.slice(0, 12)}, which is corrupt, gone or read a corrupt blob` });
+      corrupt.push({ type: "stage-index", id: stage, path: store.stageIndexPath(stage), reason: `lists task ${stale.slice(0, 12)}, which is corrupt, gone or read a corrupt blob` });
     }
   }
 

@@ -65,7 +65,10 @@ Examples:
   dag compare before after             what differs between two named runs (dag run --name)
   dag graph --format mermaid           the stages as a diagram
   dag kinds synthesize                 a stage kind's params, units and defaults
-  dag verify --repair                  re-hash the cache; remove what is corrupt and what was made from it`,
+  dag verify --repair                  re-hash the cache; remove what is corrupt and what was made from it
+
+Exit codes: 0 success, 1 a task failed (or verify found corruption), 2 invalid pipeline or usage,
+3 another dag process holds the workspace, 4 disk full, 70 internal error, 130 interrupted.`,
   );
 
 common(
