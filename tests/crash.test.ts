@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { Store } from "../dist/cache/store.js";
 import { verifyStore } from "../dist/cache/verify.js";
+import { lcg } from "./helpers/video-stage.js";
 import { CLI, dag, workspace } from "./helpers/workspace.js";
 
 // Every fixture stage kind in a chain: a generator, three per-item stages (one fans out), a whole one.
@@ -23,18 +24,6 @@ stages:
     params: { pause_ms: 300 }
 `;
 const STAGES = ["numbers", "clamp", "square", "digits", "total"];
-
-/** A small seeded generator (mulberry32): the same kills on every run of the test. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Kill {
   /** The process died of the SIGKILL, before its run finished. */
@@ -86,7 +75,7 @@ describe("crashes", () => {
 
     const dir = workspace(PIPELINE);
     const store = new Store(join(dir, ".dag"));
-    const next = random(11);
+    const next = lcg(11);
     const interrupted = new Set<string>();
     let landed = 0;
     let attempts = 0;

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { PipelineError } from "../dist/engine/diagnostics.js";
 import { canonicalJson } from "../dist/engine/hash.js";
 import { loadPipeline } from "../dist/engine/pipeline.js";
+import { lcg } from "./helpers/video-stage.js";
 import { workspace } from "./helpers/workspace.js";
 
 const VALID = `seed: 3
@@ -29,18 +30,6 @@ const FRAGMENTS = [
   "1e309", "-.inf", ".nan", "-1", "0x10", "null", "~", "[]", "{}", "\"\"", "'", "\"", "{", "}", "[", "]", ":", "- ", "\t", "#",
   "{ glob: \"../../*\" }", "{ file: /etc/passwd }", "numbers.values", "nosuch.output", "kind: numbers", "kind: __proto__",
 ];
-
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(text: string, next: () => number): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
@@ -68,7 +57,7 @@ describe("the pipeline loader under random edits", () => {
   it("never throws anything but a pipeline error whose every problem names the file and line (or the --set flag); a file it accepts can be keyed", async () => {
     const dir = workspace("");
     const file = join(dir, "pipeline.yaml");
-    const next = random(2026);
+    const next = lcg(2026);
     const outcomes = { valid: 0, invalid: 0 };
     const sets = ["__proto__.x=1", "constructor.x=1", "square.__proto__.y=2", "seed=-1", "seed=1e309", "square.offset=.nan", "numbers.count=3"];
     for (let i = 0; i < 300; i++) {
