@@ -6,23 +6,10 @@ import { describe, expect, it } from "vitest";
 import { Store } from "../dist/cache/store.js";
 import { verifyStore } from "../dist/cache/verify.js";
 import { lcg } from "./helpers/video-stage.js";
-import { CLI, dag, workspace } from "./helpers/workspace.js";
+import { chainPipeline, CLI, dag, workspace } from "./helpers/workspace.js";
 
-// Every fixture stage kind in a chain: a generator, three per-item stages (one fans out), a whole one.
-const PIPELINE = `seed: 7
-stages:
-  numbers: { params: { count: 16, base: 5 } }
-  clamp:
-    inputs: { values: numbers.values }
-    params: { max: 15 }
-  square:
-    inputs: { values: clamp.values }
-  digits:
-    inputs: { values: square.squares }
-  total:
-    inputs: { values: digits.digits }
-    params: { pause_ms: 300 }
-`;
+// The fixture chain; total pauses so that a kill can land in it too.
+const PIPELINE = chainPipeline({ seed: 7, count: 16, base: 5, max: 15, totalParams: "{ pause_ms: 300 }" });
 const STAGES = ["numbers", "clamp", "square", "digits", "total"];
 
 interface Kill {

@@ -2,22 +2,9 @@ import { readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync, existsSyn
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Store } from "../dist/cache/store.js";
-import { run, workspace, writePipeline } from "./helpers/workspace.js";
+import { chainPipeline, run, workspace, writePipeline } from "./helpers/workspace.js";
 
-const CHAIN = `seed: 1
-stages:
-  numbers:
-    params: { count: 4, base: 8 }
-  clamp:
-    inputs: { values: numbers.values }
-    params: { max: 100 }
-  square:
-    inputs: { values: clamp.values }
-  digits:
-    inputs: { values: square.squares }
-  total:
-    inputs: { values: digits.digits }
-`;
+const CHAIN = chainPipeline({ seed: 1, count: 4, base: 8, max: 100 });
 
 const read = (dir: string, path: string): string => readFileSync(join(dir, "results", path), "utf8");
 

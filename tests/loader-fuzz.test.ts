@@ -5,22 +5,9 @@ import { PipelineError } from "../dist/engine/diagnostics.js";
 import { canonicalJson } from "../dist/engine/hash.js";
 import { loadPipeline } from "../dist/engine/pipeline.js";
 import { lcg } from "./helpers/video-stage.js";
-import { workspace } from "./helpers/workspace.js";
+import { chainPipeline, workspace } from "./helpers/workspace.js";
 
-const VALID = `seed: 3
-stages:
-  numbers:
-    params: { count: 4, base: 2 }
-  clamp:
-    inputs: { values: numbers.values }
-    params: { max: 100 }
-  square:
-    inputs:
-      values: clamp.values
-    params: { offset: 1, threads: 2 }
-  total:
-    inputs: { values: square.squares }
-`;
+const VALID = chainPipeline({ seed: 3, count: 4, base: 2, max: 100, totalParams: "{ scale: 2 }" });
 
 /** Pieces a hostile or careless edit puts into a pipeline file. */
 const FRAGMENTS = [

@@ -62,3 +62,24 @@ export function dag(dir: string, ...args: string[]): { code: number | null; stdo
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8" });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * The fixture stages as a chain, each shape once: a generator (numbers), per-item stages (clamp,
+ * square; digits fans out into sub-items) and a whole-collection stage (total).
+ */
+export function chainPipeline(p: { seed: number; count: number; base: number; max: number; totalParams?: string }): string {
+  return `seed: ${p.seed}
+stages:
+  numbers:
+    params: { count: ${p.count}, base: ${p.base} }
+  clamp:
+    inputs: { values: numbers.values }
+    params: { max: ${p.max} }
+  square:
+    inputs: { values: clamp.values }
+  digits:
+    inputs: { values: square.squares }
+  total:
+    inputs: { values: digits.digits }
+${p.totalParams ? `    params: ${p.totalParams}\n` : ""}`;
+}
