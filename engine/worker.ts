@@ -47,12 +47,15 @@ export async function runTask(spec: TaskSpec, port?: MessagePort, abortFlag?: In
   const send = (m: TaskMessage): void => port?.postMessage(m);
   const measurements: JsonObject = {};
   let lastProgress = 0;
-  mkdirSync(spec.scratchDir, { recursive: true });
   try {
     const outputs = await kind.run(
       {
         outDir: spec.outDir,
-        scratch: spec.scratchDir,
+        // Made on first use: most tasks never need one.
+        get scratch() {
+          mkdirSync(spec.scratchDir, { recursive: true });
+          return spec.scratchDir;
+        },
         measure: (values) => Object.assign(measurements, values),
         seed: spec.seed,
         itemId: spec.itemId,

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CodeFingerprints } from "../dist/engine/code-fingerprint.js";
+import { codeChanges, CodeFingerprints } from "../dist/engine/code-fingerprint.js";
 import { dag, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
 
 /** A project of its own (package.json at its root) with a stage kind that uses a helper under lib/. */
@@ -63,6 +63,12 @@ describe("code is in the key", () => {
     // Another kind, other code; the same kind, the same fingerprint.
     expect(new CodeFingerprints().of(resolve("dist/stages/mask/index.js")).hash).not.toBe(flow.hash);
     expect(new CodeFingerprints().of(resolve("dist/stages/flow/index.js")).hash).toBe(flow.hash);
+  });
+
+  it("status names a built file by its source: dist/lib/flow/farneback.js is lib/flow/farneback.ts", () => {
+    const before = { files: { "dist/lib/flow/farneback.js": "a", "dist/stages/flow/index.js": "b" }, packages: { h5wasm: "0.10.3" } };
+    const after = { files: { "dist/lib/flow/farneback.js": "c", "dist/stages/flow/index.js": "b" }, packages: { h5wasm: "0.10.4" } };
+    expect(codeChanges(before, after, resolve("."))).toEqual(["code changed: lib/flow/farneback.ts", "package h5wasm: 0.10.3 -> 0.10.4"]);
   });
 
   it("the stat cache gives the same fingerprint without reading unchanged files, and sees a changed one", () => {
