@@ -53,6 +53,19 @@ describe("the cache never trusts its files", () => {
     expect(dag(dir, "verify").stdout).toMatch(/: 0 corrupt/);
   });
 
+  it("verify finds a task record whose content no longer matches its key", () => {
+    const dir = workspace(CHAIN);
+    dag(dir, "run");
+    const tasks = join(dir, ".dag", "tasks");
+    const records = readdirSync(tasks).flatMap((d) => readdirSync(join(tasks, d)).map((f) => join(tasks, d, f)));
+    const square = records.find((p) => JSON.parse(readFileSync(p, "utf8")).stage === "square")!;
+    const record = JSON.parse(readFileSync(square, "utf8"));
+    writeFileSync(square, JSON.stringify({ ...record, params: { ...record.params, offset: 7 } }));
+    const r = dag(dir, "verify");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/corrupt record [0-9a-f]{12} .*: its key is not the hash of what it records/);
+  });
+
   it("a blob whose size differs from its record is a miss: the task that made it runs again", () => {
     const dir = workspace(CHAIN);
     dag(dir, "run");
