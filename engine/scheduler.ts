@@ -11,7 +11,7 @@ import { CodeFingerprints } from "./code-fingerprint.js";
 import { asDiskFull, isDiskFull } from "./errors.js";
 import type { Logger } from "./events.js";
 import type { Executor } from "./executor.js";
-import { deriveSeed, taskKey } from "./hash.js";
+import { canonicalJson, deriveSeed, taskKey } from "./hash.js";
 import type { Pipeline, StageNode } from "./pipeline.js";
 import type { InputValue, JsonObject } from "./stage-api.js";
 import type { TaskOutputs } from "./task-spec.js";
@@ -375,6 +375,7 @@ export class Scheduler {
             ...task.parts, key: task.key, stage: node.name, outputs, reads: this.taskReads(state, task),
             ...(Object.keys(measurements).length ? { measurements } : {}), durationMs: task.ms, finishedAt: new Date().toISOString(),
           };
+          this.warnIfForcedResultDiffers(task, outputs);
           this.store.writeTask(record);
           this.store.removeScratch(task.key);
           logger({ type: "task-done", stage: node.name, item: task.itemId, source: "ran", ms: task.ms, key: task.key });
@@ -424,6 +425,21 @@ export class Scheduler {
       this.fatal ??= asDiskFull(err, this.store.root);
       this.stopping = true;
     }
+  }
+
+  /**
+   * A forced task that makes other outputs than the record under the same key: one of them was
+   * made from damaged bytes, or the stage is not deterministic. Either way the user should know.
+   */
+  private warnIfForcedResultDiffers(task: TaskState, outputs: TaskOutputs): void {
+    if (!this.options.force?.includes(task.stage)) return;
+    const before = this.store.readTask(task.key);
+    if (!before || canonicalJson(before.outputs) === canonicalJson(outputs)) return;
+    this.options.logger({
+      type: "warning",
+      message: `${task.stage}${task.itemId ? `[${task.itemId}]` : ""} made other outputs than its cached result under the same key: ` +
+        "its inputs may be damaged (run dag verify) or the stage kind is not deterministic",
+    });
   }
 
   /** The hashes of the cached files a task was given (user files are read in place, not cached). */

@@ -66,6 +66,15 @@ describe("the cache never trusts its files", () => {
     expect(r.stdout).toMatch(/corrupt record [0-9a-f]{12} .*: its key is not the hash of what it records/);
   });
 
+  it("--force warns when a rerun makes other outputs under the same key (here: it read a damaged file)", () => {
+    const dir = workspace(CHAIN);
+    dag(dir, "run");
+    overwrite(blobWith(dir, "16"), "61");
+    const r = dag(dir, "run", "--force", "total");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/total made other outputs than its cached result under the same key: its inputs may be damaged \(run dag verify\)/);
+  });
+
   it("a blob whose size differs from its record is a miss: the task that made it runs again", () => {
     const dir = workspace(CHAIN);
     dag(dir, "run");
