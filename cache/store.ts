@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync, closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync,
-  readdirSync, renameSync, rmSync, statSync, unlinkSync,
+  readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync,
 } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
@@ -235,6 +235,24 @@ export class Store {
       return (await hashFile(this.blobPath(hash))).hash === hash;
     } catch {
       return false;
+    }
+  }
+
+  /** Whether a blob's bytes hash to its name, read synchronously (while planning, `--rehash`). */
+  blobIntactSync(hash: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(this.blobPath(hash), "r");
+    } catch {
+      return false;
+    }
+    try {
+      const digest = createHash("sha256");
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) digest.update(chunk.subarray(0, n));
+      return digest.digest("hex") === hash;
+    } finally {
+      closeSync(fd);
     }
   }
 

@@ -81,7 +81,7 @@ common(
   .option("-f, --force <stage>", "ignore the cached results of this stage (repeatable)", collect, [] as string[])
   .option("-k, --keep-going", "after a failure, finish every task that does not depend on it")
   .option("-n, --dry-run", "say what would run; run and write nothing")
-  .option("--rehash", "re-read every input file instead of trusting unchanged size and mtime")
+  .option("--rehash", "trust nothing: re-read every input file (not only those whose size or mtime changed) and re-hash every cached file it reuses")
   .option("--name <name>", "name this run (kept by gc; for comparing runs later)")
   .option("--wait", "if another dag process holds the workspace, wait for it instead of failing")
   .option("--json", "machine-readable events, one JSON object per line on stdout")

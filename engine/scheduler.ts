@@ -24,7 +24,7 @@ export interface RunOptions {
   keepGoing?: boolean;
   /** Plan only: say what would run and why, run nothing, write nothing. */
   dryRun?: boolean;
-  /** Re-hash every input file instead of trusting unchanged size, inode and mtime. */
+  /** Re-hash every input file (not trusting unchanged size, inode and mtime) and every cached file reused. */
   rehash?: boolean;
   name?: string;
   logger: Logger;
@@ -107,6 +107,9 @@ export class Scheduler {
   private running = 0;
   private stopping = false;
   private cancelled = false;
+  /** With --rehash: cached files found intact, and found damaged, in this run. */
+  private readonly intact = new Set<string>();
+  private readonly damaged = new Set<string>();
   /** An error of the engine itself (a full disk while writing the cache): ends the run, then is thrown. */
   private fatal?: unknown;
   private finish!: () => void;
@@ -301,7 +304,8 @@ export class Scheduler {
     state.unfinished++;
 
     const forced = this.options.force?.includes(node.name);
-    const cached = forced ? undefined : this.store.completeTask(key, state.index);
+    let cached = forced ? undefined : this.store.completeTask(key, state.index);
+    if (cached && this.options.rehash && !this.rehashed(key, cached)) cached = undefined;
     if (cached) {
       task.status = "done";
       task.outputs = cached;
@@ -425,6 +429,28 @@ export class Scheduler {
       this.fatal ??= asDiskFull(err, this.store.root);
       this.stopping = true;
     }
+  }
+
+  /**
+   * `--rehash` trusts no cached byte: a cached result counts only if every file it holds still
+   * hashes to its name and the task did not read a file found damaged in this run (its
+   * result may have been made from the bad bytes). Upstream tasks are checked first, so a
+   * damaged file is known before the tasks that read it are.
+   */
+  private rehashed(key: string, outputs: TaskOutputs): boolean {
+    for (const output of Object.values(outputs)) {
+      for (const artifact of output.type === "artifact" ? [output] : output.items) {
+        for (const { hash } of Object.values(artifact.files)) {
+          if (this.intact.has(hash)) continue;
+          if (this.damaged.has(hash) || !this.store.blobIntactSync(hash)) {
+            this.damaged.add(hash);
+            return false;
+          }
+          this.intact.add(hash);
+        }
+      }
+    }
+    return !this.damaged.size || !(this.store.readTask(key)?.reads ?? []).some((h) => this.damaged.has(h));
   }
 
   /**

@@ -75,6 +75,19 @@ describe("the cache never trusts its files", () => {
     expect(r.stderr).toMatch(/total made other outputs than its cached result under the same key: its inputs may be damaged \(run dag verify\)/);
   });
 
+  it("run --rehash trusts no cached byte: a damaged file and what read it run again", () => {
+    const dir = workspace(CHAIN);
+    dag(dir, "run");
+    const blob = blobWith(dir, "16");
+    overwrite(blob, "61");
+    const r = dag(dir, "run", "--rehash");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/done: 2 ran, 5 cached/); // square[n2], and total, which read its damaged file
+    expect(readFileSync(blob, "utf8")).toBe("16");
+    expect(sum(dir)).toBe("29");
+    expect(dag(dir, "verify").code).toBe(0);
+  });
+
   it("a blob whose size differs from its record is a miss: the task that made it runs again", () => {
     const dir = workspace(CHAIN);
     dag(dir, "run");
