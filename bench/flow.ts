@@ -201,7 +201,7 @@ async function stageTask(s: Subsample, dir: string): Promise<number> {
   const outDir = mkdtempSync(join(dir, "stage-"));
   const t0 = performance.now();
   await flowStage.run(
-    { outDir, seed: 1, log: () => {}, warn: () => {}, progress: () => {}, signal: new AbortController().signal },
+    { outDir, scratch: join(outDir, ".scratch"), measure: () => {}, seed: 1, log: () => {}, warn: () => {}, progress: () => {}, signal: new AbortController().signal },
     { ...PAPER_FARNEBACK, pair_stride: 1, clip_px: null, jpeg_quality: null, gzip: 9 },
     { subsamples: { id: "bench/ev00/s0", files: { frames: input }, meta: {} } },
   );

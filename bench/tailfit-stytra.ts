@@ -5,6 +5,7 @@
  *
  *   node dist/bench/tailfit-stytra.js [out.png=stages/tailfit/stytra-tailfit.png]
  */
+import { resolve } from "node:path";
 import { writeFileSync } from "node:fs";
 import { detectBladder } from "../lib/detect/bladder.js";
 import { minMaxNormalize, mirrorX } from "../lib/image/ops.js";
@@ -15,7 +16,8 @@ import { readHdf5Video } from "../lib/video/hdf5.js";
 import { encodeRgbPng } from "../lib/video/png.js";
 import { defaultTailfitParams, fitOptions } from "../stages/tailfit/params.js";
 
-const STYTRA = "/work/shared/data/real/stytra-head-embedded.h5";
+// The shared data folder beside the project (run from the project root), or $DAG_SHARED_DATA.
+const STYTRA = resolve(process.env["DAG_SHARED_DATA"] ?? "../shared", "data/real/stytra-head-embedded.h5");
 const out = process.argv[2] ?? "stages/tailfit/stytra-tailfit.png";
 
 const video = await readHdf5Video(STYTRA);

@@ -1,20 +1,24 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { asDiskFull } from "../engine/errors.js";
 
-/** Write a file so that readers see the old content or the new, never a torn one. */
+/**
+ * Write a file so that readers see the old content or the new, never a torn one. On any failure
+ * (a full disk) the temporary file is removed and the error names the file being written.
+ */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const fd = openSync(tmp, "w", 0o644);
   try {
-    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
+    const fd = openSync(tmp, "w", 0o644);
+    try {
+      writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (err) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw err;
+    try { unlinkSync(tmp); } catch { /* never created, or already gone */ }
+    throw asDiskFull(err, path);
   }
 }

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, linkSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 
 export interface LockHolder {
@@ -19,9 +20,15 @@ export class LockBusyError extends Error {
   }
 }
 
+/** A lock file that cannot be read as a holder is taken as torn (a crash mid-write) after this long. */
+const TORN_AFTER_MS = 10_000;
+
 /**
- * One writer per cache: an exclusive lock file holding the owner's pid. A lock left behind by
- * a process on this host that no longer exists is taken over.
+ * One writer per cache: a lock file holding the owner's pid, host and command. It is written
+ * whole under a temporary name and linked into place (link fails if the lock exists), so it is
+ * never seen empty. A lock left by a dead process on this host (or one unreadable for
+ * TORN_AFTER_MS) is taken over: only while holding `<lock>.break`, and only if it is still the
+ * very file (same inode) found stale, so two processes taking over at once cannot both win.
  */
 export class WorkspaceLock {
   private held = false;
@@ -29,25 +36,18 @@ export class WorkspaceLock {
   constructor(readonly path: string) {}
 
   tryAcquire(command: string): void {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(this.path, "wx");
-        const holder: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), command };
-        writeSync(fd, JSON.stringify(holder));
-        closeSync(fd);
+    const holder: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), command };
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if (this.create(holder)) {
         this.held = true;
         return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        const holder = this.readHolder();
-        if (holder && holder.host === hostname() && !processAlive(holder.pid)) {
-          try { unlinkSync(this.path); } catch { /* someone else took it over */ }
-          continue;
-        }
-        throw new LockBusyError(this.path, holder ?? { pid: -1, host: "?", since: "?", command: "?" });
       }
+      const found = this.inspect();
+      if (!found) continue; // released just now: try again
+      if (!found.stale) throw new LockBusyError(this.path, found.holder ?? UNKNOWN);
+      this.breakStale(found.ino);
     }
-    throw new LockBusyError(this.path, this.readHolder() ?? { pid: -1, host: "?", since: "?", command: "?" });
+    throw new LockBusyError(this.path, this.inspect()?.holder ?? UNKNOWN);
   }
 
   async acquire(command: string, wait: boolean, onWait?: (holder: LockHolder) => void): Promise<void> {
@@ -71,14 +71,65 @@ export class WorkspaceLock {
     try { unlinkSync(this.path); } catch { /* already removed */ }
   }
 
-  private readHolder(): LockHolder | undefined {
+  /** Create the lock, whole, if there is none; false if there is one. */
+  private create(holder: LockHolder): boolean {
+    const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    writeFileSync(tmp, JSON.stringify(holder));
     try {
-      return JSON.parse(readFileSync(this.path, "utf8")) as LockHolder;
+      linkSync(tmp, this.path);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw err;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  /** The lock as it is now: its holder, its inode, and whether it may be taken over. */
+  private inspect(): { holder?: LockHolder; ino: number; stale: boolean } | undefined {
+    let ino: number;
+    let text: string;
+    let age: number;
+    try {
+      const st = statSync(this.path);
+      ino = st.ino;
+      age = Date.now() - st.mtimeMs;
+      text = readFileSync(this.path, "utf8");
     } catch {
       return undefined;
     }
+    let holder: LockHolder | undefined;
+    try {
+      holder = JSON.parse(text) as LockHolder;
+    } catch {
+      return { ino, stale: age > TORN_AFTER_MS };
+    }
+    return { holder, ino, stale: holder.host === hostname() && !processAlive(holder.pid) };
+  }
+
+  /** Remove a stale lock, if it is still the one found stale (inode `ino`), under `<lock>.break`. */
+  private breakStale(ino: number): void {
+    const breaker = `${this.path}.break`;
+    try {
+      closeSync(openSync(breaker, "wx"));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      // Another process is taking over; its mutex is held for microseconds unless it crashed.
+      const st = statSync(breaker, { throwIfNoEntry: false });
+      if (st && Date.now() - st.mtimeMs > TORN_AFTER_MS) rmSync(breaker, { force: true });
+      return;
+    }
+    try {
+      const now = this.inspect();
+      if (now && now.ino === ino && now.stale) unlinkSync(this.path);
+    } finally {
+      rmSync(breaker, { force: true });
+    }
   }
 }
+
+const UNKNOWN: LockHolder = { pid: -1, host: "?", since: "?", command: "?" };
 
 function processAlive(pid: number): boolean {
   try {

@@ -6,6 +6,11 @@ export interface FileRef {
   size: number;
   /** The file's name as the stage wrote it (kept for its extension when results are published). */
   path?: string;
+  /**
+   * Where a user's own input file is read in place (pipeline inputs only). Inputs are known by
+   * path and content: two files with equal bytes stay two files. Never part of a key or a record.
+   */
+  source?: string;
 }
 
 export interface ArtifactRecord {
@@ -24,6 +29,8 @@ export type TaskOutput = ({ type: "artifact" } & ArtifactRecord) | { type: "coll
 export interface KeyParts {
   kind: string;
   version: number;
+  /** The fingerprint of the kind's code (engine/code-fingerprint.ts); its manifest is in code/. */
+  code: string;
   params: unknown;
   seed: number;
   itemId?: string;
@@ -35,6 +42,13 @@ export interface TaskRecord extends KeyParts {
   key: string;
   stage: string;
   outputs: Record<string, TaskOutput>;
+  /**
+   * Hashes of the cached files this task read. A blob found corrupt by `dag verify` may have
+   * been read corrupt: `--repair` evicts the tasks that read it along with it.
+   */
+  reads?: string[];
+  /** How the run went (ctx.measure): wall times, rates. Not part of the key or the outputs. */
+  measurements?: JsonObject;
   durationMs: number;
   finishedAt: string;
 }
@@ -46,6 +60,7 @@ export interface RunTaskEntry {
   source: TaskSource;
   ms?: number;
   error?: string;
+  measurements?: JsonObject;
 }
 
 export interface RunStageEntry {

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync, closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync,
-  readdirSync, renameSync, rmSync, statSync, unlinkSync,
+  readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync,
 } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
+import type { CodeManifest } from "../engine/code-fingerprint.js";
 import type { FileRef, RunRecord, TaskRecord } from "./records.js";
 
 /**
@@ -12,6 +13,7 @@ import type { FileRef, RunRecord, TaskRecord } from "./records.js";
  *   blobs/ab/<sha256>      file contents, read-only, named by their hash
  *   tasks/ab/<key>.json    what a task with that key produced (its outputs' hashes)
  *   runs/<id>.json         one record per `dag run`
+ *   code/<hash>.json       what a code fingerprint was made of (files and package versions)
  *   tmp/                   scratch directories of running tasks (same file system: renames are atomic)
  * Every write goes to a temporary file first and is renamed into place, so a crash leaves
  * either nothing or a whole entry.
@@ -27,6 +29,18 @@ export class Store {
     this.taskDir = join(root, "tasks");
     this.runDir = join(root, "runs");
     this.tmpRoot = join(root, "tmp");
+    this.scratchRoot = join(root, "scratch");
+  }
+
+  /** Resumable scratch folders of tasks (ctx.scratch), by task key. */
+  readonly scratchRoot: string;
+
+  scratchDir(key: string): string {
+    return join(this.scratchRoot, key);
+  }
+
+  removeScratch(key: string): void {
+    rmSync(this.scratchDir(key), { recursive: true, force: true });
   }
 
   init(): void {
@@ -37,23 +51,23 @@ export class Store {
     return join(this.blobDir, hash.slice(0, 2), hash);
   }
 
-  private blobs?: Set<string>;
-
   /**
-   * Whether the store holds a file. The names of all files are listed once (256 directory reads
-   * instead of one stat per file, which dominates a no-op run over many items); a file written
-   * since is found by the stat that follows a miss.
+   * Whether the store holds a file of the size its record says. A blob of another size (truncated
+   * by a full disk, cut by a tool) is a miss, and the task that made it runs again. Content is
+   * not re-read here (that is `dag verify`): one stat per file keeps a no-op run fast.
    */
-  hasBlob(hash: string): boolean {
-    this.blobs ??= new Set(this.allBlobHashes());
-    return this.blobs.has(hash) || existsSync(this.blobPath(hash));
+  hasBlob(ref: FileRef): boolean {
+    return statSync(this.blobPath(ref.hash), { throwIfNoEntry: false })?.size === ref.size;
   }
 
-  /** Move a finished file into the store under its content hash (the source is consumed). */
+  /**
+   * Move a finished file into the store under its content hash (the source is consumed). A blob
+   * already there is kept only if its bytes still match its name: a damaged one is replaced.
+   */
   async ingestFile(path: string): Promise<FileRef> {
     const { hash, size } = await hashFile(path);
     const dest = this.blobPath(hash);
-    if (existsSync(dest)) {
+    if (existsSync(dest) && (await this.blobIntact(hash))) {
       unlinkSync(path);
       return { hash, size };
     }
@@ -85,7 +99,7 @@ export class Store {
     for (const output of Object.values(outputs)) {
       const artifacts = output.type === "artifact" ? [output] : output.items;
       for (const artifact of artifacts) {
-        for (const file of Object.values(artifact.files)) if (!this.hasBlob(file.hash)) return undefined;
+        for (const file of Object.values(artifact.files)) if (!this.hasBlob(file)) return undefined;
       }
     }
     return outputs;
@@ -109,8 +123,24 @@ export class Store {
     writeFileAtomic(this.stageIndexPath(stage), JSON.stringify(Object.fromEntries(entries)));
   }
 
-  private stageIndexPath(stage: string): string {
+  stageIndexPath(stage: string): string {
     return join(this.root, "stages", `${stage}.json`);
+  }
+
+  /** Keep what a code fingerprint is made of, so that `dag status` can name the files that changed. */
+  writeCode(hash: string, manifest: CodeManifest): void {
+    const path = join(this.root, "code", `${hash}.json`);
+    if (existsSync(path)) return;
+    mkdirSync(join(this.root, "code"), { recursive: true });
+    writeFileAtomic(path, JSON.stringify(manifest));
+  }
+
+  readCode(hash: string): CodeManifest | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.root, "code", `${hash}.json`), "utf8")) as CodeManifest;
+    } catch {
+      return undefined;
+    }
   }
 
   writeRun(run: RunRecord): void {
@@ -148,7 +178,12 @@ export class Store {
     rmSync(join(this.runDir, `${id}.json`), { force: true });
   }
 
-  /** A fresh, empty scratch directory for one task. */
+  /** Remove the output folders of tasks that never finished (only while holding the lock). */
+  clearTmp(): void {
+    for (const entry of safeReaddir(this.tmpRoot)) rmSync(join(this.tmpRoot, entry), { recursive: true, force: true });
+  }
+
+  /** A fresh, empty output folder for one task. */
   makeTmpDir(label: string): string {
     const dir = join(this.tmpRoot, `${label.replace(/[^A-Za-z0-9_.-]/g, "_")}-${randomBytes(6).toString("hex")}`);
     mkdirSync(dir, { recursive: true });
@@ -156,8 +191,8 @@ export class Store {
   }
 
   /**
-   * Remove every task record and blob that no kept run references, and leftover scratch
-   * directories. Returns what was removed.
+   * Remove every task record and blob that no kept run references, leftover temporary
+   * directories and every task's resumable scratch folder. Returns what was removed.
    */
   gc(keep: RunRecord[]): { tasks: number; blobs: number; bytes: number } {
     const liveTasks = new Set<string>();
@@ -190,20 +225,67 @@ export class Store {
     }
     rmSync(this.tmpRoot, { recursive: true, force: true });
     mkdirSync(this.tmpRoot, { recursive: true });
+    rmSync(this.scratchRoot, { recursive: true, force: true });
     return { tasks, blobs, bytes };
   }
 
-  private taskPath(key: string): string {
+  /** Whether a blob's bytes hash to its name. */
+  async blobIntact(hash: string): Promise<boolean> {
+    try {
+      return (await hashFile(this.blobPath(hash))).hash === hash;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether a blob's bytes hash to its name, read synchronously (while planning, `--rehash`). */
+  blobIntactSync(hash: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(this.blobPath(hash), "r");
+    } catch {
+      return false;
+    }
+    try {
+      const digest = createHash("sha256");
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) digest.update(chunk.subarray(0, n));
+      return digest.digest("hex") === hash;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Remove one task record (`dag verify --repair`). */
+  removeTask(key: string): void {
+    rmSync(this.taskPath(key), { force: true });
+  }
+
+  /** Remove one blob (`dag verify --repair`). */
+  removeBlob(hash: string): void {
+    rmSync(this.blobPath(hash), { force: true });
+  }
+
+  /** Stage names that have an index (stages/<name>.json). */
+  stageIndexNames(): string[] {
+    return safeReaddir(join(this.root, "stages")).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
+  }
+
+  removeStageIndex(stage: string): void {
+    rmSync(this.stageIndexPath(stage), { force: true });
+  }
+
+  taskPath(key: string): string {
     return join(this.taskDir, key.slice(0, 2), `${key}.json`);
   }
 
-  private *allTaskKeys(): Generator<string> {
+  *allTaskKeys(): Generator<string> {
     for (const sub of safeReaddir(this.taskDir)) {
       for (const f of safeReaddir(join(this.taskDir, sub))) if (f.endsWith(".json")) yield f.slice(0, -5);
     }
   }
 
-  private *allBlobHashes(): Generator<string> {
+  *allBlobHashes(): Generator<string> {
     for (const sub of safeReaddir(this.blobDir)) {
       for (const f of safeReaddir(join(this.blobDir, sub))) if (/^[0-9a-f]{64}$/.test(f)) yield f;
     }

@@ -1,6 +1,7 @@
 import { relative } from "node:path";
 import type { FileHashes } from "../cache/file-hashes.js";
 import type { FileRef, ItemRecord, TaskOutput } from "../cache/records.js";
+import { UsageError } from "./errors.js";
 import { hashJson } from "./hash.js";
 import type { InputBinding } from "./pipeline.js";
 import type { ArtifactIn, CollectionIn, ItemIn, JsonObject } from "./stage-api.js";
@@ -59,7 +60,7 @@ export function taskItems(output: TaskOutput, itemId: string | undefined, order:
   }));
 }
 
-/** Where a file's bytes are: the store, or the user's own file for pipeline inputs. */
+/** Where a file's bytes are: the store, or the user's own file (`ref.source`) for pipeline inputs. */
 export type Locate = (ref: FileRef) => string;
 
 function filePaths(locate: Locate, files: Record<string, FileRef>): Record<string, string> {
@@ -79,23 +80,26 @@ export function toInputValue(locate: Locate, value: Assembled): ArtifactIn | Col
 
 /**
  * A user's files as an output: a glob is a collection (one item per file, named by its path
- * relative to the pipeline), a single file an artifact. The file is given to stages in place.
+ * relative to the pipeline), a single file an artifact. The file is given to stages in place,
+ * by its own path: never by another file that happens to hold the same bytes.
  */
-export async function fileInput(binding: Exclude<InputBinding, { source: "stage" }>, dir: string, hashes: FileHashes): Promise<{ value: Assembled; paths: Map<string, string> }> {
-  const paths = new Map<string, string>();
+export async function fileInput(binding: Exclude<InputBinding, { source: "stage" }>, dir: string, hashes: FileHashes): Promise<Assembled> {
   const one = async (path: string): Promise<{ ref: FileRef; rel: string }> => {
-    const ref = await hashes.hash(path);
-    paths.set(ref.hash, path);
-    return { ref, rel: relative(dir, path) };
+    try {
+      return { ref: { ...(await hashes.hash(path)), source: path }, rel: relative(dir, path) };
+    } catch (err) {
+      const what = binding.source === "glob" ? `a file of the glob "${binding.pattern}"` : "an input file";
+      throw new UsageError(`cannot read ${path} (${what}): ${(err as Error).message}; check that it is a readable file`);
+    }
   };
   if (binding.source === "file") {
     const { ref, rel } = await one(binding.path);
-    return { value: { type: "artifact", files: { data: { ...ref, path: rel } }, meta: { path: rel } }, paths };
+    return { type: "artifact", files: { data: { ...ref, path: rel } }, meta: { path: rel } };
   }
   const items: PlannedItem[] = [];
   for (const [i, path] of binding.files.entries()) {
     const { ref, rel } = await one(path);
     items.push({ id: rel, files: { data: { ...ref, path: rel } }, meta: { path: rel }, order: [i] });
   }
-  return { value: { type: "collection", items }, paths };
+  return { type: "collection", items };
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
 import { Store } from "../cache/store.js";
+import { formatVerifyReport, verifyStore } from "../cache/verify.js";
 import { PipelineError } from "./diagnostics.js";
+import { DiskFullError, isDiskFull, UsageError } from "./errors.js";
 import type { Logger } from "./events.js";
 import { compareRuns, findRun, formatComparison } from "./compare.js";
 import { writeSideBySideImages } from "./compare-images.js";
@@ -18,7 +20,10 @@ import { publishStage } from "./results.js";
 import { Scheduler } from "./scheduler.js";
 import { pipelineStatus } from "./status.js";
 
-const EXIT = { ok: 0, failed: 1, invalid: 2, busy: 3, cancelled: 130 } as const;
+const EXIT = { ok: 0, failed: 1, invalid: 2, busy: 3, diskFull: 4, internal: 70, cancelled: 130 } as const;
+
+/** Where to report a bug in dag itself. */
+const REPORT = "the project's issue tracker";
 
 interface CommonOptions {
   pipeline: string;
@@ -47,6 +52,8 @@ const program = new Command()
       "Reads pipeline.yaml in the current folder; results are cached in .dag/ and linked under results/.",
   )
   .showHelpAfterError("(run dag --help, or dag <command> --help, for usage)")
+  // Usage errors end in our own exit code (2), not commander's process.exit(1).
+  .exitOverride()
   .addHelpText(
     "after",
     `
@@ -58,7 +65,11 @@ Examples:
   dag run --dry-run                    what would run, without running it
   dag compare before after             what differs between two named runs (dag run --name)
   dag graph --format mermaid           the stages as a diagram
-  dag kinds synthesize                 a stage kind's params, units and defaults`,
+  dag kinds synthesize                 a stage kind's params, units and defaults
+  dag verify --repair                  re-hash the cache; remove what is corrupt and what was made from it
+
+Exit codes: 0 success, 1 a task failed (or verify found corruption), 2 invalid pipeline or usage,
+3 another dag process holds the workspace, 4 disk full, 70 internal error, 130 interrupted.`,
   );
 
 common(
@@ -71,7 +82,7 @@ common(
   .option("-f, --force <stage>", "ignore the cached results of this stage (repeatable)", collect, [] as string[])
   .option("-k, --keep-going", "after a failure, finish every task that does not depend on it")
   .option("-n, --dry-run", "say what would run; run and write nothing")
-  .option("--rehash", "re-read every input file instead of trusting unchanged size and mtime")
+  .option("--rehash", "trust nothing: re-read every input file (not only those whose size or mtime changed) and re-hash every cached file it reuses")
   .option("--name <name>", "name this run (kept by gc; for comparing runs later)")
   .option("--wait", "if another dag process holds the workspace, wait for it instead of failing")
   .option("--json", "machine-readable events, one JSON object per line on stdout")
@@ -109,7 +120,7 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags): Pro
   const onSignal = (): void => {
     interrupts++;
     if (interrupts === 1) {
-      logger({ type: "warning", message: "interrupted: stopping; finished tasks stay cached (press Ctrl-C again to abort running tasks)" });
+      logger({ type: "warning", message: "interrupted: stopping running tasks at their next check; finished tasks and checkpoints stay cached (Ctrl-C again to quit at once)" });
       controller.abort();
     } else {
       void executor.close().finally(() => {
@@ -120,6 +131,8 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags): Pro
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // A reader that went away (dag run --json | head): stop as for Ctrl-C, with the lock released.
+  onOutputClosed = () => controller.abort();
   const store = new Store(pipeline.cacheDir);
   try {
     const result = await new Scheduler(pipeline, executor, {
@@ -173,7 +186,14 @@ common(program.command("compare").description("say what differs between two reco
   .action(async (a: string, b: string, opts: CommonOptions & { json?: boolean; images?: string | false }) => {
     const pipeline = await load(opts);
     const store = new Store(pipeline.cacheDir);
-    const [runA, runB] = [findRun(store, a), findRun(store, b)];
+    const find = (ref: string): ReturnType<typeof findRun> => {
+      try {
+        return findRun(store, ref);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    };
+    const [runA, runB] = [find(a), find(b)];
     const comparison = compareRuns(store, runA, runB);
     const safe = (ref: string) => ref.replace(/[^A-Za-z0-9._-]/g, "_");
     const dir = opts.images === false ? undefined : opts.images ? resolve(opts.images) : join(pipeline.resultsDir, "compare", `${safe(a)}-vs-${safe(b)}`);
@@ -208,6 +228,25 @@ common(program.command("gc").description("delete cached results that no kept run
     }
   });
 
+common(program.command("verify").description("re-hash every cached file and check every task record; report what is corrupt"))
+  .option("--repair", "remove corrupt entries and the results made from them (the next run makes them again)")
+  .option("--json", "print the report as JSON")
+  .action(async (opts: CommonOptions & { repair?: boolean; json?: boolean }) => {
+    const pipeline = await load(opts);
+    const store = new Store(pipeline.cacheDir);
+    const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
+    store.init();
+    lock.tryAcquire(opts.repair ? "verify --repair" : "verify");
+    try {
+      const report = await verifyStore(store, Boolean(opts.repair));
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(formatVerifyReport(report, displayPath));
+      process.exitCode = report.corrupt.length && !opts.repair ? EXIT.failed : EXIT.ok;
+    } finally {
+      lock.release();
+    }
+  });
+
 common(program.command("clean").description("delete the whole cache and the results folder"))
   .option("--cache-only", "keep the results folder")
   .action(async (opts: CommonOptions & { cacheOnly?: boolean }) => {
@@ -230,21 +269,49 @@ program
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a whole number of at least 1 (got "${value}")`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} takes a whole number of at least 1 (got "${value}")`);
   return n;
+}
+
+/** Set by a running `dag run`: what to do when stdout's reader goes away. */
+let onOutputClosed: (() => void) | undefined;
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  // `dag status | head -1`: the reader has what it wanted. Say nothing more on stdout.
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  onOutputClosed?.();
+});
+
+/** The exit code and the one message for an error that ended the command. */
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Commander has printed the message (or the help or version asked for).
+    return err.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+  }
+  if (err instanceof PipelineError) {
+    process.stderr.write(`${err.message}\n`);
+    return EXIT.invalid;
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`dag: ${err.message}\n`);
+    return EXIT.invalid;
+  }
+  if (err instanceof LockBusyError) {
+    process.stderr.write(`dag: ${err.message}\n`);
+    return EXIT.busy;
+  }
+  if (isDiskFull(err)) {
+    const full = err instanceof DiskFullError ? err : new DiskFullError((err as NodeJS.ErrnoException).path ?? "?");
+    process.stderr.write(`dag: ${full.message}\n`);
+    return EXIT.diskFull;
+  }
+  const where = process.env["DAG_DEBUG"] ? `\n${(err as Error).stack}` : " (DAG_DEBUG=1 shows where)";
+  process.stderr.write(`dag: internal error: ${(err as Error).message ?? String(err)}${where}\n  This is a bug in dag: please report it to ${REPORT} with the command you ran.\n`);
+  return EXIT.internal;
 }
 
 try {
   await program.parseAsync();
 } catch (err) {
-  if (err instanceof PipelineError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exitCode = EXIT.invalid;
-  } else if (err instanceof LockBusyError) {
-    process.stderr.write(`dag: ${err.message}\n`);
-    process.exitCode = EXIT.busy;
-  } else {
-    process.stderr.write(`dag: ${(err as Error).message}\n`);
-    process.exitCode = EXIT.invalid;
-  }
+  process.exitCode = report(err);
 }

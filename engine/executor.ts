@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { MessageChannel } from "node:worker_threads";
 import type { Piscina } from "piscina";
-import type { TaskMessage, TaskOutputs, TaskSpec } from "./task-spec.js";
+import type { TaskMessage, TaskResult, TaskSpec } from "./task-spec.js";
 
 /**
  * Where tasks run. The scheduler decides what is ready; an executor only runs what it is given,
@@ -11,7 +11,8 @@ import type { TaskMessage, TaskOutputs, TaskSpec } from "./task-spec.js";
 export interface Executor {
   /** How many tasks may run at once. */
   readonly slots: number;
-  run(spec: TaskSpec, onMessage: (m: TaskMessage) => void, signal: AbortSignal): Promise<TaskOutputs>;
+  /** Run one task; when `signal` aborts, the task should stop at its next check (see worker.ts). */
+  run(spec: TaskSpec, onMessage: (m: TaskMessage) => void, signal: AbortSignal): Promise<TaskResult>;
   close(): Promise<void>;
 }
 
@@ -43,14 +44,19 @@ export class LocalPoolExecutor implements Executor {
     })));
   }
 
-  async run(spec: TaskSpec, onMessage: (m: TaskMessage) => void, signal: AbortSignal): Promise<TaskOutputs> {
+  async run(spec: TaskSpec, onMessage: (m: TaskMessage) => void, signal: AbortSignal): Promise<TaskResult> {
     const { port1, port2 } = new MessageChannel();
     port1.on("message", onMessage);
-    const abort = (): void => port1.postMessage({ type: "abort" });
+    // Shared memory reaches a worker busy in a loop; the message wakes one that awaits.
+    const abortFlag = new Int32Array(new SharedArrayBuffer(4));
+    const abort = (): void => {
+      Atomics.store(abortFlag, 0, 1);
+      port1.postMessage({ type: "abort" });
+    };
     signal.addEventListener("abort", abort, { once: true });
     try {
       const pool = await this.pool();
-      return (await pool.run({ spec, port: port2 }, { transferList: [port2] })) as TaskOutputs;
+      return (await pool.run({ spec, port: port2, abortFlag }, { transferList: [port2] })) as TaskResult;
     } finally {
       signal.removeEventListener("abort", abort);
       port1.close();

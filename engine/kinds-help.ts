@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { BUILTIN_STAGE_DIR, KindRegistry } from "./registry.js";
+import { UsageError } from "./errors.js";
 
 /** The registry a pipeline file would use (its stage_paths first), or the built-in kinds alone. */
 function registryFor(pipelineFile: string): KindRegistry {
@@ -55,7 +56,7 @@ function defaultOf(p: PropSchema): string {
 
 export async function describeKind(name: string, pipelineFile: string): Promise<string> {
   const registry = registryFor(pipelineFile);
-  if (!registry.has(name)) throw new Error(`unknown stage kind "${name}"; known kinds: ${registry.names().join(", ")}`);
+  if (!registry.has(name)) throw new UsageError(`unknown stage kind "${name}"; known kinds: ${registry.names().join(", ")}`);
   const { kind } = await registry.load(name);
   const lines = [`${kind.name} (version ${kind.version})`, "", kind.description, ""];
   lines.push("inputs:");

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { ErrorObject } from "ajv";
 import { Ajv2020 as Ajv } from "ajv/dist/2020.js";
 import { globSync } from "tinyglobby";
-import { isMap, isScalar, LineCounter, parse as parseYaml, parseDocument, type Document } from "yaml";
+import { isMap, isScalar, LineCounter, parse as parseYaml, parseDocument, visit, type Document } from "yaml";
 import { PipelineError, type Diagnostic } from "./diagnostics.js";
 import { pipelineSchema } from "./pipeline-schema.js";
 import { BUILTIN_STAGE_DIR, KindRegistry, type LoadedKind } from "./registry.js";
@@ -57,16 +57,33 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   if (!existsSync(path)) {
     throw new PipelineError([{ file, message: "no such pipeline file", hint: "run dag from the folder that holds pipeline.yaml, or pass --pipeline PATH" }]);
   }
-  const text = readFileSync(path, "utf8");
+  if (statSync(path).isDirectory()) {
+    throw new PipelineError([{ file, message: "is a folder, not a pipeline file", hint: `pass the file: --pipeline ${join(file, "pipeline.yaml")}` }]);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new PipelineError([{ file, message: `cannot read it: ${(err as Error).message}`, hint: "check that the file is readable by you" }]);
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const at = positions(file, doc, lines);
   if (doc.errors.length) {
     throw new PipelineError(doc.errors.map((e) => ({ file, ...lines.linePos(e.pos[0]), message: `YAML: ${e.message.split("\n")[0]}` })));
   }
-  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  let raw: Record<string, unknown>;
+  try {
+    raw = (doc.toJS({ maxAliasCount: 1000 }) ?? {}) as Record<string, unknown>;
+  } catch (err) {
+    // An alias that expands without end (a "billion laughs" file), or one that points nowhere.
+    const alias = firstAlias(doc);
+    throw new PipelineError([{ file, ...(alias !== undefined ? lines.linePos(alias) : {}), message: `YAML: ${(err as Error).message.split("\n")[0]}`, hint: "write the values out instead of nesting aliases (*name) this deep" }]);
+  }
   const diagnostics: Diagnostic[] = [];
   const overridden = applyOverrides(raw, options.set ?? [], file, diagnostics);
+  diagnostics.push(...forbiddenKeys(raw, at), ...nonFinite(raw, at, overridden));
+  if (diagnostics.length) throw new PipelineError(diagnostics);
 
   const dir = dirname(path);
   const stagePaths = Array.isArray(raw.stage_paths) ? (raw.stage_paths as unknown[]).filter((p): p is string => typeof p === "string") : [];
@@ -75,7 +92,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
   const structure = ajv.compile(pipelineSchema({ params: {}, names: [] }));
   if (!structure(raw)) {
-    diagnostics.push(...dedupe(structure.errors ?? []).map((e) => at.fromAjv(e, [])));
+    diagnostics.push(...dedupe(structure.errors ?? []).map((e) => blameOverride(at.fromAjv(e, []), overridden.get(at.fromAjv(e, []).key ?? ""))));
     throw new PipelineError(diagnostics);
   }
 
@@ -109,8 +126,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     if (!validate(params)) {
       for (const e of dedupe(validate.errors ?? [])) {
         const d: Diagnostic = { ...at.fromAjv(e, ["stages", name, "params"]), stage: name };
-        const assignment = overridden.get(`${name}.${d.key}`);
-        diagnostics.push(assignment ? { ...d, file: `--set ${assignment}`, line: undefined, col: undefined } : d);
+        diagnostics.push(blameOverride(d, overridden.get(`${name}.${d.key}`)));
       }
     }
     const inputs: Record<string, InputBinding> = {};
@@ -160,8 +176,13 @@ function resolveBinding(binding: unknown, dir: string): InputBinding | string {
   }
   const b = binding as { glob?: string; file?: string };
   if (b.glob !== undefined) {
-    const files = globSync(b.glob, { cwd: dir, absolute: true, onlyFiles: true }).sort();
-    if (!files.length) return `no file matches the glob "${b.glob}" (relative to ${dir})`;
+    let files: string[];
+    try {
+      files = globSync(b.glob, { cwd: dir, absolute: true, onlyFiles: true }).sort();
+    } catch (err) {
+      return `cannot list the files of the glob "${b.glob}" (relative to ${dir}): ${(err as Error).message}; check that its folders are readable`;
+    }
+    if (!files.length) return `no file matches the glob "${b.glob}" (relative to ${dir}; folders that do not exist or are not readable match nothing)`;
     return { source: "glob", pattern: b.glob, files };
   }
   const path = isAbsolute(b.file!) ? b.file! : join(dir, b.file!);
@@ -236,6 +257,11 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
       continue;
     }
     const path = assignment.slice(0, eq).split(".");
+    const bad = path.find((k) => FORBIDDEN_KEYS.has(k) || !k);
+    if (bad !== undefined) {
+      diagnostics.push({ file: where, message: bad ? `"${bad}" cannot be a key` : "a key cannot be empty", hint: "keys are stage names and their params, e.g. --set mask.size=0" });
+      continue;
+    }
     let value: unknown;
     try {
       value = parseYaml(assignment.slice(eq + 1));
@@ -245,23 +271,70 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
     }
     if (path.length === 1) {
       raw[path[0]] = value;
+      overridden.set(path[0], assignment);
       continue;
     }
     const stages = raw.stages as Record<string, RawStage> | undefined;
-    const stage = stages?.[path[0]];
+    const stage = stages && Object.hasOwn(stages, path[0]) ? stages[path[0]] : undefined;
     if (!stage) {
       diagnostics.push({ file: where, message: `no stage "${path[0]}" in ${file}`, hint: `stages: ${Object.keys(stages ?? {}).join(", ")}` });
       continue;
     }
     let target = (stage.params ??= {}) as Record<string, unknown>;
     for (const key of path.slice(1, -1)) {
-      if (typeof target[key] !== "object" || target[key] === null) target[key] = {};
+      if (!Object.hasOwn(target, key) || typeof target[key] !== "object" || target[key] === null) target[key] = {};
       target = target[key] as Record<string, unknown>;
     }
     target[path[path.length - 1]] = value;
     overridden.set(path.join("."), assignment);
   }
   return overridden;
+}
+
+/** Keys that would reach an object's prototype: never a stage or a param. */
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/** A problem in a value that a --set flag gave is the flag's, not the file's. */
+function blameOverride(d: Diagnostic, assignment: string | undefined): Diagnostic {
+  return assignment ? { ...d, file: `--set ${assignment}`, line: undefined, col: undefined } : d;
+}
+
+/** Every path in a plain JSON-like value, with the value there. */
+function* leaves(value: unknown, path: string[] = []): Generator<[string[], unknown]> {
+  yield [path, value];
+  if (typeof value !== "object" || value === null) return;
+  for (const [k, v] of Object.entries(value)) yield* leaves(v, [...path, k]);
+}
+
+function forbiddenKeys(raw: Record<string, unknown>, at: Positions): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const [path] of leaves(raw)) {
+    const key = path.at(-1);
+    if (key !== undefined && FORBIDDEN_KEYS.has(key)) out.push({ ...at.key(path), key: path.join("."), message: `"${key}" cannot be a key`, hint: "rename it" });
+  }
+  return out;
+}
+
+/** Numbers YAML reads as infinite or not-a-number (1e309, .inf, .nan): no parameter means them. */
+function nonFinite(raw: Record<string, unknown>, at: Positions, overridden: Map<string, string>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const [path, value] of leaves(raw)) {
+    if (typeof value !== "number" || Number.isFinite(value)) continue;
+    const dotted = path[0] === "stages" ? path.slice(1).filter((_, i) => i !== 1 || path[2] !== "params").join(".") : path.join(".");
+    const d: Diagnostic = { ...at.value(path), key: path.join("."), message: `${value} is not a finite number`, hint: "a number this large (or .inf, .nan) has no meaning here; write a finite value" };
+    out.push(blameOverride(d, overridden.get(dotted)));
+  }
+  return out;
+}
+
+/** The offset of the first alias (*name) in a document, for a message about aliases. */
+function firstAlias(doc: Document): number | undefined {
+  let offset: number | undefined;
+  visit(doc, { Alias(_, node) {
+    offset = node.range?.[0];
+    return visit.BREAK;
+  } });
+  return offset;
 }
 
 function dedupe(errors: ErrorObject[]): ErrorObject[] {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { UsageError } from "./errors.js";
 import type { StageKind } from "./stage-api.js";
 
 /** The stage kinds shipped with the project (compiled next to the engine). */
@@ -42,15 +43,15 @@ export class KindRegistry {
     const cached = this.loaded.get(name);
     if (cached) return cached;
     const modulePath = this.found.get(name);
-    if (!modulePath) throw new Error(`unknown stage kind "${name}"`);
+    if (!modulePath) throw new UsageError(`unknown stage kind "${name}"`);
     const mod = (await import(pathToFileURL(modulePath).href)) as { default?: StageKind };
     const kind = mod.default;
     if (!kind || typeof kind.run !== "function" || kind.name !== name) {
-      throw new Error(`${modulePath} does not default-export a stage kind named "${name}" (see engine/stage-api.ts)`);
+      throw new UsageError(`${modulePath} does not default-export a stage kind named "${name}" (see engine/stage-api.ts)`);
     }
     const known = Object.keys((kind.params as { properties?: object }).properties ?? {});
     const stray = (kind.executionParams ?? []).filter((p) => !known.includes(p));
-    if (stray.length) throw new Error(`${modulePath}: executionParams ${stray.join(", ")} are not params of "${name}" (its params: ${known.join(", ") || "none"})`);
+    if (stray.length) throw new UsageError(`${modulePath}: executionParams ${stray.join(", ")} are not params of "${name}" (its params: ${known.join(", ") || "none"})`);
     const entry = { kind, modulePath };
     this.loaded.set(name, entry);
     return entry;

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { constants, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
 import type { FileRef } from "../cache/records.js";
@@ -9,7 +9,8 @@ import { assembledHash, type Assembled, type Locate } from "./artifacts.js";
  *   results/<stage>/<output>/<item>/<file>   (a collection: one folder per item)
  *   results/<stage>/<output>/<file>          (an artifact)
  *   results/<stage>/<output>/manifest.json   (ids, meta and file paths of what is there)
- * Files are hard links to the read-only cache (copies across file systems). A stage whose outputs
+ * Files are copies (copy-on-write clones where the file system can), never links: whatever a
+ * person or a tool does to a file under results/, the cache keeps its bytes. A stage whose outputs
  * did not change since it was last published is left alone, so a no-op run touches nothing.
  */
 export function publishStage(resultsDir: string, stage: string, outputs: Record<string, Assembled>, locate: Locate): void {
@@ -22,10 +23,10 @@ export function publishStage(resultsDir: string, stage: string, outputs: Record<
     const outDir = join(stageDir, name);
     mkdirSync(outDir, { recursive: true });
     if (value.type === "artifact") {
-      const files = linkFiles(outDir, "", value.files, locate);
+      const files = copyFiles(outDir, "", value.files, locate);
       writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify({ type: "artifact", files, meta: value.meta }, null, 1));
     } else {
-      const items = value.items.map((item) => ({ id: item.id, files: linkFiles(outDir, itemFolder(item.id), item.files, locate), meta: item.meta }));
+      const items = value.items.map((item) => ({ id: item.id, files: copyFiles(outDir, itemFolder(item.id), item.files, locate), meta: item.meta }));
       writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify({ type: "collection", items }, null, 1));
     }
   }
@@ -43,18 +44,14 @@ export function itemFolder(id: string): string {
     .join("/");
 }
 
-/** Link files under `<outDir>/<prefix>/`; returns their paths relative to outDir, for the manifest. */
-function linkFiles(outDir: string, prefix: string, files: Record<string, FileRef>, locate: Locate): Record<string, string> {
+/** Copy files under `<outDir>/<prefix>/`; returns their paths relative to outDir, for the manifest. */
+function copyFiles(outDir: string, prefix: string, files: Record<string, FileRef>, locate: Locate): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, ref] of Object.entries(files)) {
     const rel = join(prefix, ref.path ?? name);
     const dest = join(outDir, rel);
     mkdirSync(dirname(dest), { recursive: true });
-    try {
-      linkSync(locate(ref), dest);
-    } catch {
-      copyFileSync(locate(ref), dest);
-    }
+    copyFileSync(locate(ref), dest, constants.COPYFILE_FICLONE);
     out[name] = rel;
   }
   return out;

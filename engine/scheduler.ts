@@ -1,14 +1,17 @@
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { FileHashes } from "../cache/file-hashes.js";
-import type { KeyParts, RunRecord, RunStageEntry, TaskRecord } from "../cache/records.js";
+import type { FileRef, KeyParts, RunRecord, RunStageEntry, TaskRecord } from "../cache/records.js";
 import { Store } from "../cache/store.js";
 import {
   assembledHash, compareOrder, fileInput, itemHash, taskItems, toInputValue, toItemIn,
   type Assembled, type Locate, type PlannedItem,
 } from "./artifacts.js";
+import { CodeFingerprints } from "./code-fingerprint.js";
+import { asDiskFull, isDiskFull } from "./errors.js";
 import type { Logger } from "./events.js";
 import type { Executor } from "./executor.js";
-import { deriveSeed, taskKey } from "./hash.js";
+import { canonicalJson, deriveSeed, taskKey } from "./hash.js";
 import { taskName } from "./loggers/format.js";
 import type { Pipeline, StageNode } from "./pipeline.js";
 import type { InputValue, JsonObject } from "./stage-api.js";
@@ -22,7 +25,7 @@ export interface RunOptions {
   keepGoing?: boolean;
   /** Plan only: say what would run and why, run nothing, write nothing. */
   dryRun?: boolean;
-  /** Re-hash every input file instead of trusting unchanged size, inode and mtime. */
+  /** Re-hash every input file (not trusting unchanged size, inode and mtime) and every cached file reused. */
   rehash?: boolean;
   name?: string;
   logger: Logger;
@@ -59,6 +62,7 @@ interface TaskState extends PlannedTask {
   params: JsonObject;
   status: "ready" | "running" | "done" | "failed" | "skipped" | "would-run";
   outputs?: TaskOutputs;
+  measurements?: JsonObject;
   ms?: number;
   error?: string;
 }
@@ -84,6 +88,8 @@ interface StageState {
   startedAt?: number;
   /** The outputs of this stage's tasks in its latest run, by key (see Store.readStageIndex). */
   index: Map<string, TaskOutputs>;
+  /** The fingerprint of the kind's code, part of every task key. */
+  code: string;
 }
 
 /** Bring the pipeline's targets up to date: restore what is cached, run the rest in the executor. */
@@ -91,7 +97,6 @@ export class Scheduler {
   private readonly store: Store;
   private readonly states = new Map<string, StageState>();
   private readonly fileInputs = new Map<string, Assembled>();
-  private readonly userFiles = new Map<string, string>();
   /**
    * Ready tasks, one queue per stage in pipeline order. The latest stage with work goes first
    * (depth first): an item flows through to its last stage before the next item starts, so
@@ -103,12 +108,17 @@ export class Scheduler {
   private running = 0;
   private stopping = false;
   private cancelled = false;
+  /** With --rehash: cached files found intact, and found damaged, in this run. */
+  private readonly intact = new Set<string>();
+  private readonly damaged = new Set<string>();
+  /** An error of the engine itself (a full disk while writing the cache): ends the run, then is thrown. */
+  private fatal?: unknown;
   private finish!: () => void;
   private readonly locate: Locate;
 
   constructor(private readonly pipeline: Pipeline, private readonly executor: Executor, private readonly options: RunOptions) {
     this.store = new Store(pipeline.cacheDir);
-    this.locate = (ref) => this.userFiles.get(ref.hash) ?? this.store.blobPath(ref.hash);
+    this.locate = (ref) => ref.source ?? this.store.blobPath(ref.hash);
   }
 
   async run(): Promise<RunResult> {
@@ -117,7 +127,11 @@ export class Scheduler {
     // Sortable by time to the millisecond, unique by its random tail.
     const runId = `${new Date(started).toISOString().replace(/[-:.]/g, "")}-${randomBytes(3).toString("hex")}`;
     const selected = this.selectStages(options.targets ?? []);
-    if (!options.dryRun) this.store.init();
+    if (!options.dryRun) {
+      this.store.init();
+      // Output folders of tasks that a killed run left behind (this process holds the lock).
+      this.store.clearTmp();
+    }
     options.logger({ type: "run-start", runId, pipeline: pipeline.file, stages: selected.map((s) => s.name), jobs: this.executor.slots, dryRun: Boolean(options.dryRun) });
 
     const hashes = new FileHashes(pipeline.cacheDir, options.rehash);
@@ -126,21 +140,23 @@ export class Scheduler {
         if (binding.source === "stage") continue;
         const id = binding.source === "glob" ? `glob:${binding.pattern}` : `file:${binding.path}`;
         if (this.fileInputs.has(id)) continue;
-        const { value, paths } = await fileInput(binding, pipeline.dir, hashes);
-        this.fileInputs.set(id, value);
-        for (const [hash, path] of paths) this.userFiles.set(hash, path);
+        this.fileInputs.set(id, await fileInput(binding, pipeline.dir, hashes));
       }
     }
     if (!options.dryRun) hashes.save();
 
+    const code = new CodeFingerprints(join(pipeline.cacheDir, "code-stat.json"));
     for (const node of selected) {
+      const fingerprint = code.of(node.modulePath);
+      if (!options.dryRun) this.store.writeCode(fingerprint.hash, fingerprint.manifest);
       this.stageIndex.set(node.name, this.stageIndex.size);
       this.states.set(node.name, {
         node, started: false, allTasksKnown: false, waitingItems: [], eachProducerDone: false,
         tasks: [], unfinished: 0, complete: false, failed: false, unknown: false,
-        index: this.store.readStageIndex(node.name),
+        index: this.store.readStageIndex(node.name), code: fingerprint.hash,
       });
     }
+    if (!options.dryRun) code.save();
     const abort = (): void => {
       this.cancelled = true;
       this.stopping = true;
@@ -154,6 +170,11 @@ export class Scheduler {
     await done;
     options.signal?.removeEventListener("abort", abort);
 
+    if (this.fatal) {
+      // The cache could not be written (a full disk): keep what can be kept, then say why.
+      try { this.saveStageIndexes(); this.store.writeRun(this.record(runId, started)); } catch { /* the same fault */ }
+      throw this.fatal;
+    }
     if (!options.dryRun) this.saveStageIndexes();
     const record = this.record(runId, started);
     const counts = { ran: 0, cached: 0, failed: 0 };
@@ -275,7 +296,7 @@ export class Scheduler {
     const inputHashes: Record<string, string> = { ...state.wholeHashes };
     for (const [name, item] of Object.entries(mapped)) inputHashes[name] = itemHash(item);
     const parts: KeyParts = {
-      kind: node.kindName, version: node.kind.version, params: keyedParams(params, node.kind.executionParams), seed: deriveSeed(this.pipeline.seed, node.kindName, itemId),
+      kind: node.kindName, version: node.kind.version, code: state.code, params: keyedParams(params, node.kind.executionParams), seed: deriveSeed(this.pipeline.seed, node.kindName, itemId),
       ...(itemId !== undefined ? { itemId } : {}), inputs: inputHashes,
     };
     const key = taskKey(parts);
@@ -284,7 +305,8 @@ export class Scheduler {
     state.unfinished++;
 
     const forced = this.options.force?.includes(node.name);
-    const cached = forced ? undefined : this.store.completeTask(key, state.index);
+    let cached = forced ? undefined : this.store.completeTask(key, state.index);
+    if (cached && this.options.rehash && !this.rehashed(key, cached)) cached = undefined;
     if (cached) {
       task.status = "done";
       task.outputs = cached;
@@ -340,6 +362,7 @@ export class Scheduler {
         {
           modulePath: node.modulePath, stage: node.name, kind: node.kindName, params: task.params,
           inputs: this.taskInputs(state, task), seed: task.parts.seed, itemId: task.itemId, storeRoot: this.store.root, outDir,
+          scratchDir: this.store.scratchDir(task.key),
         },
         (m) => {
           if (m.type === "progress") logger({ type: "task-progress", stage: node.name, item: task.itemId, done: m.done, total: m.total, ...(m.note ? { note: m.note } : {}) });
@@ -349,16 +372,32 @@ export class Scheduler {
         controller.signal,
       )
       .then(
-        (outputs) => {
+        ({ outputs, measurements }) => this.guard(() => {
           task.ms = Date.now() - started;
           task.status = "done";
           task.outputs = outputs;
-          const record: TaskRecord = { ...task.parts, key: task.key, stage: node.name, outputs, durationMs: task.ms, finishedAt: new Date().toISOString() };
+          task.measurements = measurements;
+          const record: TaskRecord = {
+            ...task.parts, key: task.key, stage: node.name, outputs, reads: this.taskReads(state, task),
+            ...(Object.keys(measurements).length ? { measurements } : {}), durationMs: task.ms, finishedAt: new Date().toISOString(),
+          };
+          this.warnIfForcedResultDiffers(task, outputs);
           this.store.writeTask(record);
+          this.store.removeScratch(task.key);
           logger({ type: "task-done", stage: node.name, item: task.itemId, source: "ran", ms: task.ms, key: task.key });
           this.taskFinished(state, task);
-        },
+        }),
         (err: unknown) => {
+          if (isDiskFull(err)) {
+            task.status = "failed";
+            this.guard(() => { throw asDiskFull(err, this.store.root); });
+            return;
+          }
+          if (this.cancelled) {
+            // Stopped by the user, not failed: its scratch folder stays for the next attempt.
+            task.status = "skipped";
+            return;
+          }
           task.status = "failed";
           task.error = errorText(err);
           state.failed = true;
@@ -379,6 +418,70 @@ export class Scheduler {
     for (const [name, value] of Object.entries(state.whole!)) inputs[name] = toInputValue(this.locate, value);
     for (const [name, item] of Object.entries(task.mapped)) inputs[name] = toItemIn(this.locate, item);
     return inputs;
+  }
+
+  /**
+   * Run the engine's own bookkeeping for a task (records, publishing): a fault there (a full
+   * disk) is not the task's failure but the run's end, reported once everything running stopped.
+   */
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.fatal ??= asDiskFull(err, this.store.root);
+      this.stopping = true;
+    }
+  }
+
+  /**
+   * `--rehash` trusts no cached byte: a cached result counts only if every file it holds still
+   * hashes to its name and the task did not read a file found damaged in this run (its
+   * result may have been made from the bad bytes). Upstream tasks are checked first, so a
+   * damaged file is known before the tasks that read it are.
+   */
+  private rehashed(key: string, outputs: TaskOutputs): boolean {
+    for (const output of Object.values(outputs)) {
+      for (const artifact of output.type === "artifact" ? [output] : output.items) {
+        for (const { hash } of Object.values(artifact.files)) {
+          if (this.intact.has(hash)) continue;
+          if (this.damaged.has(hash) || !this.store.blobIntactSync(hash)) {
+            this.damaged.add(hash);
+            return false;
+          }
+          this.intact.add(hash);
+        }
+      }
+    }
+    return !this.damaged.size || !(this.store.readTask(key)?.reads ?? []).some((h) => this.damaged.has(h));
+  }
+
+  /**
+   * A forced task that makes other outputs than the record under the same key: one of them was
+   * made from damaged bytes, or the stage is not deterministic. Either way the user should know.
+   */
+  private warnIfForcedResultDiffers(task: TaskState, outputs: TaskOutputs): void {
+    if (!this.options.force?.includes(task.stage)) return;
+    const before = this.store.readTask(task.key);
+    if (!before || canonicalJson(before.outputs) === canonicalJson(outputs)) return;
+    this.options.logger({
+      type: "warning",
+      message: `${task.stage}${task.itemId ? `[${task.itemId}]` : ""} made other outputs than its cached result under the same key: ` +
+        "its inputs may be damaged (run dag verify) or the stage kind is not deterministic",
+    });
+  }
+
+  /** The hashes of the cached files a task was given (user files are read in place, not cached). */
+  private taskReads(state: StageState, task: TaskState): string[] {
+    const reads = new Set<string>();
+    const add = (files: Record<string, FileRef>): void => {
+      for (const ref of Object.values(files)) if (!ref.source) reads.add(ref.hash);
+    };
+    for (const value of Object.values(state.whole!)) {
+      if (value.type === "artifact") add(value.files);
+      else for (const item of value.items) add(item.files);
+    }
+    for (const item of Object.values(task.mapped)) add(item.files);
+    return [...reads].sort();
   }
 
   private taskFinished(state: StageState, task: TaskState): void {
@@ -470,6 +573,7 @@ export class Scheduler {
           source: t.status === "done" ? (t.ms === undefined ? "cached" : "ran") : t.status === "failed" ? "failed" : "skipped",
           ...(t.ms !== undefined ? { ms: t.ms } : {}),
           ...(t.error ? { error: t.error } : {}),
+          ...(t.measurements && Object.keys(t.measurements).length ? { measurements: t.measurements } : {}),
         };
       }
       const outputs: Record<string, string> = {};

@@ -82,6 +82,18 @@ export interface Progress {
 export interface StageContext {
   /** An empty directory that belongs to this task: write output files here. */
   outDir: string;
+  /**
+   * A folder of this task's own that survives a failed or interrupted attempt (checkpoints go
+   * here): the next attempt of the same task (same key) finds what the last one left. The engine
+   * deletes it when the task succeeds, and `dag gc` deletes every one.
+   */
+  scratch: string;
+  /**
+   * Record how the run went (wall times, rates, where it resumed): kept in the task record and
+   * the run record, never in the outputs, so two runs that make the same result give the same
+   * bytes and early cutoff holds. Later calls add to or replace earlier keys.
+   */
+  measure(values: JsonObject): void;
   /** A deterministic 32-bit seed derived from the pipeline seed, the stage kind and the item. */
   seed: number;
   /** The item this task works on, when the stage runs per item. */
@@ -107,7 +119,11 @@ export interface SplitItem {
 
 export interface StageKind<P = any> {
   name: string;
-  /** Bump when the outputs for the same params and inputs change: cached results are then stale. */
+  /**
+   * A manual salt of the key. The kind's code (its module, its local imports, their npm
+   * packages) is in every key already; bump this for what that cannot see: data files read at
+   * run time, a package imported by a computed name.
+   */
   version: number;
   description: string;
   /** JSON Schema of `params`, with defaults; unknown keys are rejected. */

@@ -1,5 +1,7 @@
+import { join } from "node:path";
 import type { KeyParts } from "../cache/records.js";
 import { Store } from "../cache/store.js";
+import { codeChanges, CodeFingerprints, projectRoot } from "./code-fingerprint.js";
 import type { EngineEvent } from "./events.js";
 import type { Executor } from "./executor.js";
 import { canonicalJson } from "./hash.js";
@@ -22,6 +24,7 @@ export async function pipelineStatus(pipeline: Pipeline, targets: string[] = [])
   const store = new Store(pipeline.cacheDir);
   // Read past runs only when something is stale: an up-to-date pipeline needs no explanation.
   let previous: Map<string, Map<string, string>> | undefined;
+  let code: CodeFingerprints | undefined;
   const stages = new Map<string, StageStatus>();
   const entry = (stage: string): StageStatus => {
     let s = stages.get(stage);
@@ -34,7 +37,12 @@ export async function pipelineStatus(pipeline: Pipeline, targets: string[] = [])
     s.stale++;
     s.state = "stale";
     previous ??= previousKeys(store, pipeline.stages.map((n) => n.name));
-    const why = explain(task, previous, store);
+    const why = explain(task, previous, store, (before) => {
+      const modulePath = pipeline.byName.get(task.stage)!.modulePath;
+      const old = store.readCode(before);
+      code ??= new CodeFingerprints(join(pipeline.cacheDir, "code-stat.json"));
+      return old ? codeChanges(old, code.of(modulePath).manifest, projectRoot(modulePath)) : [];
+    });
     const counts = reasons.get(task.stage) ?? new Map<string, number>();
     reasons.set(task.stage, counts);
     for (const r of why) counts.set(r, (counts.get(r) ?? 0) + 1);
@@ -74,7 +82,10 @@ function previousKeys(store: Store, stages: string[]): Map<string, Map<string, s
   return out;
 }
 
-function explain(task: PlannedTask, previous: Map<string, Map<string, string>>, store: Store): string[] {
+/** What changed in a kind's code since the fingerprint given (its files, its packages). */
+type CodeDiff = (before: string) => string[];
+
+function explain(task: PlannedTask, previous: Map<string, Map<string, string>>, store: Store, codeDiff: CodeDiff): string[] {
   if (task.lostFiles) return ["cached result has files missing from the cache: rebuilt"];
   const items = previous.get(task.stage);
   if (!items) return ["never run"];
@@ -83,13 +94,17 @@ function explain(task: PlannedTask, previous: Map<string, Map<string, string>>, 
   const before = store.readTask(prevKey);
   if (!before) return ["last run's result is gone from the cache (gc or clean)"];
   if (prevKey === task.key) return ["its last run failed or was interrupted"];
-  return diffParts(before, task.parts);
+  return diffParts(before, task.parts, codeDiff);
 }
 
-export function diffParts(before: KeyParts, after: KeyParts): string[] {
+export function diffParts(before: KeyParts, after: KeyParts, codeDiff: CodeDiff): string[] {
   const out: string[] = [];
   if (before.kind !== after.kind) out.push(`kind ${before.kind} -> ${after.kind}`);
   if (before.version !== after.version) out.push(`code version ${before.version} -> ${after.version}`);
+  if (before.code !== after.code) {
+    const changes = before.code === undefined ? [] : codeDiff(before.code);
+    out.push(...(changes.length ? changes : ["code changed (this cache does not say which files)"]));
+  }
   out.push(...diffValues("param ", before.params, after.params));
   if (before.seed !== after.seed) out.push("seed changed");
   const names = new Set([...Object.keys(before.inputs), ...Object.keys(after.inputs)]);

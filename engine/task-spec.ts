@@ -12,6 +12,14 @@ export interface TaskSpec {
   itemId?: string;
   storeRoot: string;
   outDir: string;
+  /** The task's resumable scratch folder (`ctx.scratch`): kept across attempts, keyed by the task key. */
+  scratchDir: string;
+}
+
+/** What a finished task gives back: its outputs (keyed), and how its run went (never keyed). */
+export interface TaskResult {
+  outputs: TaskOutputs;
+  measurements: JsonObject;
 }
 
 /** Messages a running task sends back while it works. */

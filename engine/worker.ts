@@ -1,11 +1,12 @@
-import { existsSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { MessagePort } from "node:worker_threads";
 import type { ItemRecord, TaskOutput } from "../cache/records.js";
 import { Store } from "../cache/store.js";
-import type { ArtifactOut, CollectionOut, OutputValue, StageKind } from "./stage-api.js";
-import type { TaskMessage, TaskOutputs, TaskSpec } from "./task-spec.js";
+import { asDiskFull } from "./errors.js";
+import type { ArtifactOut, CollectionOut, JsonObject, OutputValue, StageKind } from "./stage-api.js";
+import type { TaskMessage, TaskOutputs, TaskResult, TaskSpec } from "./task-spec.js";
 
 const kinds = new Map<string, Promise<StageKind>>();
 
@@ -18,20 +19,47 @@ function loadKind(modulePath: string): Promise<StageKind> {
   return kind;
 }
 
+/**
+ * The task's abort signal. A busy stage (a training loop) may not return to the event loop for
+ * minutes, so a message would wait: the executor also raises a flag in shared memory, and reading
+ * `signal.aborted` (or `throwIfAborted()`) checks it, so the stage stops at its next check.
+ */
+function abortSignal(port: MessagePort | undefined, flag: Int32Array | undefined): AbortSignal {
+  const controller = new AbortController();
+  port?.on("message", (m: { type: string }) => m.type === "abort" && controller.abort());
+  const signal = controller.signal;
+  if (!flag) return signal;
+  const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")!.get!;
+  const aborted = (): boolean => {
+    if (!nativeAborted.call(signal) && Atomics.load(flag, 0) === 1) controller.abort();
+    return nativeAborted.call(signal) as boolean;
+  };
+  Object.defineProperty(signal, "aborted", { get: aborted });
+  signal.throwIfAborted = () => {
+    if (aborted()) throw signal.reason;
+  };
+  return signal;
+}
+
 /** Run one task in this worker thread: call the stage, then move its files into the store. */
-export async function runTask(spec: TaskSpec, port?: MessagePort): Promise<TaskOutputs> {
+export async function runTask(spec: TaskSpec, port?: MessagePort, abortFlag?: Int32Array): Promise<TaskResult> {
   const kind = await loadKind(spec.modulePath);
-  const abort = new AbortController();
-  port?.on("message", (m: { type: string }) => m.type === "abort" && abort.abort());
   const send = (m: TaskMessage): void => port?.postMessage(m);
+  const measurements: JsonObject = {};
   let lastProgress = 0;
   try {
     const outputs = await kind.run(
       {
         outDir: spec.outDir,
+        // Made on first use: most tasks never need one.
+        get scratch() {
+          mkdirSync(spec.scratchDir, { recursive: true });
+          return spec.scratchDir;
+        },
+        measure: (values) => Object.assign(measurements, values),
         seed: spec.seed,
         itemId: spec.itemId,
-        signal: abort.signal,
+        signal: abortSignal(port, abortFlag),
         log: (message) => send({ type: "log", message }),
         warn: (message) => send({ type: "warning", message }),
         progress: (done, total, note) => {
@@ -44,7 +72,10 @@ export async function runTask(spec: TaskSpec, port?: MessagePort): Promise<TaskO
       spec.params,
       spec.inputs,
     );
-    return await ingestOutputs(kind, outputs, spec);
+    return { outputs: await ingestOutputs(kind, outputs, spec), measurements };
+  } catch (err) {
+    // Only the message crosses the thread: make it name where the disk filled up.
+    throw asDiskFull(err, spec.outDir);
   } finally {
     rmSync(spec.outDir, { recursive: true, force: true });
     port?.close();
@@ -91,6 +122,6 @@ async function ingestOutputs(kind: StageKind, outputs: Record<string, OutputValu
 }
 
 /** Piscina's entry point. */
-export default function (message: { spec: TaskSpec; port?: MessagePort }): Promise<TaskOutputs> {
-  return runTask(message.spec, message.port);
+export default function (message: { spec: TaskSpec; port?: MessagePort; abortFlag?: Int32Array }): Promise<TaskResult> {
+  return runTask(message.spec, message.port, message.abortFlag);
 }

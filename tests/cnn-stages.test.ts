@@ -3,7 +3,7 @@
  * points on tiny separable samples, the evaluation picking one, the model loading with
  * tf.loadLayersModel, and the cache keeping every training when only evaluate changes.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,7 @@ import { registerFileRouter } from "../lib/model/model-files.js";
 import { selectBackend } from "../lib/model/backend.js";
 import { eventOf, eventPredictions } from "../lib/model/metrics.js";
 import { tinySample } from "./cnn-helpers.js";
+import { Store } from "../dist/cache/store.js";
 import { run, workspace, writePipeline } from "./helpers/workspace.js";
 
 /** A generator stage that hands over prepared sample files with their label and recording. */
@@ -108,7 +109,7 @@ describe("train and evaluate stages in a pipeline", () => {
     expect(readFileSync(join(dir, "results/evaluate/report/predictions.csv"), "utf8").trim().split("\n").length).toBe(81);
 
     const trainMetrics = JSON.parse(readFileSync(join(dir, "results/train/models/lr3e-3-wd1e-4/metrics.json"), "utf8"));
-    expect(trainMetrics.backend.name).toBe("wasm");
+    expect(trainMetrics.backend).toBe("wasm");
     expect(trainMetrics.samples).toEqual({ train: 48, validation: 16, test: 16 });
     expect(JSON.parse(readFileSync(join(dir, "results/train/models/lr3e-3-wd1e-4/history.json"), "utf8")).length).toBe(5);
   });
@@ -153,6 +154,22 @@ describe("train and evaluate stages in a pipeline", () => {
     const csv = readFileSync(join(dir, "results/explain/report/samples.csv"), "utf8").trim().split("\n");
     expect(csv.length).toBe(33);
     expect(readFileSync(join(dir, "results/explain/report/report.md"), "utf8")).toMatch(/## deep_taylor/);
+  });
+
+  it("early cutoff holds after train: a retraining that learns the same weights does not rerun evaluate", async () => {
+    const before = ["metrics.json", "history.json", "weights.bin"].map((f) => readFileSync(join(dir, "results/train/models/lr3e-3-wd1e-4", f)));
+    const again = await run(dir, { force: ["train"] });
+    expect(again.ran).toEqual(["train[lr1e-5-wd1e-4]", "train[lr3e-3-wd1e-4]"]);
+    const after = ["metrics.json", "history.json", "weights.bin"].map((f) => readFileSync(join(dir, "results/train/models/lr3e-3-wd1e-4", f)));
+    expect(after).toEqual(before);
+    // How the run went is measured beside the result, in the run record, not in it.
+    const record = new Store(join(dir, ".dag")).listRuns().at(-1)!;
+    const measured = record.stages["train"].tasks["lr3e-3-wd1e-4"].measurements as { seconds: number; resumed_after: number; backend: { name: string } };
+    expect(measured.seconds).toBeGreaterThan(0);
+    expect(measured.resumed_after).toBe(0);
+    expect(measured.backend.name).toBe("wasm");
+    expect(existsSync(join(dir, ".dag", "scratch"))).toBe(true);
+    expect(readdirSync(join(dir, ".dag", "scratch"))).toEqual([]); // checkpoints removed on success
   });
 
   it("reruns nothing for another evaluation batch size (an execution param), one training for a new grid point", async () => {

@@ -48,14 +48,25 @@ describe("reproducibility", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const short = { ...settings, epochs: 3 };
 
-  it("webgpu finds no adapter here and says so; auto moves on to wasm", async () => {
-    await expect(selectBackend("webgpu")).rejects.toThrow(/webgpu: Dawn found no WebGPU adapter.*use backend: auto/);
+  it("auto takes the first backend that works on this machine, and says why it skipped the others", async () => {
+    // What this machine has, found as auto finds it: a WebGPU adapter, then tfjs-node.
+    const webgpu = await selectBackend("webgpu").then(
+      () => true,
+      (err: Error) => {
+        expect(err.message).toMatch(/webgpu.*use backend: auto/);
+        return false;
+      },
+    );
+    const tfjsNode = await import("@tensorflow/tfjs-node" as string).then(() => true, () => false);
+    const expected = webgpu ? "webgpu" : tfjsNode ? "tensorflow" : "wasm";
     const auto = await selectBackend("auto");
-    expect(auto.backend).toBe("wasm");
-    expect(auto.attempts.map((a) => [a.backend, a.ok])).toEqual([["webgpu", false], ["tensorflow", false], ["wasm", true]]);
-    expect(auto.reason).toMatch(/tfjs-node is not installed/);
-    // auto skips Dawn where the Vulkan loader is missing (this machine), or Dawn finds no adapter.
-    expect(auto.attempts[0]!.reason).toMatch(/no Vulkan loader here|Dawn found no WebGPU adapter/);
+    expect(auto.backend).toBe(expected);
+    const order = ["webgpu", "tensorflow", "wasm"];
+    expect(auto.attempts.map((a) => [a.backend, a.ok])).toEqual(order.slice(0, order.indexOf(expected) + 1).map((b) => [b, b === expected]));
+    // Every backend skipped says why (no Vulkan loader, no adapter, tfjs-node not installed).
+    for (const skipped of auto.attempts.filter((a) => !a.ok)) expect(auto.reason).toContain(`${skipped.backend}: ${skipped.reason}`);
+    if (!webgpu) expect(auto.attempts[0]!.reason).toMatch(/no Vulkan loader here|Dawn found no WebGPU adapter|webgpu/i);
+    if (!tfjsNode && expected === "wasm") expect(auto.reason).toMatch(/tfjs-node is not installed/);
   });
 
   it("gives the same weights for the same seed and backend, other weights for another seed", async () => {

@@ -6,8 +6,10 @@ import { gammaLut, minMaxNormalize, mirrorX, skewness } from "../lib/image/ops.j
 import { readHdf5Video } from "../lib/video/hdf5.js";
 import { cropVideo, normalizeFrames } from "../lib/video/transform.js";
 import { frameAt, makeVideo, type Video } from "../lib/video/types.js";
+import { STYTRA_FILE, sharedFile } from "./helpers/shared-data.js";
 
-const STYTRA = "/work/shared/data/real/stytra-head-embedded.h5";
+const stytra = sharedFile(STYTRA_FILE, "the bladder and motion tests on the real Stytra recording");
+const STYTRA = stytra.path;
 
 /** Deterministic noise (a linear congruential generator), so failures reproduce. */
 function lcg(seed: number): () => number {
@@ -176,7 +178,7 @@ describe("bladder detection (first frame)", () => {
     expect(s.reason).toMatch(/all 1 dark blobs are smaller than 0\.010 % of the frame/);
   });
 
-  it("on the real Stytra recording (head right) finds the eyes: its bladder is not the darkest part", async () => {
+  it.skipIf(!stytra.present)("on the real Stytra recording (head right) finds the eyes: its bladder is not the darkest part", async () => {
     const v = await readHdf5Video(STYTRA);
     const r = await detectBladder(frameAt(v, 0), v.rows, v.cols, { orientation: "head-right" });
     // Same gamma as the paper's Python (scipy skew, OpenCV blur): 2.068456142705477.
@@ -298,7 +300,7 @@ describe("cutting events", () => {
   });
 });
 
-describe("the real Stytra recording", () => {
+describe.skipIf(!stytra.present)("the real Stytra recording", () => {
   /**
    * Parameters for examples/stytra.yaml, found here: the paper's pipeline with
    *   crop: orientation head-right (the frame, 70 x 148, is smaller than the crop: all of it is kept)

@@ -2,22 +2,9 @@ import { readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync, existsSyn
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Store } from "../dist/cache/store.js";
-import { run, workspace, writePipeline } from "./helpers/workspace.js";
+import { chainPipeline, run, workspace, writePipeline } from "./helpers/workspace.js";
 
-const CHAIN = `seed: 1
-stages:
-  numbers:
-    params: { count: 4, base: 8 }
-  clamp:
-    inputs: { values: numbers.values }
-    params: { max: 100 }
-  square:
-    inputs: { values: clamp.values }
-  digits:
-    inputs: { values: square.squares }
-  total:
-    inputs: { values: digits.digits }
-`;
+const CHAIN = chainPipeline({ seed: 1, count: 4, base: 8, max: 100 });
 
 const read = (dir: string, path: string): string => readFileSync(join(dir, "results", path), "utf8");
 
@@ -96,6 +83,24 @@ describe("incremental runs", () => {
     expect((await run(dir)).ran).toEqual(["readfile[data/a.txt]", "total"]);
   });
 
+  it("inputs are known by path: two input files with equal bytes are each read from their own folder", async () => {
+    // Two frame folders, each with an empty frames.txt (the README's "every image"): equal bytes.
+    const dir = workspace(`stages:
+  siblings:
+    inputs: { files: { glob: "*/frames.txt" } }
+`);
+    const { mkdirSync } = await import("node:fs");
+    for (const [folder, frames] of [["a", 3], ["b", 1]] as const) {
+      mkdirSync(join(dir, folder));
+      writeFileSync(join(dir, folder, "frames.txt"), "");
+      for (let i = 0; i < frames; i++) writeFileSync(join(dir, folder, `f${i}.png`), `frame ${folder}${i}`);
+    }
+    expect((await run(dir)).ok).toBe(true);
+    const manifest = JSON.parse(read(dir, "siblings/counts/manifest.json")) as { items: { id: string; files: { value: string } }[] };
+    const counts = Object.fromEntries(manifest.items.map((i) => [i.id, readFileSync(join(dir, "results/siblings/counts", i.files.value), "utf8")]));
+    expect(counts).toEqual({ "a/frames.txt": "4", "b/frames.txt": "2" });
+  });
+
   it("a cached result whose file was deleted is rebuilt instead of failing", async () => {
     const dir = workspace(CHAIN);
     await run(dir);
@@ -165,6 +170,31 @@ describe("failures", () => {
     // Once fixed, square reruns (its params changed) but early cutoff spares the digits already done.
     const fixed = await run(dir);
     expect(fixed.ran).toEqual(["digits[n1]", "square[n0]", "square[n1]", "square[n2]", "square[n3]", "total"]);
+  });
+});
+
+describe("a task's scratch folder", () => {
+  it("survives a failed attempt, is found by the next one, and is removed when the task succeeds", async () => {
+    const dir = workspace("stages:\n  resumable: {}\n");
+    const first = await run(dir);
+    expect(first.failed).toEqual(["resumable"]);
+    const scratch = join(dir, ".dag", "scratch");
+    expect(readdirSync(scratch)).toHaveLength(1);
+    const second = await run(dir);
+    expect(second.ran).toEqual(["resumable"]);
+    expect(read(dir, "resumable/result/attempts.txt")).toBe("2");
+    expect(readdirSync(scratch)).toEqual([]);
+    // The attempt is measured beside the result, not in it.
+    const record = new Store(join(dir, ".dag")).listRuns().at(-1)!;
+    expect(record.stages["resumable"].tasks[""].measurements).toEqual({ attempt: 2 });
+  });
+
+  it("gc removes scratch folders left by failed attempts", async () => {
+    const dir = workspace("stages:\n  resumable: {}\n");
+    await run(dir);
+    const store = new Store(join(dir, ".dag"));
+    store.gc(store.listRuns());
+    expect(existsSync(store.scratchRoot)).toBe(false);
   });
 });
 

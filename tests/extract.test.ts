@@ -12,8 +12,10 @@ import { makeVideo, type Video } from "../lib/video/types.js";
 import extract, { type ExtractParams } from "../stages/extract/index.js";
 import read, { type ReadParams } from "../stages/read/index.js";
 import { lcg, stageContext } from "./helpers/video-stage.js";
+import { STYTRA_FILE, sharedFile } from "./helpers/shared-data.js";
 
-const STYTRA = "/work/shared/data/real/stytra-head-embedded.h5";
+const stytra = sharedFile(STYTRA_FILE, "extract on the real Stytra recording");
+const STYTRA = stytra.path;
 
 /** Params as the engine hands them over: the given ones with every default filled in. */
 function withDefaults<P>(kind: StageKind<P>, given: object = {}): P {
@@ -194,7 +196,7 @@ describe("extract on a synthetic recording", () => {
   });
 });
 
-describe("the real Stytra recording with examples/stytra.yaml", () => {
+describe.skipIf(!stytra.present)("the real Stytra recording with examples/stytra.yaml", () => {
   it("finds its two swim bouts and crops the tail, eyes outside", async () => {
     const pipeline = parse(readFileSync("examples/stytra.yaml", "utf8")) as { stages: Record<string, { params: object }> };
     const readCtx = stageContext(dir, "stytra");

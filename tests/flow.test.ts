@@ -192,7 +192,7 @@ function fakeContext(outDir: string, seed: number, itemId: string): StageContext
   const progressCalls: [number, number][] = [];
   const logs: string[] = [];
   return {
-    outDir, seed, itemId, signal: new AbortController().signal,
+    outDir, scratch: join(outDir, ".scratch"), measure: () => {}, seed, itemId, signal: new AbortController().signal,
     log: (m) => logs.push(m), warn: (m) => logs.push(`warning: ${m}`), progress: (d, t) => progressCalls.push([d, t]), progressCalls, logs,
   };
 }

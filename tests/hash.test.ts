@@ -11,7 +11,7 @@ describe("hashing", () => {
   it("the fast task key equals the hash of the canonical key parts", () => {
     const params = { size: 85, regions: [{ corner: "top-left" }], nested: { z: 1, a: null } };
     for (const itemId of [undefined, "rec001/ev02", 'we"ird']) {
-      const parts = { kind: "mask", version: 3, params, seed: 123456, ...(itemId !== undefined ? { itemId } : {}), inputs: { events: "ab", b: "cd" } };
+      const parts = { kind: "mask", version: 3, code: "c0de", params, seed: 123456, ...(itemId !== undefined ? { itemId } : {}), inputs: { events: "ab", b: "cd" } };
       expect(taskKey(parts)).toBe(hashJson(parts));
     }
   });

@@ -81,7 +81,7 @@ async function writeEvent(path: string, count: number, rows = 16, cols = 16): Pr
 
 function fakeContext(outDir: string, seed: number, itemId: string): StageContext & { progressCalls: [number, number][] } {
   const progressCalls: [number, number][] = [];
-  return { outDir, seed, itemId, log: () => {}, warn: () => {}, progress: (d, t) => progressCalls.push([d, t]), signal: new AbortController().signal, progressCalls };
+  return { outDir, scratch: join(outDir, ".scratch"), measure: () => {}, seed, itemId, log: () => {}, warn: () => {}, progress: (d, t) => progressCalls.push([d, t]), signal: new AbortController().signal, progressCalls };
 }
 
 const defaults: SubsampleParams = { count: 2, frames: 150, keep: 86, gzip: 4 };

@@ -37,7 +37,7 @@ function rec(index: number, overrides: Partial<SynthesizeParams> = {}): Recordin
 }
 
 function ctx(outDir: string): StageContext {
-  return { outDir, seed: 0, itemId: "rec000", log: () => {}, warn: () => {}, progress: () => {}, signal: new AbortController().signal };
+  return { outDir, scratch: join(outDir, ".scratch"), measure: () => {}, seed: 0, itemId: "rec000", log: () => {}, warn: () => {}, progress: () => {}, signal: new AbortController().signal };
 }
 
 /** Frames covered by a bout's motion, widened by `pad` frames after its offset. */

@@ -6,6 +6,7 @@ import { minMaxNormalize, mirrorX } from "../lib/image/ops.js";
 import { readHdf5Video, writeHdf5Arrays } from "../lib/video/hdf5.js";
 import { defaultTailfitParams, fitOptions } from "../stages/tailfit/params.js";
 import { run, workspace } from "./helpers/workspace.js";
+import { STYTRA_FILE, sharedFile } from "./helpers/shared-data.js";
 
 const CROP = 128;
 const OPTIONS: TailFitOptions = fitOptions(defaultTailfitParams(), CROP, CROP);
@@ -170,9 +171,10 @@ describe("tail fitting on drawn tails", () => {
   });
 });
 
-const STYTRA = "/work/shared/data/real/stytra-head-embedded.h5";
+const stytra = sharedFile(STYTRA_FILE, "tail fitting on the real Stytra recording");
+const STYTRA = stytra.path;
 
-describe.skipIf(!existsSync(STYTRA))("tail fitting on the real Stytra recording", () => {
+describe.skipIf(!stytra.present)("tail fitting on the real Stytra recording", () => {
   it("traces the tail in every frame, nearly to its tip", async () => {
     const video = await readHdf5Video(STYTRA);
     const size = video.rows * video.cols;

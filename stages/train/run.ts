@@ -2,14 +2,11 @@
  * One grid point of the train stage: pick a backend, train with checkpoints, save the model.
  * Loaded lazily by index.ts (it pulls in TensorFlow.js).
  */
-import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
 import { flowChannels, multiplyAdds, parameterCount, resolveArchitecture, type Architecture } from "../../lib/model/architecture.js";
 import { selectBackend } from "../../lib/model/backend.js";
-import { removeCheckpoint } from "../../lib/model/checkpoint.js";
 import { SampleCache } from "../../lib/model/dataset.js";
 import { toLayersModel } from "../../lib/model/layers-model.js";
 import { PREPROCESSING, saveModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
@@ -18,25 +15,16 @@ import { examplesBySplit, flowLayoutOf, readSplits } from "../../lib/model/split
 import { trainTwoStream, type EpochRecord } from "../../lib/model/trainer.js";
 import { TRAIN_VERSION, type PointParams } from "./index.js";
 
-/** Where checkpoints live: $DAG_CHECKPOINT_DIR, else <os tmpdir>/dag-train-checkpoints. */
-export function checkpointRoot(): string {
-  return process.env["DAG_CHECKPOINT_DIR"] || join(tmpdir(), "dag-train-checkpoints");
-}
-
 /**
- * What this training depends on, hashed: params, seed, the input files (content-addressed paths
- * in the cache, so equal paths mean equal bytes) and the items' meta. Its checkpoint folder.
+ * Checkpoints go to the task's scratch folder (ctx.scratch), which the engine keys by the task
+ * key (params but backend and memory_mb, seed, inputs, code): an attempt of the same task resumes
+ * there, whatever the backend. The engine deletes it when the task succeeds.
  */
-export function trainingFingerprint(params: PointParams, seed: number, samples: CollectionIn, splits: ArtifactIn, pretrained?: ArtifactIn): string {
-  // The backend and the memory cap do not change what is learnt beyond rounding: a checkpoint
-  // written on one backend may be resumed on another.
-  const { backend: _b, memory_mb: _m, ...rest } = params;
-  const inputs = {
-    samples: samples.items.map((i) => [i.id, i.files, i.meta]),
-    splits: splits.files,
-    pretrained: pretrained?.files ?? null,
-  };
-  return createHash("sha256").update(JSON.stringify({ stage: "train", version: TRAIN_VERSION, params: rest, seed, inputs })).digest("hex");
+const CHECKPOINT_FINGERPRINT = `train v${TRAIN_VERSION}`;
+
+/** An epoch as a keyed output holds it: what was learnt, not how fast (that goes to ctx.measure). */
+function learnt({ seconds: _s, samples_per_second: _r, ...epoch }: EpochRecord): Omit<EpochRecord, "seconds" | "samples_per_second"> {
+  return epoch;
 }
 
 /** The data's flow pairs (meta from the flow stage), checked against the architecture's. */
@@ -81,8 +69,6 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
   const start = pretrained ? await loadPretrained(pretrained.files, arch, seed) : undefined;
   for (const note of start?.notes ?? []) ctx.log(`pretrained: ${note}`);
 
-  const fingerprint = trainingFingerprint(params, seed, samples, splitsIn, pretrained);
-  const checkpointDir = join(checkpointRoot(), fingerprint.slice(0, 24));
   const source = new SampleCache(flowChannels(arch, layout.pairStride), params.memory_mb * 2 ** 20);
   const batchesPerEpoch = Math.ceil(((params.augmentation === "all" ? 18 : 1) * sets.train.length) / params.batch);
   const totalBatches = params.epochs * batchesPerEpoch;
@@ -93,7 +79,7 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
     { arch, lr: params.lr, weightDecay: params.weight_decay, epochs: params.epochs, batchSize: params.batch, schedule: params.schedule, augmentation: params.augmentation, seed, keep: params.keep },
     {
       initial: start?.weights,
-      checkpoint: { dir: checkpointDir, fingerprint },
+      checkpoint: { dir: ctx.scratch, fingerprint: CHECKPOINT_FINGERPRINT },
       log: ctx.log,
       signal: ctx.signal,
       onBatch: (p) => ctx.progress(
@@ -118,24 +104,29 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
   } finally {
     model.dispose();
   }
-  const trainedEpochs = history.filter((h) => h.epoch > result.resumedAfter);
+  // Keyed outputs hold what was learnt, so two equal trainings give equal bytes and evaluate is
+  // spared (early cutoff); how the run went (times, rates, resuming, backend choice) is measured.
   const metrics = {
-    backend: { name: backend.backend, requested: backend.requested, reason: backend.reason, attempts: backend.attempts },
-    lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, seed, resumed_after: result.resumedAfter,
+    backend: backend.backend,
+    lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, seed,
     samples: { train: sets.train.length, validation: sets.validation.length, test: sets.test.length },
     parameters: parameterCount(arch), multiply_adds_per_sample: multiplyAdds(arch),
     kept_epoch: kept.epoch,
-    kept,
-    final: last,
+    kept: learnt(kept),
+    final: learnt(last),
+    pretrained: start?.notes ?? null,
+  };
+  writeFileSync(join(ctx.outDir, "history.json"), `${JSON.stringify(history.map(learnt), null, 1)}\n`);
+  writeFileSync(join(ctx.outDir, "metrics.json"), `${JSON.stringify(metrics, null, 1)}\n`);
+  const trainedEpochs = history.filter((h) => h.epoch > result.resumedAfter);
+  ctx.measure({
+    backend: { name: backend.backend, requested: backend.requested, reason: backend.reason, attempts: backend.attempts.map((x) => ({ ...x })) },
+    resumed_after: result.resumedAfter,
     // Over the epochs this run trained (not those restored from a checkpoint).
     samples_per_second: trainedEpochs.length ? trainedEpochs.reduce((s, h) => s + h.samples, 0) / trainedEpochs.reduce((s, h) => s + h.seconds, 0) : null,
     seconds: (performance.now() - began) / 1000,
-    pretrained: start?.notes ?? null,
-    checkpoint_dir: checkpointDir,
-  };
-  writeFileSync(join(ctx.outDir, "history.json"), `${JSON.stringify(history, null, 1)}\n`);
-  writeFileSync(join(ctx.outDir, "metrics.json"), `${JSON.stringify(metrics, null, 1)}\n`);
-  removeCheckpoint(checkpointDir);
+    epoch_seconds: history.map((h) => h.seconds),
+  });
   return {
     files: { model: MODEL_JSON, weights: WEIGHTS_BIN, history: "history.json", metrics: "metrics.json" },
     meta: {

@@ -10,8 +10,11 @@ export interface TestContext extends StageContext {
 /** A context with a fresh output folder under `root`. */
 export function stageContext(root: string, itemId?: string, seed = 1): TestContext {
   const logs: string[] = [];
+  const outDir = mkdtempSync(join(root, "task-"));
   return {
-    outDir: mkdtempSync(join(root, "task-")),
+    outDir,
+    scratch: join(outDir, ".scratch"),
+    measure: () => {},
     seed,
     itemId,
     log: (m) => logs.push(m),

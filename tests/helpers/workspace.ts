@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -54,4 +55,31 @@ export async function run(dir: string, options: Partial<RunOptions> & { set?: st
   } finally {
     await executor.close();
   }
+}
+
+/** Run the dag command line in `dir`, as a user would. */
+export function dag(dir: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The fixture stages as a chain, each shape once: a generator (numbers), per-item stages (clamp,
+ * square; digits fans out into sub-items) and a whole-collection stage (total).
+ */
+export function chainPipeline(p: { seed: number; count: number; base: number; max: number; totalParams?: string }): string {
+  return `seed: ${p.seed}
+stages:
+  numbers:
+    params: { count: ${p.count}, base: ${p.base} }
+  clamp:
+    inputs: { values: numbers.values }
+    params: { max: ${p.max} }
+  square:
+    inputs: { values: clamp.values }
+  digits:
+    inputs: { values: square.squares }
+  total:
+    inputs: { values: digits.digits }
+${p.totalParams ? `    params: ${p.totalParams}\n` : ""}`;
 }

@@ -1,0 +1,113 @@
+import { readFileSync } from "node:fs";
+import { taskKey } from "../engine/hash.js";
+import type { TaskRecord } from "./records.js";
+import type { Store } from "./store.js";
+
+export interface Corruption {
+  /** `blob`: bytes that do not hash to the blob's name; `record`: a task record that cannot be trusted. */
+  type: "blob" | "record" | "stage-index";
+  /** The blob's hash, the task's key, or the stage's name. */
+  id: string;
+  path: string;
+  reason: string;
+}
+
+export interface VerifyReport {
+  blobs: number;
+  records: number;
+  corrupt: Corruption[];
+  /** What `--repair` removed: corrupt entries, and the task records that read a corrupt blob. */
+  evicted?: { blobs: number; records: number; stageIndexes: number };
+}
+
+/**
+ * Re-hash every blob and check every task record: its key must be the hash of its key parts, and
+ * each file it lists must exist with the size it recorded and bytes that match its name.
+ * With `repair`, remove corrupt blobs and records, the records of tasks that read a corrupt
+ * blob (their results were made from bad bytes), and stage indexes that point at any of them;
+ * the next `dag run` makes them again.
+ */
+export async function verifyStore(store: Store, repair = false): Promise<VerifyReport> {
+  const corrupt: Corruption[] = [];
+  const badBlobs = new Set<string>();
+  let blobs = 0;
+  for (const hash of store.allBlobHashes()) {
+    blobs++;
+    if (!(await store.blobIntact(hash))) {
+      badBlobs.add(hash);
+      corrupt.push({ type: "blob", id: hash, path: store.blobPath(hash), reason: "its bytes do not hash to its name" });
+    }
+  }
+
+  const badRecords = new Set<string>();
+  const readers = new Set<string>();
+  let records = 0;
+  for (const key of store.allTaskKeys()) {
+    records++;
+    const path = store.taskPath(key);
+    const checked = checkRecord(store, key, path, badBlobs);
+    if ("reason" in checked) {
+      badRecords.add(key);
+      corrupt.push({ type: "record", id: key, path, reason: checked.reason });
+    } else if (checked.record.reads?.some((h) => badBlobs.has(h))) {
+      readers.add(key);
+    }
+  }
+
+  const badIndexes: string[] = [];
+  for (const stage of store.stageIndexNames()) {
+    const index = store.readStageIndex(stage);
+    const stale = [...index.keys()].find((k) => badRecords.has(k) || readers.has(k) || !store.readTask(k));
+    if (stale) {
+      badIndexes.push(stage);
+      corrupt.push({ type: "stage-index", id: stage, path: store.stageIndexPath(stage), reason: `lists task ${stale.slice(0, 12)}, which is corrupt, gone or read a corrupt blob` });
+    }
+  }
+
+  const report: VerifyReport = { blobs, records, corrupt };
+  if (repair) {
+    for (const hash of badBlobs) store.removeBlob(hash);
+    for (const key of [...badRecords, ...readers]) store.removeTask(key);
+    for (const stage of badIndexes) store.removeStageIndex(stage);
+    report.evicted = { blobs: badBlobs.size, records: badRecords.size + readers.size, stageIndexes: badIndexes.length };
+  }
+  return report;
+}
+
+/** A task record that can be trusted, or why it cannot. */
+function checkRecord(store: Store, key: string, path: string, badBlobs: Set<string>): { reason: string } | { record: TaskRecord } {
+  let record: TaskRecord;
+  try {
+    record = JSON.parse(readFileSync(path, "utf8")) as TaskRecord;
+  } catch (err) {
+    return { reason: `unreadable: ${(err as Error).message}` };
+  }
+  try {
+    if (record.key !== key || taskKey(record) !== key) return { reason: "its key is not the hash of what it records" };
+  } catch (err) {
+    return { reason: `malformed: ${(err as Error).message}` };
+  }
+  for (const output of Object.values(record.outputs ?? {})) {
+    const artifacts = output.type === "artifact" ? [output] : output.items;
+    for (const artifact of artifacts) {
+      for (const [name, ref] of Object.entries(artifact.files)) {
+        if (badBlobs.has(ref.hash)) return { reason: `its file "${name}" (${ref.hash.slice(0, 12)}) is corrupt` };
+        if (!store.hasBlob(ref)) return { reason: `its file "${name}" (${ref.hash.slice(0, 12)}) is missing or not ${ref.size} bytes` };
+      }
+    }
+  }
+  return { record };
+}
+
+/** The report for a person: one line per corrupt entry, then what was checked and done. */
+export function formatVerifyReport(report: VerifyReport, show: (path: string) => string): string {
+  const lines = report.corrupt.map((c) => `corrupt ${c.type} ${c.type === "stage-index" ? c.id : c.id.slice(0, 12)} (${show(c.path)}): ${c.reason}`);
+  lines.push(`checked ${report.blobs} files and ${report.records} task records: ${report.corrupt.length ? `${report.corrupt.length} corrupt` : "0 corrupt"}`);
+  if (report.evicted) {
+    const e = report.evicted;
+    lines.push(`repaired: removed ${e.blobs} files, ${e.records} task records (with those that read a corrupt file) and ${e.stageIndexes} stage indexes; the next dag run makes them again`);
+  } else if (report.corrupt.length) {
+    lines.push("run dag verify --repair to remove them and what was made from them; the next dag run makes them again");
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,232 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { isBuiltin } from "node:module";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { writeFileAtomic } from "../cache/atomic.js";
+import { hashJson, sha256 } from "./hash.js";
+
+/**
+ * What a stage kind's code is: every local file its module imports, transitively (by path
+ * relative to the project, with its content hash), and the installed version of every npm package
+ * they import, with those packages' own dependencies. It goes into every task key, so an edit to
+ * a stage or to anything under lib/ that it uses makes its cached results stale.
+ *
+ * The files read are the built `.js` files that workers import, not the `.ts` sources: the key
+ * then says what actually runs (an edit not yet built changes nothing, and a kind in a
+ * `stage_paths` folder may have no sources at all), and type-only imports, which tsc erases, do
+ * not make every stage stale when a shared type changes.
+ */
+export interface CodeManifest {
+  /** Path relative to the project root (the nearest folder with a package.json) -> sha256. */
+  files: Record<string, string>;
+  /** npm package -> version, for every package imported and what those depend on. */
+  packages: Record<string, string>;
+}
+
+interface FileEntry {
+  size: number;
+  mtimeNs: string;
+  ino: number;
+  hash: string;
+  /** Local files this one imports (absolute paths) and the npm packages it imports. */
+  local: string[];
+  packages: string[];
+}
+
+interface LockEntry {
+  version?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+// import x from "a"; export * from "a"; import "a"; import("a"); require("a"); createRequire(url)("a")
+const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*|\bcreateRequire\([^()]*\)\s*\(\s*)(["'])([^"'\n]+)\1/g;
+
+/**
+ * Code fingerprints with a stat cache: a file whose size, inode and mtime are unchanged is not
+ * read again (as for input files), so a no-op run pays one stat per file of each kind's code.
+ */
+export class CodeFingerprints {
+  private entries: Record<string, FileEntry> = {};
+  private dirty = false;
+  private readonly locks = new Map<string, Record<string, LockEntry> | undefined>();
+  private readonly memo = new Map<string, { hash: string; manifest: CodeManifest }>();
+
+  /** `cacheFile`: where the stat cache is kept between runs (none: in memory only). */
+  constructor(private readonly cacheFile?: string) {
+    if (!cacheFile) return;
+    try {
+      this.entries = JSON.parse(readFileSync(cacheFile, "utf8")) as Record<string, FileEntry>;
+    } catch {
+      this.entries = {};
+    }
+  }
+
+  /** The fingerprint of a stage kind's module: a hash, and what it was made of (for `dag status`). */
+  of(modulePath: string): { hash: string; manifest: CodeManifest } {
+    const known = this.memo.get(modulePath);
+    if (known) return known;
+    const root = projectRoot(modulePath);
+    const files: Record<string, string> = {};
+    const packages: Record<string, string> = {};
+    const seen = new Set<string>();
+    const pending = [resolve(modulePath)];
+    while (pending.length) {
+      const file = pending.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const entry = this.file(file);
+      files[relative(root, file).split(sep).join("/")] = entry.hash;
+      pending.push(...entry.local);
+      for (const name of entry.packages) this.addPackage(name, file, packages);
+    }
+    const manifest: CodeManifest = { files: sortKeys(files), packages: sortKeys(packages) };
+    const result = { hash: hashJson(manifest), manifest };
+    this.memo.set(modulePath, result);
+    return result;
+  }
+
+  save(): void {
+    if (this.dirty && this.cacheFile) writeFileAtomic(this.cacheFile, JSON.stringify(this.entries));
+    this.dirty = false;
+  }
+
+  private file(path: string): FileEntry {
+    const st = statSync(path, { bigint: true });
+    const mtimeNs = st.mtimeNs.toString();
+    const known = this.entries[path];
+    if (known && known.size === Number(st.size) && known.mtimeNs === mtimeNs && known.ino === Number(st.ino)) return known;
+    const text = readFileSync(path, "utf8");
+    const local = new Set<string>();
+    const packages = new Set<string>();
+    for (const [, , spec] of text.matchAll(SPECIFIER)) {
+      if (spec.startsWith(".") || spec.startsWith("/")) {
+        const target = resolveLocal(dirname(path), spec);
+        if (target) local.add(target);
+      } else if (!isBuiltin(spec)) {
+        packages.add(packageName(spec));
+      }
+    }
+    const entry: FileEntry = { size: Number(st.size), mtimeNs, ino: Number(st.ino), hash: sha256(text), local: [...local].sort(), packages: [...packages].sort() };
+    this.entries[path] = entry;
+    this.dirty = true;
+    return entry;
+  }
+
+  /** A package's version and, transitively, its dependencies', from the nearest package-lock.json. */
+  private addPackage(name: string, fromFile: string, out: Record<string, string>): void {
+    const lockDir = findUp(dirname(fromFile), "package-lock.json");
+    const lock = lockDir === undefined ? undefined : this.lock(lockDir);
+    if (!lock) {
+      // No lock file (a kind from another folder): the installed package's own version.
+      const version = installedVersion(name, dirname(fromFile));
+      if (version) out[name] = version;
+      return;
+    }
+    const pending: [string, string][] = [[name, ""]];
+    while (pending.length) {
+      const [pkg, under] = pending.pop()!;
+      const at = lockPath(lock, pkg, under);
+      if (!at) continue;
+      const entry = lock[at];
+      const label = at === `node_modules/${pkg}` ? pkg : at;
+      if (out[label] !== undefined) continue;
+      out[label] = entry.version ?? "?";
+      for (const dep of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies })) pending.push([dep, at]);
+    }
+  }
+
+  private lock(dir: string): Record<string, LockEntry> | undefined {
+    if (!this.locks.has(dir)) {
+      try {
+        const parsed = JSON.parse(readFileSync(join(dir, "package-lock.json"), "utf8")) as { packages?: Record<string, LockEntry> };
+        this.locks.set(dir, parsed.packages);
+      } catch {
+        this.locks.set(dir, undefined);
+      }
+    }
+    return this.locks.get(dir);
+  }
+}
+
+/** Where npm would find `pkg` from the package installed at `under` (lock paths): nested first. */
+function lockPath(lock: Record<string, LockEntry>, pkg: string, under: string): string | undefined {
+  let base = under;
+  for (;;) {
+    const candidate = `${base ? `${base}/` : ""}node_modules/${pkg}`;
+    if (lock[candidate]) return candidate;
+    if (!base) return undefined;
+    const cut = base.lastIndexOf("/node_modules/");
+    base = cut < 0 ? "" : base.slice(0, cut);
+  }
+}
+
+function resolveLocal(dir: string, spec: string): string | undefined {
+  const base = resolve(dir, spec);
+  for (const candidate of [base, `${base}.js`, join(base, "index.js")]) {
+    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+  }
+  return undefined;
+}
+
+function packageName(spec: string): string {
+  const parts = spec.split("/");
+  return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+function findUp(dir: string, name: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, name))) return d;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+function installedVersion(name: string, dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      return (JSON.parse(readFileSync(join(d, "node_modules", name, "package.json"), "utf8")) as { version?: string }).version;
+    } catch {
+      if (dirname(d) === d) return undefined;
+    }
+  }
+}
+
+/** The folder file paths in a code manifest are relative to: the nearest one with a package.json. */
+export function projectRoot(modulePath: string): string {
+  return findUp(dirname(resolve(modulePath)), "package.json") ?? dirname(resolve(modulePath));
+}
+
+function sortKeys(obj: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(obj).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * What changed between two code manifests, in words: "code changed: lib/flow/farneback.ts". A
+ * built file is named by its source where the source sits beside the build (dist/X.js -> X.ts).
+ */
+export function codeChanges(before: CodeManifest, after: CodeManifest, root?: string): string[] {
+  const name = (file: string): string => {
+    if (root && file.startsWith("dist/") && file.endsWith(".js")) {
+      const source = `${file.slice(5, -3)}.ts`;
+      if (existsSync(join(root, source))) return source;
+    }
+    return file;
+  };
+  const out: string[] = [];
+  const changed = diffKeys(before.files, after.files);
+  if (changed.changed.length) out.push(`code changed: ${changed.changed.map(name).join(", ")}`);
+  if (changed.added.length) out.push(`code added: ${changed.added.map(name).join(", ")}`);
+  if (changed.removed.length) out.push(`code no longer used: ${changed.removed.map(name).join(", ")}`);
+  const pk = diffKeys(before.packages, after.packages);
+  for (const p of pk.changed) out.push(`package ${p}: ${before.packages[p]} -> ${after.packages[p]}`);
+  for (const p of pk.added) out.push(`package added: ${p} ${after.packages[p]}`);
+  for (const p of pk.removed) out.push(`package removed: ${p} ${before.packages[p]}`);
+  return out;
+}
+
+function diffKeys(a: Record<string, string>, b: Record<string, string>): { changed: string[]; added: string[]; removed: string[] } {
+  const changed = Object.keys(b).filter((k) => k in a && a[k] !== b[k]);
+  const added = Object.keys(b).filter((k) => !(k in a));
+  const removed = Object.keys(a).filter((k) => !(k in b));
+  return { changed, added, removed };
+}
