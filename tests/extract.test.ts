@@ -70,6 +70,7 @@ function recordingItem(path: string, meta: JsonObject): ItemIn {
 interface Extracted {
   events: { id: string; frames: Video; meta: JsonObject }[];
   report: Record<string, unknown>;
+  reportMeta: JsonObject;
   preview: PNG;
   logs: string[];
 }
@@ -86,6 +87,7 @@ async function runExtract(path: string, params: object = {}, meta: JsonObject = 
   return {
     events,
     report: JSON.parse(readFileSync(join(ctx.outDir, reports["report"]!), "utf8")) as Record<string, unknown>,
+    reportMeta: (out.reports as ArtifactOut).meta!,
     preview: PNG.sync.read(readFileSync(join(ctx.outDir, reports["preview"]!))),
     logs: ctx.logs,
   };
@@ -188,9 +190,43 @@ describe("extract on a synthetic recording", () => {
     v.frames.fill(120);
     await writeHdf5Video(flat, v, { gzip: 1 });
     await expect(runExtract(flat)).rejects.toThrow(/extract: recording rec000: no swim bladder on the first frame: the frame is flat.*raise bladder\.threshold.*on_missing_bladder: centre/);
-    const centre = await runExtract(flat, { on_missing_bladder: "centre", crop_size: 32 });
+    const centre = await runExtract(flat, { on_missing_bladder: "centre", crop_size: 32, events: { fallback_window: true } });
     expect(centre.events[0]!.meta["crop"]).toEqual({ top: 16, left: 16, width: 32, height: 32 });
-    expect(centre.report["fallback"]).toMatch(/one event from frame 0/);
+    expect(centre.report["fallback"]).toMatch(/one FALLBACK event from frame 0/);
+  });
+});
+
+describe("a recording where no bout is detected", () => {
+  let still: string;
+  beforeAll(async () => {
+    still = join(dir, "still.h5");
+    const v = fishVideo(400, 300);
+    // Every frame the first one: the tail never moves.
+    for (let i = 1; i < v.count; i++) v.frames.copyWithin(i * ROWS * COLS, 0, ROWS * COLS);
+    await writeHdf5Video(still, v, { gzip: 1 });
+  });
+
+  it("gives no event by default, and says so in the log, the report and the report item's meta", async () => {
+    const r = await runExtract(still, { crop_size: 96 });
+    expect(r.events).toEqual([]);
+    expect(r.logs.join("\n")).toMatch(/warning: rec000: no bout detected \(no run of 6 \(or 3\) moving frames\): no event from this recording.*fallback_window: true/);
+    expect(r.report).toMatchObject({ no_bout: true, events: [] });
+    expect(r.reportMeta).toMatchObject({ events: 0, no_bout: true, fallback_window: false });
+  });
+
+  it("gives the paper's frame-0 window only when asked, flagged as a fallback everywhere", async () => {
+    const r = await runExtract(still, { crop_size: 96, events: { fallback_window: true } });
+    expect(r.events.map((e) => [e.meta["start"], e.meta["onset"], e.meta["fallback"]])).toEqual([[0, null, true]]);
+    expect(r.logs.join("\n")).toMatch(/warning: rec000: no bout detected .*one FALLBACK event from frame 0 to 150/);
+    expect(r.reportMeta).toMatchObject({ events: 1, no_bout: true, fallback_window: true });
+  });
+
+  it("a recording with bouts is no fallback, and the log names each onset beside its window's start", async () => {
+    const r = await standardRun();
+    expect(r.events.map((e) => e.meta["fallback"])).toEqual([false, false]);
+    expect(r.reportMeta).toMatchObject({ no_bout: false, fallback_window: false });
+    expect(r.logs.join("\n")).toMatch(/2 events: onset 50 \(window from 35\), onset 250 \(window from 235\)/);
+    expect(r.logs.join("\n")).not.toMatch(/warning/);
   });
 });
 

@@ -16,7 +16,7 @@ export interface ExtractParams {
   on_missing_bladder: "fail" | "centre";
   bladder: { threshold: number; gamma_divisor: number; blur: number; min_area_fraction: number; offset: number };
   motion: { threshold: number; change_fraction: number; blur: number; hold_duplicates: boolean };
-  events: { length: Duration; buffer: Duration; min_run: Duration; fallback_min_run: Duration };
+  events: { length: Duration; buffer: Duration; min_run: Duration; fallback_min_run: Duration; fallback_window: boolean };
   gzip: number;
 }
 
@@ -85,7 +85,11 @@ export const PARAMS_SCHEMA: JsonSchema = {
         length: duration(150, "Event length (the paper: 150 frames = 500 ms at 300 fps).", 1),
         buffer: duration(15, "Kept before the first moving frame (the paper: 15 frames = 50 ms at 300 fps)."),
         min_run: duration(6, "Consecutive moving frames that start an event (the paper: 6 frames = 20 ms at 300 fps).", 1),
-        fallback_min_run: duration(3, "Used when no run reaches min_run in the whole recording (the paper: 3 frames); if none reaches this either, one event starts at frame 0. { frames: 0 }: no fallback."),
+        fallback_min_run: duration(3, "Used when no run reaches min_run in the whole recording (the paper: 3 frames). { frames: 0 }: no retry."),
+        fallback_window: {
+          type: "boolean", default: false,
+          description: "When no bout is detected in a recording: false (ours), no event and a warning; true (the paper), one event from frame 0, flagged `fallback: true` in its meta. A window without a bout teaches a classifier \"bout or no bout\" instead of the bout's class.",
+        },
       },
     },
     gzip: { type: "integer", minimum: 0, maximum: 9, default: 4, description: "gzip level of the event files (0 = none, 9 = smallest)." },
@@ -104,7 +108,7 @@ export interface Resolved {
   motion: MotionParams;
   events: EventParams;
   /** Each duration: frames used and how it was given. */
-  durations: Record<keyof ExtractParams["events"], { frames: number; given: string }>;
+  durations: Record<Exclude<keyof ExtractParams["events"], "fallback_window">, { frames: number; given: string }>;
 }
 
 /** lib/detect's options for one recording, or an error saying which duration came out too short. */
@@ -134,7 +138,10 @@ export function resolve(p: ExtractParams, fps: number, metaOrientation: unknown)
       orientation,
     },
     motion: { threshold: p.motion.threshold, changeFraction: p.motion.change_fraction, blurSize: p.motion.blur, holdDuplicates: p.motion.hold_duplicates },
-    events: { length: durations.length.frames, buffer: durations.buffer.frames, minRun: durations.min_run.frames, fallbackMinRun: durations.fallback_min_run.frames },
+    events: {
+      length: durations.length.frames, buffer: durations.buffer.frames, minRun: durations.min_run.frames, fallbackMinRun: durations.fallback_min_run.frames,
+      fallbackWindow: p.events.fallback_window,
+    },
     durations,
   };
 }
