@@ -34,9 +34,21 @@ async function loadVideo(path: string, meta: JsonObject): Promise<Video> {
   return (await readRecording(path, { format: "ffmpeg", fps })).video;
 }
 
+const round6 = (v: number): number => Math.round(v * 1e6) / 1e6;
+
+/** What to tell a person about a recording without a detected bout, or null when there was one. */
+function describeNoBout(noBout: boolean, e: { minRun: number; fallbackMinRun: number; length: number }, window: boolean): string | null {
+  if (!noBout) return null;
+  const retry = e.fallbackMinRun > 0 ? ` (or ${e.fallbackMinRun})` : "";
+  const what = `no bout detected (no run of ${e.minRun}${retry} moving frames)`;
+  return window
+    ? `${what}: one FALLBACK event from frame 0 to ${e.length} (events.fallback_window: true); it holds no detected bout`
+    : `${what}: no event from this recording; look at its preview.png, tune motion.*, or set events.fallback_window: true for the paper's frame-0 window`;
+}
+
 const extract: StageKind<ExtractParams> = {
   name: "extract",
-  version: 1,
+  version: 2,
   description: "Per recording: crop around the swim bladder found in the first frame, normalise each frame, and cut 150-frame events where the tail moves (Breier & Onken 2020); a report per recording",
   params: PARAMS_SCHEMA,
   inputs: { recordings: { type: "collection", each: true, description: "recordings (read, synthesize): `video` HDF5 [frames, rows, cols] uint8, meta fps and orientation" } },
@@ -113,14 +125,20 @@ const extract: StageKind<ExtractParams> = {
       items.push({
         id: sub,
         files: { frames: file },
-        meta: { recording: id, event: k, start: e.start, end: e.end, onset: e.onset, run: e.run, crop: cropMeta, mirrored, frames: e.end - e.start, rows: crop.height, cols: crop.width },
+        meta: {
+          recording: id, event: k, start: e.start, end: e.end, onset: e.onset, run: e.run, fallback: e.onset === null,
+          crop: cropMeta, mirrored, frames: e.end - e.start, rows: crop.height, cols: crop.width,
+        },
       });
       ctx.progress(7 + (2 * (k + 1)) / cut.events.length, 10);
     }
 
     const runs = motionRuns(moving);
+    const noBout = describeNoBout(cut.noBout, p.events, p.events.fallbackWindow);
     const report = {
       recording: id,
+      class: item.meta["class"] ?? null,
+      label: item.meta["label"] ?? null,
       frames: video.count,
       rows: video.rows,
       cols: video.cols,
@@ -141,9 +159,12 @@ const extract: StageKind<ExtractParams> = {
       },
       durations: p.durations,
       min_run_used: cut.minRunUsed,
-      fallback: cut.minRunUsed === 0 && cut.events.length > 0 ? `no run of ${p.events.minRun} (or ${p.events.fallbackMinRun}) moving frames: one event from frame 0` : null,
-      events: cut.events.map((e, k) => ({ id: items[k]!.id, start: e.start, end: e.end, onset: e.onset, run: e.run })),
+      no_bout: cut.noBout,
+      fallback: noBout,
+      events: cut.events.map((e, k) => ({ id: items[k]!.id, start: e.start, end: e.end, onset: e.onset, run: e.run, fallback: e.onset === null })),
       dropped: cut.dropped,
+      // What decided: the per-frame statistic and its threshold, for the run's contact sheet.
+      trace: { statistic: "changed fraction", threshold: p.motion.changeFraction, values: Array.from(profile.changed, (v) => round6(v)) },
     };
     writeFileSync(join(ctx.outDir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
     const picture = drawPreview({
@@ -152,12 +173,17 @@ const extract: StageKind<ExtractParams> = {
     });
     writeFileSync(join(ctx.outDir, "preview.png"), encodeRgbPng(picture.pixels, picture.width, picture.height));
     ctx.progress(10, 10);
-    const dropped = cut.dropped.length ? `; dropped ${cut.dropped.map((d) => `${d.onset ?? "-"} (${d.reason})`).join(", ")}` : "";
-    ctx.log(`${id}: crop ${crop.width}x${crop.height} at (${crop.left}, ${crop.top}), ${cut.events.length} events at ${cut.events.map((e) => e.start).join(", ") || "-"}${dropped}`);
+    if (noBout) ctx.log(`warning: ${id}: ${noBout}`);
+    const dropped = cut.dropped.length ? `; dropped ${cut.dropped.map((d) => `onset ${d.onset ?? "-"} (${d.reason})`).join(", ")}` : "";
+    const found = cut.events.filter((e) => e.onset !== null).map((e) => `onset ${e.onset} (window from ${e.start})`).join(", ");
+    ctx.log(`${id}: crop ${crop.width}x${crop.height} at (${crop.left}, ${crop.top}), ${cut.events.length} events${found ? `: ${found}` : ""}${dropped}`);
 
     return {
       events: { items },
-      reports: { files: { report: "report.json", preview: "preview.png" }, meta: { events: items.length, dropped: cut.dropped.length, crop: cropMeta } },
+      reports: {
+        files: { report: "report.json", preview: "preview.png" },
+        meta: { events: items.length, dropped: cut.dropped.length, crop: cropMeta, no_bout: cut.noBout, fallback_window: cut.noBout && items.length > 0 },
+      },
     };
   },
 };
