@@ -131,7 +131,7 @@ function layout(p: RecordingParams): Layout {
   const rng = new Rng(hash32(p.seed, "fish"));
   const length = p.fish_length_mm * (1 + p.size_jitter * rng.uniform(-1, 1));
   const contrast = 1 + p.contrast_jitter * rng.uniform(-1, 1);
-  const body = makeBody(rng, { length, contrast });
+  const body = makeBody(rng, { length, contrast, tailContrast: p.tail_contrast });
   const ppm = p.px_per_mm;
   const pj = p.position_jitter_px;
   const mirrored = p.orientation === "head-right";
@@ -170,7 +170,7 @@ function timeline(p: RecordingParams): { bouts: BoutKinematics[]; onsets: number
   const onsets: number[] = [];
   let end = 0;
   for (let i = 0; i < count; i++) {
-    const b = sampleBout(rng, p.class, p.ambiguity);
+    const b = sampleBout(rng, p.class, p.ambiguity, p.caudal_prey);
     // Motion starts half a frame before the onset frame: that frame is the first that moves.
     b.t0 = (onset - 0.5) / fps;
     bouts.push(b);
