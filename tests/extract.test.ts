@@ -118,7 +118,7 @@ describe("extract on a synthetic recording", () => {
     const r = await standardRun();
     expect(r.events.map((e) => [e.id, e.meta["start"], e.meta["end"], e.meta["onset"]])).toEqual([["ev00", 35, 185, 50], ["ev01", 235, 385, 250]]);
     for (const [s, e] of BOUTS) expect(r.events.some((ev) => (ev.meta["start"] as number) <= s && e <= (ev.meta["end"] as number))).toBe(true);
-    expect(r.report["min_run_used"]).toBe(6);
+    expect((r.report["motion"] as { min_run_used: number }).min_run_used).toBe(6);
     expect(r.report["dropped"]).toEqual([]); // the twitch is a 4-frame run: no trigger while 6-frame runs exist
   });
 
@@ -251,5 +251,11 @@ describe("the real Stytra recording with examples/stytra.yaml", () => {
     expect(report.crop).toMatchObject({ top: 0, left: 0, width: 128, height: 70, shrunk_to_frame: true });
     expect(ctx.logs.join("\n")).toMatch(/the frame \(148x70\) is smaller than the 128-px crop: the crop is 128x70/);
     expect(events[0]!.meta!["mirrored"]).toBe(true);
+
+    // The adaptive detector, on the same recording with its own thresholds, finds the same two onsets.
+    const adaptiveCtx = stageContext(dir, "stytra");
+    const adaptiveParams = withDefaults<ExtractParams>(extract, { ...pipeline.stages["extract"]!.params, motion: { method: "adaptive", hold_duplicates: true } });
+    const adaptive = await extract.run(adaptiveCtx, adaptiveParams, { recordings: { id: "stytra", files: { video: join(readCtx.outDir, recording.files!["video"]!) }, meta } });
+    expect((adaptive.events as CollectionOut).items.map((e) => e.meta!["onset"])).toEqual([19, 178]);
   });
 });
