@@ -30,7 +30,7 @@ function withSchemaDefaults<P>(kind: StageKind<P>, given: object): P {
   return params;
 }
 
-/** Recording `index` of synthesize with `overrides`, cropped as pipeline.yaml crops it. */
+/** Recording `index` of synthesize with `overrides` (seed: synthesize's), cropped as pipeline.yaml crops it. */
 async function prepared(index: number, overrides: Partial<SynthesizeParams>) {
   const p = recordingParams(withDefaults(overrides), index);
   const r = renderRecording(p);
@@ -39,7 +39,7 @@ async function prepared(index: number, overrides: Partial<SynthesizeParams>) {
   return { p, r, raw, normalised: normalizeFrames(raw), tailRow: b.y - b.crop.top };
 }
 
-const ADAPTIVE = { ...ADAPTIVE_DEFAULTS, minDuration: 5, mergeGap: 6 };
+const ADAPTIVE = { ...ADAPTIVE_DEFAULTS, minDuration: 6, mergeGap: 6 };
 
 describe("synthesize's options for other rigs", () => {
   it("caudal_prey: prey bouts keep their timing but move the trunk far less; spontaneous recordings are unchanged", () => {
@@ -87,6 +87,15 @@ describe("the adaptive detector", () => {
     expect(found.map((b) => b.onset)).toEqual(r.truth.bouts.map((b) => b.onset));
   });
 
+  it("finds the bouts of a recording that moves in about half its frames (the rest level is not the median of all frames)", async () => {
+    const dense = { seed: 7, bouts_min: 8, bouts_max: 12, rest_ms_min: 80, rest_ms_max: 200, min_onset_spacing_ms: 250, lead_in_ms: 100 };
+    const { r, raw, tailRow } = await prepared(14, dense);
+    const moving = r.truth.bouts.reduce((n, b) => n + b.offset - b.onset + 1, 0);
+    expect(moving).toBeGreaterThan(0.45 * r.video.count);
+    const found = detectBouts(adaptiveProfile(raw, ADAPTIVE, tailRow), ADAPTIVE).bouts;
+    expect(found.map((b) => b.onset)).toEqual(r.truth.bouts.map((b) => b.onset));
+  });
+
   it("a still recording has no bout, whatever its noise", async () => {
     const { raw, tailRow } = await prepared(0, {});
     const still = { ...raw, count: 60, frames: raw.frames.slice(0, 60 * raw.rows * raw.cols) };
@@ -109,7 +118,7 @@ describe("extract with motion.method adaptive and the fish's scale", () => {
   it("cuts an event at every caudal prey bout's onset, and writes its trace and threshold", async () => {
     const { r, report, events } = await run({ caudal_prey: true }, { crop_size: 128, bladder: { offset: 5 }, motion: { method: "adaptive" } });
     expect(events.map((e) => e.meta!["onset"])).toEqual(r.truth.bouts.map((b) => b.onset));
-    expect(report.motion).toMatchObject({ method: "adaptive", min_duration_frames: 5, merge_gap_frames: 6 });
+    expect(report.motion).toMatchObject({ method: "adaptive", min_duration_frames: 6, merge_gap_frames: 6 });
     expect(report.trace.statistic).toBe("changed pixels in the tail band");
     expect(report.trace.values).toHaveLength(r.video.count);
     expect(report.trace.threshold).toBeGreaterThan(0);

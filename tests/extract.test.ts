@@ -93,9 +93,12 @@ async function runExtract(path: string, params: object = {}, meta: JsonObject = 
   };
 }
 
-/** The default run (crop 96) on the 300 fps fish, shared by several tests. */
+/** The paper's motion detection, for the tests of its thresholds and runs. */
+const PAPER = { method: "paper" };
+
+/** The default run (crop 96, the paper's detection) on the 300 fps fish, shared by several tests. */
 let standard: Promise<Extracted> | undefined;
-const standardRun = (): Promise<Extracted> => (standard ??= runExtract(fish300, { crop_size: 96 }));
+const standardRun = (): Promise<Extracted> => (standard ??= runExtract(fish300, { crop_size: 96, motion: PAPER }));
 
 let fish300: string;
 let fish200: string;
@@ -152,8 +155,8 @@ describe("extract on a synthetic recording", () => {
 
   it("durations in milliseconds give the same 500 ms events at 200 fps as at 300 fps", async () => {
     const events = { length: { ms: 500 }, buffer: { ms: 50 } };
-    const at300 = await runExtract(fish300, { crop_size: 96, events });
-    const at200 = await runExtract(fish200, { crop_size: 96, events }, { fps: 200 });
+    const at300 = await runExtract(fish300, { crop_size: 96, events, motion: PAPER });
+    const at200 = await runExtract(fish200, { crop_size: 96, events, motion: PAPER }, { fps: 200 });
     expect(at300.events.map((e) => [e.meta["start"], e.frames.count])).toEqual([[35, 150], [235, 150]]);
     expect(at200.events.map((e) => [e.meta["start"], e.frames.count])).toEqual([[40, 100], [240, 100]]);
     expect((at200.report["durations"] as Record<string, unknown>)["length"]).toEqual({ frames: 100, given: "500 ms at 200 fps" });
@@ -162,7 +165,7 @@ describe("extract on a synthetic recording", () => {
 
   it("a head-right recording (from its meta) gives the very same events, mirrored back to head-left", async () => {
     const left = await standardRun();
-    const right = await runExtract(fishRight, { crop_size: 96 }, { orientation: "head-right" });
+    const right = await runExtract(fishRight, { crop_size: 96, motion: PAPER }, { orientation: "head-right" });
     expect(right.report["orientation"]).toBe("head-right");
     expect(right.events.map((e) => e.meta["start"])).toEqual(left.events.map((e) => e.meta["start"]));
     for (const [k, e] of right.events.entries()) {
@@ -209,7 +212,10 @@ describe("a recording where no bout is detected", () => {
   it("gives no event by default, and says so in the log, the report and the report item's meta", async () => {
     const r = await runExtract(still, { crop_size: 96 });
     expect(r.events).toEqual([]);
-    expect(r.logs.join("\n")).toMatch(/warning: rec000: no bout detected \(no run of 6 \(or 3\) moving frames\): no event from this recording.*fallback_window: true/);
+    expect(r.logs.join("\n")).toMatch(/warning: rec000: no bout detected \(no 6 frames with more than 6 changed pixels in the tail band\): no event from this recording.*fallback_window: true/);
+    const paper = await runExtract(still, { crop_size: 96, motion: PAPER });
+    expect(paper.events).toEqual([]);
+    expect(paper.logs.join("\n")).toMatch(/warning: rec000: no bout detected \(no run of 6 \(or 3\) moving frames\): no event from this recording/);
     expect(r.report).toMatchObject({ no_bout: true, events: [] });
     expect(r.reportMeta).toMatchObject({ events: 0, no_bout: true, fallback_window: false });
   });
@@ -219,6 +225,12 @@ describe("a recording where no bout is detected", () => {
     expect(r.events.map((e) => [e.meta["start"], e.meta["onset"], e.meta["fallback"]])).toEqual([[0, null, true]]);
     expect(r.logs.join("\n")).toMatch(/warning: rec000: no bout detected .*one FALLBACK event from frame 0 to 150/);
     expect(r.reportMeta).toMatchObject({ events: 1, no_bout: true, fallback_window: true });
+  });
+
+  it("the default (adaptive) detection finds the drawn bouts at their onsets, not the 4-frame twitch", async () => {
+    const r = await runExtract(fish300, { crop_size: 96 });
+    expect(r.events.map((e) => [e.meta["start"], e.meta["onset"]])).toEqual([[35, 50], [235, 250]]);
+    expect(r.report["motion"]).toMatchObject({ method: "adaptive", bouts: [{ onset: 50, offset: 69 }, { onset: 250, offset: 261 }] });
   });
 
   it("a recording with bouts is no fallback, and the log names each onset beside its window's start", async () => {
@@ -244,7 +256,7 @@ describe("the real Stytra recording with examples/stytra.yaml", () => {
     const params = withDefaults<ExtractParams>(extract, pipeline.stages["extract"]!.params);
     const out = await extract.run(ctx, params, { recordings: { id: "stytra", files: { video: join(readCtx.outDir, recording.files!["video"]!) }, meta } });
     const events = (out.events as CollectionOut).items;
-    const report = JSON.parse(readFileSync(join(ctx.outDir, "report.json"), "utf8")) as { bladder: { x: number; y: number }; crop: object };
+    const report = JSON.parse(readFileSync(join(ctx.outDir, "report.json"), "utf8")) as { bladder: { x: number; y: number }; crop: object; motion: object };
     expect(events.map((e) => [e.meta!["start"], e.meta!["end"], e.meta!["onset"]])).toEqual([[9, 109, 19], [120, 220, 178]]);
     expect([report.bladder.x, report.bladder.y]).toEqual([102, 34]);
     // Columns 0..127 hold the body and the tail; the eyes start at about x = 130.
@@ -252,10 +264,12 @@ describe("the real Stytra recording with examples/stytra.yaml", () => {
     expect(ctx.logs.join("\n")).toMatch(/the frame \(148x70\) is smaller than the 128-px crop: the crop is 128x70/);
     expect(events[0]!.meta!["mirrored"]).toBe(true);
 
-    // The adaptive detector, on the same recording with its own thresholds, finds the same two onsets.
-    const adaptiveCtx = stageContext(dir, "stytra");
-    const adaptiveParams = withDefaults<ExtractParams>(extract, { ...pipeline.stages["extract"]!.params, motion: { method: "adaptive", hold_duplicates: true } });
-    const adaptive = await extract.run(adaptiveCtx, adaptiveParams, { recordings: { id: "stytra", files: { video: join(readCtx.outDir, recording.files!["video"]!) }, meta } });
-    expect((adaptive.events as CollectionOut).items.map((e) => e.meta!["onset"])).toEqual([19, 178]);
+    expect(report.motion).toMatchObject({ method: "adaptive" });
+
+    // The paper's detection, with the threshold the example's comment gives, finds the same two onsets.
+    const paperCtx = stageContext(dir, "stytra");
+    const paperParams = withDefaults<ExtractParams>(extract, { ...pipeline.stages["extract"]!.params, motion: { method: "paper", threshold: 160, hold_duplicates: true } });
+    const paper = await extract.run(paperCtx, paperParams, { recordings: { id: "stytra", files: { video: join(readCtx.outDir, recording.files!["video"]!) }, meta } });
+    expect((paper.events as CollectionOut).items.map((e) => e.meta!["onset"])).toEqual([19, 178]);
   });
 });

@@ -12,7 +12,8 @@
  *    exceeds `pixel_sigmas` x sigma: grey-level noise rarely reaches it, a moving edge does,
  *    however faint the tail.
  * 4. A frame moves when its count exceeds the rest level by `frame_sigmas` robust deviations
- *    (median and MAD of the counts over the recording), and at least `min_pixels`. Hysteresis:
+ *    (median and MAD of the still frames' counts, found by clipping from the lower quartile:
+ *    dense bouts move more than half the frames), and at least `min_pixels`. Hysteresis:
  *    a bout starts at a frame above that, and extends backwards and forwards over frames above
  *    half of it (`low_fraction`): the onset is the first frame that moved, not the first that
  *    moved a lot.
@@ -87,14 +88,16 @@ export interface AdaptiveDetection {
   tooShort: { onset: number; length: number }[];
 }
 
-/** 3x3 box blur (sum, not mean: the scale cancels in the ratio to sigma) into `out`. */
-function boxBlur(src: Uint8Array, rows: number, cols: number, out: Float32Array): void {
-  const tmp = new Float32Array(rows * cols);
-  for (let y = 0; y < rows; y++) {
+/**
+ * 3x3 box blur (sum, not mean: the scale cancels in the ratio to sigma) of rows [top, bottom)
+ * into `out`; `tmp` holds the horizontal pass.
+ */
+function boxBlur(src: Uint8Array, rows: number, cols: number, top: number, bottom: number, out: Float32Array, tmp: Float32Array): void {
+  for (let y = Math.max(0, top - 1); y < Math.min(rows, bottom + 1); y++) {
     const o = y * cols;
     for (let x = 0; x < cols; x++) tmp[o + x] = src[o + Math.max(0, x - 1)]! + src[o + x]! + src[o + Math.min(cols - 1, x + 1)]!;
   }
-  for (let y = 0; y < rows; y++) {
+  for (let y = top; y < bottom; y++) {
     const up = Math.max(0, y - 1) * cols;
     const down = Math.min(rows - 1, y + 1) * cols;
     const o = y * cols;
@@ -119,18 +122,20 @@ function bandDifferences(video: Video, band: [number, number], stride: number, v
   const duplicate = new Uint8Array(count);
   let prev = new Float32Array(size);
   let cur = new Float32Array(size);
+  const tmp = new Float32Array(size);
+  const blur = (i: number, out: Float32Array): void => boxBlur(frame(i), rows, cols, band[0], band[1], out, tmp);
   const d = new Float32Array((band[1] - band[0]) * cols);
   const frame = (i: number): Buffer => Buffer.from(video.frames.buffer, video.frames.byteOffset + i * size, size);
   // Frame i - 1 is already blurred in `prev` when every frame is visited (a repeat equals its predecessor).
-  if (stride === 1) boxBlur(frame(0), rows, cols, prev);
+  if (stride === 1) blur(0, prev);
   for (let i = 1; i < count; i++) {
     if (frame(i).equals(frame(i - 1))) {
       duplicate[i] = 1;
       continue;
     }
     if (i % stride !== 0) continue;
-    if (stride !== 1) boxBlur(frame(i - 1), rows, cols, prev);
-    boxBlur(frame(i), rows, cols, cur);
+    if (stride !== 1) blur(i - 1, prev);
+    blur(i, cur);
     for (let k = 0, p = band[0] * cols; k < d.length; k++, p++) d[k] = Math.abs(cur[p]! - prev[p]!);
     visit(i, d);
     if (stride === 1) [prev, cur] = [cur, prev];
@@ -175,16 +180,36 @@ export function adaptiveProfile(video: Video, options: Pick<AdaptiveParams, "pix
   return { count: counts, duplicate, sigma: sigma / 9, pixelThreshold: pixelThreshold / 9, band };
 }
 
+/**
+ * The counts of still frames: their median and robust deviation (1.4826 MAD), and the frame
+ * threshold above them. A recording may move in more than half its frames (dense bouts), so the
+ * rest is not the median of all frames: start from the lower quartile and clip the frames above
+ * the threshold until the rest set no longer changes.
+ */
+function restLevel(counts: number[], p: Pick<AdaptiveParams, "frameSigmas" | "minPixels">): { restMedian: number; deviation: number; threshold: number } {
+  const sorted = Float64Array.from(counts).sort();
+  const quantile = (q: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
+  let restMedian = quantile(0.25);
+  let deviation = 1.4826 * median(counts.filter((v) => v <= quantile(0.5)).map((v) => Math.abs(v - restMedian)));
+  let threshold = restMedian + Math.max(p.frameSigmas * deviation, p.minPixels);
+  for (let iteration = 0; iteration < 10; iteration++) {
+    const rest = counts.filter((v) => v <= threshold);
+    const m = median(rest);
+    const d = 1.4826 * median(rest.map((v) => Math.abs(v - m)));
+    const t = m + Math.max(p.frameSigmas * d, p.minPixels);
+    if (t === threshold) break;
+    [restMedian, deviation, threshold] = [m, d, t];
+  }
+  return { restMedian, deviation, threshold };
+}
+
 /** Bouts from the profile: noise-adaptive threshold, hysteresis, merging and a minimum duration. */
 export function detectBouts(profile: AdaptiveProfile, p: Omit<AdaptiveParams, "pixelSigmas" | "minChange" | "band">): AdaptiveDetection {
   const n = profile.count.length;
   // Repeated frames carry no information: hold the previous frame's count over them.
   const s = Float64Array.from(profile.count);
   for (let i = 1; i < n; i++) if (p.holdDuplicates && profile.duplicate[i]) s[i] = s[i - 1]!;
-  const distinct = Array.from(profile.count).filter((_, i) => i > 0 && !profile.duplicate[i]);
-  const restMedian = median(distinct);
-  const deviation = 1.4826 * median(distinct.map((v) => Math.abs(v - restMedian)));
-  const threshold = restMedian + Math.max(p.frameSigmas * deviation, p.minPixels);
+  const { restMedian, deviation, threshold } = restLevel(Array.from(profile.count).filter((_, i) => i > 0 && !profile.duplicate[i]), p);
   const low = restMedian + p.lowFraction * (threshold - restMedian);
 
   // Cores above the threshold, grown over frames above the low one; too short ones dropped

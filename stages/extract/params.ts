@@ -90,8 +90,8 @@ export const PARAMS_SCHEMA: JsonSchema = {
       description: "Which frames move. method paper: on cropped, normalised frames, blur, threshold, and count the pixels that changed side of the threshold since the previous frame; method adaptive: thresholds measured on each recording's own noise (motion.adaptive).",
       properties: {
         method: {
-          type: "string", enum: ["paper", "adaptive"], default: "paper",
-          description: "paper: the paper's fixed thresholds (threshold, change_fraction, blur; runs of events.min_run frames). adaptive: changed pixels in the tail's band beyond the recording's own camera noise, hysteresis, a minimum bout duration (motion.adaptive); finds caudal-only and faint bouts the paper's misses (docs/benchmarks.md).",
+          type: "string", enum: ["paper", "adaptive"], default: "adaptive",
+          description: "adaptive (ours, the default): changed pixels in the tail's band beyond the recording's own camera noise, hysteresis, a minimum bout duration (motion.adaptive); finds caudal-only and faint bouts the paper's misses (docs/benchmarks.md). paper: the paper's fixed thresholds (threshold, change_fraction, blur; runs of events.min_run frames), as FACTS.md describes.",
         },
         threshold: { type: "integer", minimum: 0, maximum: 254, default: 200, description: "Binary threshold (grey level 0..255) separating the tail from the background (the paper: 200; a grey background wants lower, e.g. 160 for Stytra)." },
         change_fraction: { type: "number", minimum: 0, exclusiveMaximum: 1, default: 0.0038, description: "A frame moves when more than this fraction of its pixels changed side (the paper: 0.0038 = 0.38 %)." },
@@ -108,7 +108,7 @@ export const PARAMS_SCHEMA: JsonSchema = {
             low_fraction: { type: "number", minimum: 0, maximum: 1, default: 0.4, description: "Hysteresis: a bout extends backwards and forwards (its offset) over frames above this fraction of the frame threshold." },
             onset_fraction: { type: "number", minimum: 0, maximum: 1, default: 0.2, description: "The onset is the bout's first frame with at least this fraction of the bout's median count of changed pixels (a small twitch before the bout is not its onset); 0: the first frame above the low threshold." },
             band: { type: "number", exclusiveMinimum: 0, maximum: 0.5, default: 0.35, description: "Half-height of the tail's band, around the bladder's row, as a fraction of the crop's height (0.5: the whole crop). Keeps the left corners' agarose out." },
-            min_duration: duration({ ms: 15 }, "Shortest bout (shorter runs of moving frames are noise; ours: 15 ms).", 1),
+            min_duration: duration({ ms: 20 }, "Shortest bout (shorter runs of moving frames are noise; ours: 20 ms, the paper's 6 frames at 300 fps).", 1),
             merge_gap: duration({ ms: 20 }, "Bouts separated by fewer still frames are one bout (ours: 20 ms).", 0),
           },
         },
