@@ -56,7 +56,10 @@ const extract: StageKind<ExtractParams> = {
       type: "collection",
       description: "per recording, items ev00, ev01, ...: `frames` HDF5 [length, crop rows, crop cols] uint8, cropped, min-max normalised per frame, not masked; attributes start, end, onset (-1: none), fps; meta recording, start, end, onset, run, crop, mirrored",
     },
-    reports: { type: "collection", description: "one per recording: `report` JSON (crop, bladder, gamma, events, dropped detections) and `preview` PNG (first frame with crop and bladder, the motion time line)" },
+    reports: {
+      type: "collection",
+      description: "one per recording: `report` JSON (crop, bladder, gamma, the tail's length, motion, events with onsets, dropped detections, no_bout, the per-frame trace and threshold) and `preview` PNG (first frame with crop and bladder, the motion time line); meta events, no_bout, fallback_window",
+    },
   },
 
   async run(ctx, params, inputs) {

@@ -59,7 +59,7 @@ export const PARAMS_SCHEMA: JsonSchema = {
       description: "Mirror the events of head-right recordings left to right, so every event has the head on the left as in the paper (tail fitting and the mask's left corners assume it).",
     },
     crop_size: {
-      oneOf: [{ type: "integer", minimum: 8 }, { const: "auto" }], default: 256,
+      oneOf: [{ type: "integer", minimum: 8 }, { type: "string", enum: ["auto"] }], default: 256,
       description: "Side of the square crop (pixels; the paper: 256). A frame smaller than that in a direction keeps its whole extent there (the crop is then not square). auto: per recording, the side that holds the resting tail (measured on the first frames: bladder.offset + tail length + auto_crop.margin), resized to auto_crop.output_size so that every recording's events have one size.",
     },
     auto_crop: {
@@ -102,9 +102,9 @@ export const PARAMS_SCHEMA: JsonSchema = {
           description: "method adaptive (lib/detect/bouts.ts): on the cropped frames as recorded (3x3 box blur, difference with the previous frame), count the pixels of the tail's band whose change exceeds pixel_sigmas x the recording's noise; a frame moves when the count exceeds its rest level by frame_sigmas robust deviations and min_pixels.",
           properties: {
             pixel_sigmas: { type: "number", exclusiveMinimum: 0, default: 4, description: "A pixel changed when its blurred difference exceeds this many noise sigmas (the noise measured on the recording: median |difference| / 0.6745)." },
-            frame_sigmas: { type: "number", exclusiveMinimum: 0, default: 6, description: "A frame moves when its count of changed pixels exceeds the recording's rest level (median) by this many robust deviations (1.4826 MAD) ..." },
-            min_pixels: { type: "number", minimum: 0, default: 6, description: "... and by at least this many pixels." },
             min_change: { type: "number", minimum: 0, default: 2, description: "... and at least this many grey levels (3x3 mean): the floor for quantised or compressed videos, whose rest differences are mostly 0 (the Stytra clip)." },
+            frame_sigmas: { type: "number", exclusiveMinimum: 0, default: 6, description: "A frame moves when its count of changed pixels exceeds the recording's rest level (the median count of its still frames) by this many robust deviations (1.4826 MAD) ..." },
+            min_pixels: { type: "number", minimum: 0, default: 6, description: "... and by at least this many pixels." },
             low_fraction: { type: "number", minimum: 0, maximum: 1, default: 0.4, description: "Hysteresis: a bout extends backwards and forwards (its offset) over frames above this fraction of the frame threshold." },
             onset_fraction: { type: "number", minimum: 0, maximum: 1, default: 0.2, description: "The onset is the bout's first frame with at least this fraction of the bout's median count of changed pixels (a small twitch before the bout is not its onset); 0: the first frame above the low threshold." },
             band: { type: "number", exclusiveMinimum: 0, maximum: 0.5, default: 0.35, description: "Half-height of the tail's band, around the bladder's row, as a fraction of the crop's height (0.5: the whole crop). Keeps the left corners' agarose out." },
@@ -120,8 +120,8 @@ export const PARAMS_SCHEMA: JsonSchema = {
       properties: {
         length: duration(150, "Event length (the paper: 150 frames = 500 ms at 300 fps).", 1),
         buffer: duration(15, "Kept before the first moving frame (the paper: 15 frames = 50 ms at 300 fps)."),
-        min_run: duration(6, "Consecutive moving frames that start an event (the paper: 6 frames = 20 ms at 300 fps).", 1),
-        fallback_min_run: duration(3, "Used when no run reaches min_run in the whole recording (the paper: 3 frames). { frames: 0 }: no retry."),
+        min_run: duration(6, "method paper: consecutive moving frames that start an event (the paper: 6 frames = 20 ms at 300 fps).", 1),
+        fallback_min_run: duration(3, "method paper: used when no run reaches min_run in the whole recording (the paper: 3 frames). { frames: 0 }: no retry."),
         fallback_window: {
           type: "boolean", default: false,
           description: "When no bout is detected in a recording: false (ours), no event and a warning; true (the paper), one event from frame 0, flagged `fallback: true` in its meta. A window without a bout teaches a classifier \"bout or no bout\" instead of the bout's class.",
