@@ -96,10 +96,15 @@ describe("the adaptive detector", () => {
     expect(found.map((b) => b.onset)).toEqual(r.truth.bouts.map((b) => b.onset));
   });
 
-  it("a still recording has no bout, whatever its noise", async () => {
+  it("a still recording has no bout, whatever its noise, nor when the lamp flickers", async () => {
     const { raw, tailRow } = await prepared(0, {});
-    const still = { ...raw, count: 60, frames: raw.frames.slice(0, 60 * raw.rows * raw.cols) };
+    const size = raw.rows * raw.cols;
+    const still = { ...raw, count: 60, frames: raw.frames.slice(0, 60 * size) };
     expect(detectBouts(adaptiveProfile(still, ADAPTIVE, tailRow), ADAPTIVE).bouts).toEqual([]);
+    // Every other frame 6 grey levels darker, for 10 frames: the whole frame changes, nothing moves.
+    const flicker = { ...still, frames: still.frames.slice() };
+    for (let i = 20; i < 30; i += 2) for (let p = i * size; p < (i + 1) * size; p++) flicker.frames[p] = Math.max(0, flicker.frames[p]! - 6);
+    expect(detectBouts(adaptiveProfile(flicker, ADAPTIVE, tailRow), ADAPTIVE).bouts).toEqual([]);
   });
 });
 

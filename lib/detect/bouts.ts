@@ -4,19 +4,20 @@
  * tail, the paper's binary threshold at 200 never sees the tail move, and loosening it adds
  * false events from camera noise. Here every threshold is measured on the recording itself:
  *
- * 1. Each cropped, normalised frame is blurred (3x3 box) and differenced with the previous one.
+ * 1. Each cropped frame, as recorded, is blurred (3x3 box) and differenced with the previous one,
+ *    less the band's mean difference (a flicker of the lamp moves nothing).
  * 2. The camera noise of a difference, sigma, is estimated robustly: the median |difference| over
- *    all pixels and frames (the tail covers few of them) is 0.6745 sigma for Gaussian noise.
+ *    the band's pixels in about 300 frames spread over the recording (the tail covers few of
+ *    them) is 0.6745 sigma for Gaussian noise.
  * 3. Per frame, the statistic is the number of pixels in the tail band (the crop's rows within
  *    `band` of the tail's resting row; the corners with the agarose stay out) whose difference
- *    exceeds `pixel_sigmas` x sigma: grey-level noise rarely reaches it, a moving edge does,
+ *    exceeds `pixel_sigmas` x sigma (and `min_change` grey levels): noise rarely reaches it, a moving edge does,
  *    however faint the tail.
  * 4. A frame moves when its count exceeds the rest level by `frame_sigmas` robust deviations
  *    (median and MAD of the still frames' counts, found by clipping from the lower quartile:
- *    dense bouts move more than half the frames), and at least `min_pixels`. Hysteresis:
- *    a bout starts at a frame above that, and extends backwards and forwards over frames above
- *    half of it (`low_fraction`): the onset is the first frame that moved, not the first that
- *    moved a lot.
+ *    dense bouts move in about half the frames), and at least `min_pixels`. Hysteresis: a bout
+ *    starts at a frame above that, and extends backwards and forwards over frames above
+ *    `low_fraction` of it, so that its slow start and end belong to it.
  * 5. Runs shorter than `min_duration` are dropped; bouts closer than `merge_gap` are one bout.
  * 6. The onset is the bout's first frame that reaches `onset_fraction` of its median count: the
  *    real Stytra clip has a small twitch (145 changed pixels, then 30) two to four frames before
@@ -136,7 +137,12 @@ function bandDifferences(video: Video, band: [number, number], stride: number, v
     if (i % stride !== 0) continue;
     if (stride !== 1) blur(i - 1, prev);
     blur(i, cur);
-    for (let k = 0, p = band[0] * cols; k < d.length; k++, p++) d[k] = Math.abs(cur[p]! - prev[p]!);
+    // A change of the whole frame's brightness (lamp flicker) is no motion: remove the band's mean
+    // change (a moving tail darkens as many pixels as it brightens, so it barely shifts the mean).
+    let offset = 0;
+    for (let k = 0, p = band[0] * cols; k < d.length; k++, p++) offset += cur[p]! - prev[p]!;
+    offset /= d.length;
+    for (let k = 0, p = band[0] * cols; k < d.length; k++, p++) d[k] = Math.abs(cur[p]! - prev[p]! - offset);
     visit(i, d);
     if (stride === 1) [prev, cur] = [cur, prev];
   }

@@ -1,41 +1,77 @@
-/** A small RGB canvas for report pictures: boxes, outlines and the 5x7 font's text. */
-import { drawText, TEXT_HEIGHT } from "./font.js";
+/**
+ * A small RGB raster for figures: rectangles, scaled images, 5x7 text, colour maps, PNG out.
+ * Enough for heatmap panels, colour bars and bar charts without a native canvas.
+ */
+import { drawText, textWidth, TEXT_HEIGHT } from "./font.js";
+import { encodeRgbPng } from "../video/png.js";
 
-export type RGB = readonly [number, number, number];
-export const GREEN: RGB = [40, 220, 60];
-export const RED: RGB = [240, 40, 40];
-export const ORANGE: RGB = [255, 150, 0];
-export const BLUE: RGB = [60, 110, 255];
-export const YELLOW: RGB = [230, 220, 40];
-export const GREY: RGB = [150, 150, 150];
-export const WHITE: RGB = [255, 255, 255];
+export type Rgb = [number, number, number];
 
 export class Canvas {
-  readonly pixels: Uint8Array;
-  constructor(readonly width: number, readonly height: number, background = 24) {
-    this.pixels = new Uint8Array(width * height * 3).fill(background);
+  readonly data: Uint8Array;
+
+  constructor(readonly width: number, readonly height: number, background: Rgb = [255, 255, 255]) {
+    this.data = new Uint8Array(width * height * 3);
+    for (let i = 0; i < width * height; i++) this.data.set(background, 3 * i);
   }
 
-  set(x: number, y: number, c: RGB): void {
+  pixel(x: number, y: number, c: Rgb): void {
     if (x < 0 || y < 0 || x >= this.width || y >= this.height) return;
-    this.pixels.set(c, 3 * (y * this.width + x));
+    this.data.set(c, 3 * (y * this.width + x));
   }
 
-  box(x0: number, y0: number, x1: number, y1: number, c: RGB): void {
-    for (let y = Math.max(0, y0); y < Math.min(this.height, y1); y++) for (let x = Math.max(0, x0); x < Math.min(this.width, x1); x++) this.set(x, y, c);
+  rect(x: number, y: number, w: number, h: number, c: Rgb): void {
+    for (let yy = Math.max(0, y); yy < Math.min(this.height, y + h); yy++) for (let xx = Math.max(0, x); xx < Math.min(this.width, x + w); xx++) this.data.set(c, 3 * (yy * this.width + xx));
   }
 
-  outline(x0: number, y0: number, x1: number, y1: number, t: number, c: RGB): void {
-    this.box(x0, y0, x1, y0 + t, c);
-    this.box(x0, y1 - t, x1, y1, c);
-    this.box(x0, y0, x0 + t, y1, c);
-    this.box(x1 - t, y0, x1, y1, c);
+  /** An outline one pixel wide. */
+  frame(x: number, y: number, w: number, h: number, c: Rgb): void {
+    this.rect(x, y, w, 1, c);
+    this.rect(x, y + h - 1, w, 1, c);
+    this.rect(x, y, 1, h, c);
+    this.rect(x + w - 1, y, 1, h, c);
   }
 
-  /** Text through the grey 5x7 font: drawn into a mask, then painted. */
-  text(x: number, y: number, s: string, c: RGB): void {
-    const mask = new Uint8Array(this.width * (TEXT_HEIGHT + 1));
-    drawText(mask, this.width, x, 0, s, 255, this.width - x);
-    for (let r = 0; r < TEXT_HEIGHT; r++) for (let col = 0; col < this.width; col++) if (mask[r * this.width + col]) this.set(col, y + r, c);
+  /** An RGB image `w` x `h` drawn at (x, y), each pixel as a `scale` x `scale` block. */
+  image(x: number, y: number, rgb: Uint8Array, w: number, h: number, scale = 1): void {
+    for (let r = 0; r < h * scale; r++) {
+      for (let c = 0; c < w * scale; c++) {
+        const src = 3 * (Math.floor(r / scale) * w + Math.floor(c / scale));
+        this.pixel(x + c, y + r, [rgb[src]!, rgb[src + 1]!, rgb[src + 2]!]);
+      }
+    }
+  }
+
+  /** Text in the 5x7 font (upper case), top-left at (x, y), `scale` times its size. */
+  text(x: number, y: number, text: string, c: Rgb = [0, 0, 0], scale = 1): void {
+    const w = textWidth(text);
+    if (w <= 0) return;
+    const mask = new Uint8Array(w * TEXT_HEIGHT);
+    drawText(mask, w, 0, 0, text, 1);
+    for (let r = 0; r < TEXT_HEIGHT * scale; r++) {
+      for (let cc = 0; cc < w * scale; cc++) if (mask[Math.floor(r / scale) * w + Math.floor(cc / scale)]) this.pixel(x + cc, y + r, c);
+    }
+  }
+
+  png(): Buffer {
+    return encodeRgbPng(this.data, this.width, this.height);
   }
 }
+
+export const textSize = (text: string, scale = 1): { width: number; height: number } => ({ width: textWidth(text) * scale, height: TEXT_HEIGHT * scale });
+
+/** A colour map: t in [0, 1] to RGB. */
+export type ColourMap = (t: number) => Rgb;
+
+function interpolate(stops: Rgb[]): (t: number) => Rgb {
+  return (t) => {
+    const u = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+    const i = Math.min(stops.length - 2, Math.floor(u));
+    const f = u - i;
+    const [a, b] = [stops[i]!, stops[i + 1]!];
+    return [Math.round(a[0] + f * (b[0] - a[0])), Math.round(a[1] + f * (b[1] - a[1])), Math.round(a[2] + f * (b[2] - a[2]))];
+  };
+}
+
+/** Black-red-yellow-white, perceptually ordered (after matplotlib's "inferno"), for maps >= 0. */
+export const inferno: ColourMap = interpolate([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]]);

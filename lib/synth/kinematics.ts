@@ -115,24 +115,7 @@ function trunkGainFor(rng: Rng, cls: BoutClass): number {
  * from the other class's repertoire, while the trunk keeps its own class's involvement: such
  * bouts fool the tail features but not a look at the trunk.
  */
-export function sampleBout(rng: Rng, cls: BoutClass, ambiguity: number, caudalPrey = false): BoutKinematics {
-  const bout = sampleRepertoire(rng, cls, ambiguity);
-  return caudalPrey && cls === "prey" ? caudalOnly(bout) : bout;
-}
-
-/**
- * A prey bout of issue 12's rig: the same timing and beat, but the wave and the bend confined to
- * the caudal tail (the last fifth of the body) and the trunk still. Draws nothing, so the other
- * bouts of a recording stay as they were.
- */
-function caudalOnly(b: BoutKinematics): BoutKinematics {
-  return {
-    ...b, trunkRatio: 0, envExp: Math.max(b.envExp, 1.6) + 2, trunkGain: 0.02,
-    bendCentre: 0.85 + 0.3 * (b.bendCentre - 0.75), bendWidth: Math.min(b.bendWidth, 0.12),
-  };
-}
-
-function sampleRepertoire(rng: Rng, cls: BoutClass, ambiguity: number): BoutKinematics {
+export function sampleBout(rng: Rng, cls: BoutClass, ambiguity: number): BoutKinematics {
   const side = rng.sign();
   const repertoire: BoutClass = rng.chance(ambiguity) ? (cls === "spontaneous" ? "prey" : "spontaneous") : cls;
   const { trunkRatio, envExp, trunkBendCentre } = envelope(rng, repertoire);
@@ -302,4 +285,17 @@ export function integrateMidline(theta: Float64Array, u0: number, ds: number, ou
     out[2 * k] = u;
     out[2 * k + 1] = w;
   }
+}
+
+/**
+ * Turns a prey bout into one of issue 12's rig (synthesize's `caudal_prey`): the same timing and
+ * beat, but the wave and the bend confined to the caudal tail (the last fifth of the body) and the
+ * trunk still. Draws nothing, so the other bouts of a recording stay as they were.
+ */
+export function confineToCaudalTail(b: BoutKinematics): void {
+  b.trunkRatio = 0;
+  b.envExp = Math.max(b.envExp, 1.6) + 2;
+  b.trunkGain = 0.02;
+  b.bendCentre = 0.85 + 0.3 * (b.bendCentre - 0.75);
+  b.bendWidth = Math.min(b.bendWidth, 0.12);
 }

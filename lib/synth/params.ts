@@ -42,8 +42,6 @@ export interface RecordingParams {
   rest_ms_max: number;
   min_onset_spacing_ms: number;
   ambiguity: number;
-  caudal_prey: boolean;
-  tail_contrast: number;
   brightness_min: number;
   brightness_max: number;
   contrast_jitter: number;
@@ -54,6 +52,8 @@ export interface RecordingParams {
   artifact_strength_px: number;
   artifact_class: ClassName;
   artifact_region_mm: ArtifactRegionMm;
+  caudal_prey: boolean;
+  tail_contrast: number;
 }
 
 /** The stage's parameters: a recording's, less what split fills in, plus the dataset's size. */
@@ -96,11 +96,6 @@ export const PARAMS_SCHEMA = {
     rest_ms_max: num("Longest rest between the end of a bout and the next onset (ms).", 600, 0),
     min_onset_spacing_ms: num("Least time between two bout onsets (ms): keep it above the extraction's event length (150 frames = 500 ms at 300 fps) so that events do not overlap; the recording also ends at least this long after the last onset.", 560, 0),
     ambiguity: num("Fraction of bouts whose tail kinematics are drawn from the other class's repertoire while the trunk keeps its own class's involvement (steady in prey, swaying in spontaneous bouts). 0: the tail features separate the classes almost perfectly; 0.1: about 90 % with the five tail features of Semmelhack et al. (2014).", 0.1, 0, 1),
-    caudal_prey: {
-      type: "boolean", default: false,
-      description: "Prey bouts bend only the thin caudal part of the tail, the trunk still (waves and bends concentrated in the last fifth of the body): the rig of issue 12, where the paper's motion threshold missed most prey bouts. false: the default repertoire.",
-    },
-    tail_contrast: num("Darkness of the free tail (behind the agarose) relative to the default (fraction): below 1 the tail is fainter against the camera noise, as on rigs with weaker contrast; the head, eyes and bladder keep theirs.", 1, 0.05, 1),
     brightness_min: num("Lowest mean background grey level of a recording (0..255).", 222, 0, 255),
     brightness_max: num("Highest mean background grey level of a recording (0..255).", 236, 0, 255),
     contrast_jitter: num("Per-recording random change of the fish's darkness (fraction, uniform in +/- this); the bladder stays darkest.", 0.1, 0, 0.5),
@@ -122,6 +117,11 @@ export const PARAMS_SCHEMA = {
         height: num("Height (mm).", ARTIFACT_REGION_DEFAULT.height, 0),
       },
     },
+    caudal_prey: {
+      type: "boolean", default: false,
+      description: "Prey bouts bend only the thin caudal part of the tail, the trunk still (waves and bends concentrated in the last fifth of the body): the rig of issue 12, where the paper's motion threshold missed most prey bouts. false: the default repertoire.",
+    },
+    tail_contrast: num("Darkness of the free tail (behind the agarose) relative to the default (fraction): below 1 the tail is fainter against the camera noise, as on rigs with weaker contrast; the head, eyes and bladder keep theirs.", 1, 0.05, 1),
   },
 } as const;
 

@@ -4,7 +4,7 @@
  * their onsets, offsets and kinematics, the artifact's displacement per frame).
  */
 import { makeBody, type Body } from "./body.js";
-import { integrateMidline, MidlineModel, sampleBout, type BoutKinematics } from "./kinematics.js";
+import { confineToCaudalTail, integrateMidline, MidlineModel, sampleBout, type BoutKinematics } from "./kinematics.js";
 import { checkParams, type RecordingParams } from "./params.js";
 import { expose, noiseTable, poseAt, Scene, toImage, type PixelRect, type Pose } from "./render.js";
 import { hash32, Rng } from "./rng.js";
@@ -170,10 +170,11 @@ function timeline(p: RecordingParams): { bouts: BoutKinematics[]; onsets: number
   const onsets: number[] = [];
   let end = 0;
   for (let i = 0; i < count; i++) {
-    const b = sampleBout(rng, p.class, p.ambiguity, p.caudal_prey);
+    const b = sampleBout(rng, p.class, p.ambiguity);
     // Motion starts half a frame before the onset frame: that frame is the first that moves.
     b.t0 = (onset - 0.5) / fps;
     bouts.push(b);
+    if (p.caudal_prey && b.cls === "prey") confineToCaudalTail(b);
     onsets.push(onset);
     const motion = Math.ceil(b.duration * fps) + 1;
     const rest = Math.round((rng.uniform(p.rest_ms_min, p.rest_ms_max) / 1000) * fps);

@@ -4,9 +4,47 @@
  * the motion threshold as a yellow line), moving frames (orange), events (blue bands) and
  * dropped detections (red ticks). Enlarged for small frames, so a 148-px recording is readable.
  */
-import { BLUE, Canvas, GREEN, GREY, ORANGE, RED, WHITE, YELLOW } from "../../lib/image/canvas.js";
-import { TEXT_HEIGHT } from "../../lib/image/font.js";
 import type { Rect } from "../../lib/image/ops.js";
+import { drawText, TEXT_HEIGHT } from "../../lib/image/font.js";
+
+type RGB = readonly [number, number, number];
+const GREEN: RGB = [40, 220, 60];
+const RED: RGB = [240, 40, 40];
+const ORANGE: RGB = [255, 150, 0];
+const BLUE: RGB = [60, 110, 255];
+const YELLOW: RGB = [230, 220, 40];
+const GREY: RGB = [150, 150, 150];
+const WHITE: RGB = [255, 255, 255];
+
+class Canvas {
+  readonly pixels: Uint8Array;
+  constructor(readonly width: number, readonly height: number, background = 24) {
+    this.pixels = new Uint8Array(width * height * 3).fill(background);
+  }
+
+  set(x: number, y: number, c: RGB): void {
+    if (x < 0 || y < 0 || x >= this.width || y >= this.height) return;
+    this.pixels.set(c, 3 * (y * this.width + x));
+  }
+
+  box(x0: number, y0: number, x1: number, y1: number, c: RGB): void {
+    for (let y = Math.max(0, y0); y < Math.min(this.height, y1); y++) for (let x = Math.max(0, x0); x < Math.min(this.width, x1); x++) this.set(x, y, c);
+  }
+
+  outline(x0: number, y0: number, x1: number, y1: number, t: number, c: RGB): void {
+    this.box(x0, y0, x1, y0 + t, c);
+    this.box(x0, y1 - t, x1, y1, c);
+    this.box(x0, y0, x0 + t, y1, c);
+    this.box(x1 - t, y0, x1, y1, c);
+  }
+
+  /** Text through the grey 5x7 font: drawn into a mask, then painted. */
+  text(x: number, y: number, s: string, c: RGB): void {
+    const mask = new Uint8Array(this.width * (TEXT_HEIGHT + 1));
+    drawText(mask, this.width, x, 0, s, 255, this.width - x);
+    for (let r = 0; r < TEXT_HEIGHT; r++) for (let col = 0; col < this.width; col++) if (mask[r * this.width + col]) this.set(col, y + r, c);
+  }
+}
 
 export interface PreviewInput {
   frame: Uint8Array;

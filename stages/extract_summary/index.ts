@@ -43,13 +43,12 @@ const extractSummary: StageKind<ExtractSummaryParams> = {
   async run(ctx, params, inputs) {
     const items = (inputs.reports as CollectionIn).items;
     if (items.length === 0) throw new Error("extract_summary: no reports: feed extract.reports of a run that extracted at least one recording");
-    const [{ summarise, summaryMarkdown }, { drawContact }, { encodeRgbPng }] = await Promise.all([import("./summary.js"), import("./contact.js"), import("../../lib/video/png.js")]);
+    const [{ summarise, summaryMarkdown }, { drawContact }] = await Promise.all([import("./summary.js"), import("./contact.js")]);
     const reports = items.map(readReport);
     const summary = summarise(reports, params.confound_gap);
     writeFileSync(join(ctx.outDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
     writeFileSync(join(ctx.outDir, "summary.md"), summaryMarkdown(summary));
-    const contact = drawContact(reports);
-    writeFileSync(join(ctx.outDir, "contact.png"), encodeRgbPng(contact.pixels, contact.width, contact.height));
+    writeFileSync(join(ctx.outDir, "contact.png"), drawContact(reports).png());
     for (const c of summary.classes) {
       const d = c.duration_ms ? `, bouts ${c.duration_ms.median} ms (${c.duration_ms.min}-${c.duration_ms.max})` : "";
       ctx.log(`${c.class}: ${c.recordings} recordings, ${c.events} events (${c.events_per_recording} per recording), no bout in ${c.no_bout_recordings.length}${d}`);

@@ -15,7 +15,7 @@ export interface ExtractReport {
   fallback: string | null;
   events: { start: number; end: number; onset: number | null; run: number; fallback?: boolean }[];
   dropped: { onset: number | null }[];
-  trace?: { statistic: string; threshold: number | number[]; values: number[] };
+  trace?: { statistic: string; threshold: number; values: number[] };
   crop?: { tail?: { length_px: number | null; past_crop: boolean } };
 }
 
