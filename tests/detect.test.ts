@@ -274,12 +274,15 @@ describe("cutting events", () => {
     expect(overlap.dropped).toEqual([{ onset: 250, run: 10, reason: "shifted back to fit the video's end, it would overlap event [25, 175)" }]);
   });
 
-  it("falls back to runs of 3, then to one event at frame 0", () => {
+  it("falls back to runs of 3; with no bout at all, no event unless the frame-0 window is asked for", () => {
     const three = cutEvents(flags(600, [[100, 103], [300, 305], [500, 502]]), 600);
     expect(three.minRunUsed).toBe(3);
+    expect(three.noBout).toBe(false);
     expect(three.events.map((e) => e.onset)).toEqual([100, 300]);
     const none = cutEvents(flags(600, [[100, 102]]), 600);
-    expect(none).toEqual({ events: [{ start: 0, end: 150, onset: null, run: 0 }], dropped: [], minRunUsed: 0 });
+    expect(none).toEqual({ events: [], dropped: [], minRunUsed: 0, noBout: true });
+    const window = cutEvents(flags(600, [[100, 102]]), 600, { fallbackWindow: true });
+    expect(window).toEqual({ events: [{ start: 0, end: 150, onset: null, run: 0 }], dropped: [], minRunUsed: 0, noBout: true });
     expect(cutEvents(flags(600, [[100, 102]]), 600, { fallbackMinRun: 2 }).minRunUsed).toBe(2);
   });
 
@@ -336,11 +339,12 @@ describe.skipIf(!stytra.present)("the real Stytra recording", () => {
     expect(long.dropped.map((d) => d.onset)).toEqual([178]);
   });
 
-  it("with the paper's parameters, sees no run of 3 (repeated frames) and falls back to frame 0", async () => {
+  it("with the paper's parameters, sees no run of 3 (repeated frames): no bout, and frame 0 only when asked", async () => {
     const v = await prepared();
     const profile = await motionProfile(v);
     const moving = classifyMotion(profile);
     expect(Math.max(...motionRuns(moving).map((r) => r.length))).toBeLessThan(3);
-    expect(cutEvents(moving, v.count)).toEqual({ events: [{ start: 0, end: 150, onset: null, run: 0 }], dropped: [], minRunUsed: 0 });
+    expect(cutEvents(moving, v.count)).toEqual({ events: [], dropped: [], minRunUsed: 0, noBout: true });
+    expect(cutEvents(moving, v.count, { fallbackWindow: true }).events).toEqual([{ start: 0, end: 150, onset: null, run: 0 }]);
   });
 });

@@ -72,6 +72,7 @@ function recordingItem(path: string, meta: JsonObject): ItemIn {
 interface Extracted {
   events: { id: string; frames: Video; meta: JsonObject }[];
   report: Record<string, unknown>;
+  reportMeta: JsonObject;
   preview: PNG;
   logs: string[];
 }
@@ -88,14 +89,18 @@ async function runExtract(path: string, params: object = {}, meta: JsonObject = 
   return {
     events,
     report: JSON.parse(readFileSync(join(ctx.outDir, reports["report"]!), "utf8")) as Record<string, unknown>,
+    reportMeta: (out.reports as ArtifactOut).meta!,
     preview: PNG.sync.read(readFileSync(join(ctx.outDir, reports["preview"]!))),
     logs: ctx.logs,
   };
 }
 
-/** The default run (crop 96) on the 300 fps fish, shared by several tests. */
+/** The paper's motion detection, for the tests of its thresholds and runs. */
+const PAPER = { method: "paper" };
+
+/** The default run (crop 96, the paper's detection) on the 300 fps fish, shared by several tests. */
 let standard: Promise<Extracted> | undefined;
-const standardRun = (): Promise<Extracted> => (standard ??= runExtract(fish300, { crop_size: 96 }));
+const standardRun = (): Promise<Extracted> => (standard ??= runExtract(fish300, { crop_size: 96, motion: PAPER }));
 
 let fish300: string;
 let fish200: string;
@@ -118,7 +123,7 @@ describe("extract on a synthetic recording", () => {
     const r = await standardRun();
     expect(r.events.map((e) => [e.id, e.meta["start"], e.meta["end"], e.meta["onset"]])).toEqual([["ev00", 35, 185, 50], ["ev01", 235, 385, 250]]);
     for (const [s, e] of BOUTS) expect(r.events.some((ev) => (ev.meta["start"] as number) <= s && e <= (ev.meta["end"] as number))).toBe(true);
-    expect(r.report["min_run_used"]).toBe(6);
+    expect((r.report["motion"] as { min_run_used: number }).min_run_used).toBe(6);
     expect(r.report["dropped"]).toEqual([]); // the twitch is a 4-frame run: no trigger while 6-frame runs exist
   });
 
@@ -152,8 +157,8 @@ describe("extract on a synthetic recording", () => {
 
   it("durations in milliseconds give the same 500 ms events at 200 fps as at 300 fps", async () => {
     const events = { length: { ms: 500 }, buffer: { ms: 50 } };
-    const at300 = await runExtract(fish300, { crop_size: 96, events });
-    const at200 = await runExtract(fish200, { crop_size: 96, events }, { fps: 200 });
+    const at300 = await runExtract(fish300, { crop_size: 96, events, motion: PAPER });
+    const at200 = await runExtract(fish200, { crop_size: 96, events, motion: PAPER }, { fps: 200 });
     expect(at300.events.map((e) => [e.meta["start"], e.frames.count])).toEqual([[35, 150], [235, 150]]);
     expect(at200.events.map((e) => [e.meta["start"], e.frames.count])).toEqual([[40, 100], [240, 100]]);
     expect((at200.report["durations"] as Record<string, unknown>)["length"]).toEqual({ frames: 100, given: "500 ms at 200 fps" });
@@ -162,7 +167,7 @@ describe("extract on a synthetic recording", () => {
 
   it("a head-right recording (from its meta) gives the very same events, mirrored back to head-left", async () => {
     const left = await standardRun();
-    const right = await runExtract(fishRight, { crop_size: 96 }, { orientation: "head-right" });
+    const right = await runExtract(fishRight, { crop_size: 96, motion: PAPER }, { orientation: "head-right" });
     expect(right.report["orientation"]).toBe("head-right");
     expect(right.events.map((e) => e.meta["start"])).toEqual(left.events.map((e) => e.meta["start"]));
     for (const [k, e] of right.events.entries()) {
@@ -190,9 +195,52 @@ describe("extract on a synthetic recording", () => {
     v.frames.fill(120);
     await writeHdf5Video(flat, v, { gzip: 1 });
     await expect(runExtract(flat)).rejects.toThrow(/extract: recording rec000: no swim bladder on the first frame: the frame is flat.*raise bladder\.threshold.*on_missing_bladder: centre/);
-    const centre = await runExtract(flat, { on_missing_bladder: "centre", crop_size: 32 });
+    const centre = await runExtract(flat, { on_missing_bladder: "centre", crop_size: 32, events: { fallback_window: true } });
     expect(centre.events[0]!.meta["crop"]).toEqual({ top: 16, left: 16, width: 32, height: 32 });
-    expect(centre.report["fallback"]).toMatch(/one event from frame 0/);
+    expect(centre.report["fallback"]).toMatch(/one FALLBACK event from frame 0/);
+  });
+});
+
+describe("a recording where no bout is detected", () => {
+  let still: string;
+  beforeAll(async () => {
+    still = join(dir, "still.h5");
+    const v = fishVideo(400, 300);
+    // Every frame the first one: the tail never moves.
+    for (let i = 1; i < v.count; i++) v.frames.copyWithin(i * ROWS * COLS, 0, ROWS * COLS);
+    await writeHdf5Video(still, v, { gzip: 1 });
+  });
+
+  it("gives no event by default, and says so in the log, the report and the report item's meta", async () => {
+    const r = await runExtract(still, { crop_size: 96 });
+    expect(r.events).toEqual([]);
+    expect(r.logs.join("\n")).toMatch(/warning: rec000: no bout detected \(no 6 frames with more than 6 changed pixels in the tail band\): no event from this recording.*fallback_window: true/);
+    const paper = await runExtract(still, { crop_size: 96, motion: PAPER });
+    expect(paper.events).toEqual([]);
+    expect(paper.logs.join("\n")).toMatch(/warning: rec000: no bout detected \(no run of 6 \(or 3\) moving frames\): no event from this recording/);
+    expect(r.report).toMatchObject({ no_bout: true, events: [] });
+    expect(r.reportMeta).toMatchObject({ events: 0, no_bout: true, fallback_window: false });
+  });
+
+  it("gives the paper's frame-0 window only when asked, flagged as a fallback everywhere", async () => {
+    const r = await runExtract(still, { crop_size: 96, events: { fallback_window: true } });
+    expect(r.events.map((e) => [e.meta["start"], e.meta["onset"], e.meta["fallback"]])).toEqual([[0, null, true]]);
+    expect(r.logs.join("\n")).toMatch(/warning: rec000: no bout detected .*one FALLBACK event from frame 0 to 150/);
+    expect(r.reportMeta).toMatchObject({ events: 1, no_bout: true, fallback_window: true });
+  });
+
+  it("the default (adaptive) detection finds the drawn bouts at their onsets, not the 4-frame twitch", async () => {
+    const r = await runExtract(fish300, { crop_size: 96 });
+    expect(r.events.map((e) => [e.meta["start"], e.meta["onset"]])).toEqual([[35, 50], [235, 250]]);
+    expect(r.report["motion"]).toMatchObject({ method: "adaptive", bouts: [{ onset: 50, offset: 69 }, { onset: 250, offset: 261 }] });
+  });
+
+  it("a recording with bouts is no fallback, and the log names each onset beside its window's start", async () => {
+    const r = await standardRun();
+    expect(r.events.map((e) => e.meta["fallback"])).toEqual([false, false]);
+    expect(r.reportMeta).toMatchObject({ no_bout: false, fallback_window: false });
+    expect(r.logs.join("\n")).toMatch(/2 events: onset 50 \(window from 35\), onset 250 \(window from 235\)/);
+    expect(r.logs.join("\n")).not.toMatch(/warning/);
   });
 });
 
@@ -210,12 +258,20 @@ describe.skipIf(!stytra.present)("the real Stytra recording with examples/stytra
     const params = withDefaults<ExtractParams>(extract, pipeline.stages["extract"]!.params);
     const out = await extract.run(ctx, params, { recordings: { id: "stytra", files: { video: join(readCtx.outDir, recording.files!["video"]!) }, meta } });
     const events = (out.events as CollectionOut).items;
-    const report = JSON.parse(readFileSync(join(ctx.outDir, "report.json"), "utf8")) as { bladder: { x: number; y: number }; crop: object };
+    const report = JSON.parse(readFileSync(join(ctx.outDir, "report.json"), "utf8")) as { bladder: { x: number; y: number }; crop: object; motion: object };
     expect(events.map((e) => [e.meta!["start"], e.meta!["end"], e.meta!["onset"]])).toEqual([[9, 109, 19], [120, 220, 178]]);
     expect([report.bladder.x, report.bladder.y]).toEqual([102, 34]);
     // Columns 0..127 hold the body and the tail; the eyes start at about x = 130.
     expect(report.crop).toMatchObject({ top: 0, left: 0, width: 128, height: 70, shrunk_to_frame: true });
     expect(ctx.logs.join("\n")).toMatch(/the frame \(148x70\) is smaller than the 128-px crop: the crop is 128x70/);
     expect(events[0]!.meta!["mirrored"]).toBe(true);
+
+    expect(report.motion).toMatchObject({ method: "adaptive" });
+
+    // The paper's detection, with the threshold the example's comment gives, finds the same two onsets.
+    const paperCtx = stageContext(dir, "stytra");
+    const paperParams = withDefaults<ExtractParams>(extract, { ...pipeline.stages["extract"]!.params, motion: { method: "paper", threshold: 160, hold_duplicates: true } });
+    const paper = await extract.run(paperCtx, paperParams, { recordings: { id: "stytra", files: { video: join(readCtx.outDir, recording.files!["video"]!) }, meta } });
+    expect((paper.events as CollectionOut).items.map((e) => e.meta!["onset"])).toEqual([19, 178]);
   });
 });

@@ -45,6 +45,8 @@ export interface CV {
   RETR_LIST: number;
   CHAIN_APPROX_NONE: number;
   CHAIN_APPROX_SIMPLE: number;
+  INTER_LINEAR: number;
+  INTER_AREA: number;
   GaussianBlur(src: Mat, dst: Mat, ksize: Size, sigmaX: number, sigmaY?: number, borderType?: number): void;
   threshold(src: Mat, dst: Mat, thresh: number, maxval: number, type: number): number;
   absdiff(a: Mat, b: Mat, dst: Mat): void;
@@ -52,6 +54,7 @@ export interface CV {
   findContours(image: Mat, contours: MatVector, hierarchy: Mat, mode: number, method: number): void;
   contourArea(contour: Mat, oriented?: boolean): number;
   flip(src: Mat, dst: Mat, flipCode: number): void;
+  resize(src: Mat, dst: Mat, dsize: Size, fx?: number, fy?: number, interpolation?: number): void;
   calcOpticalFlowFarneback(
     prev: Mat, next: Mat, flow: Mat, pyrScale: number, levels: number, winsize: number,
     iterations: number, polyN: number, polySigma: number, flags: number,

@@ -41,12 +41,17 @@ export const MOTION_DEFAULTS: Readonly<MotionParams> = Object.freeze({
 export interface EventParams {
   /** Consecutive moving frames that make an event (6 in the paper). */
   minRun: number;
-  /** Used when no run reaches minRun anywhere in the video (3; 0 = no fallback). */
+  /** Used when no run reaches minRun anywhere in the video (3; 0 = no retry). */
   fallbackMinRun: number;
   /** Frames kept before the first moving frame (15). */
   buffer: number;
   /** Event length in frames (150). */
   length: number;
+  /**
+   * When no run reaches either length: one event at frame 0 (the paper), or none (false, ours:
+   * a window without a bout teaches a classifier "bout or no bout", not the bout's class).
+   */
+  fallbackWindow: boolean;
 }
 
 export const EVENT_DEFAULTS: Readonly<EventParams> = Object.freeze({
@@ -54,6 +59,7 @@ export const EVENT_DEFAULTS: Readonly<EventParams> = Object.freeze({
   fallbackMinRun: 3,
   buffer: 15,
   length: 150,
+  fallbackWindow: false,
 });
 
 /** Per frame: the fraction of pixels that changed since the previous frame ([0] = 0). */
@@ -84,6 +90,14 @@ export interface CutResult {
   dropped: DroppedEvent[];
   /** The run length that found events: minRun, fallbackMinRun, or 0 when neither did. */
   minRunUsed: number;
+  /** No bout was detected: the events are empty, or the frame-0 fallback window when asked for. */
+  noBout: boolean;
+}
+
+/** A detected bout: its first moving frame and how many frames it lasts. */
+export interface Trigger {
+  onset: number;
+  length: number;
 }
 
 function checked<T extends object>(defaults: Readonly<T>, options: Partial<T>): T {
@@ -101,6 +115,7 @@ export function motionParams(options: Partial<MotionParams> = {}): MotionParams 
 
 export function eventParams(options: Partial<EventParams> = {}): EventParams {
   const p = checked(EVENT_DEFAULTS, options);
+  if (typeof p.fallbackWindow !== "boolean") throw new RangeError(`event fallbackWindow must be true or false, got ${String(p.fallbackWindow)}`);
   for (const k of ["minRun", "fallbackMinRun", "buffer", "length"] as const) {
     if (!Number.isInteger(p[k]) || p[k] < 0) throw new RangeError(`event ${k} must be a non-negative integer, got ${p[k]}`);
   }
@@ -182,36 +197,40 @@ export function motionRuns(moving: ArrayLike<number | boolean>): { onset: number
 
 /**
  * Cuts events out of a video of `count` frames. Each run of at least minRun moving frames
- * (else fallbackMinRun; else one event at frame 0) starts an event `buffer` frames before its
- * onset, `length` frames long. Events never overlap: a run whose onset lies inside an earlier
- * event is dropped; when only its buffer reaches into the earlier event, the event starts
- * where that one ends (a shorter buffer; the paper's code let them overlap). An event running
- * past the end is shifted back to fit, and dropped if that makes it overlap.
+ * (else fallbackMinRun) triggers an event (placeEvents). When no run reaches either, there is
+ * no bout: no event, or with fallbackWindow one event at frame 0 (the paper's last resort).
  */
 export function cutEvents(moving: ArrayLike<number | boolean>, count: number, options: Partial<EventParams> = {}): CutResult {
   const p = eventParams(options);
   if (moving.length > count) throw new RangeError(`motion flags cover ${moving.length} frames, the video only ${count}`);
   const runs = motionRuns(moving);
-  let minRunUsed = 0;
-  let triggers: { onset: number; length: number }[] = [];
   for (const minRun of [p.minRun, p.fallbackMinRun]) {
     if (minRun < 1) continue;
-    triggers = runs.filter((r) => r.length >= minRun);
-    if (triggers.length > 0) {
-      minRunUsed = minRun;
-      break;
-    }
+    const triggers = runs.filter((r) => r.length >= minRun);
+    if (triggers.length > 0) return { ...placeEvents(triggers, count, p), minRunUsed: minRun, noBout: false };
   }
+  return { ...placeEvents([], count, p), minRunUsed: 0, noBout: true };
+}
 
+/**
+ * Events from detected bouts (in order of onset): each starts `buffer` frames before its onset
+ * and is `length` frames long. Events never overlap: a bout whose onset lies inside an earlier
+ * event is dropped; when only its buffer reaches into the earlier event, the event starts where
+ * that one ends (a shorter buffer; the paper's code let them overlap). An event running past the
+ * end is shifted back to fit, and dropped if that makes it overlap. No bout: no event, unless
+ * `fallbackWindow` asks for one at frame 0.
+ */
+export function placeEvents(triggers: Trigger[], count: number, options: Partial<EventParams> = {}): { events: SwimEvent[]; dropped: DroppedEvent[] } {
+  const p = eventParams(options);
   const events: SwimEvent[] = [];
   const dropped: DroppedEvent[] = [];
   if (count < p.length) {
     const reason = `the video has ${count} frames, fewer than the event length ${p.length}`;
-    if (triggers.length === 0) dropped.push({ onset: null, run: 0, reason });
+    if (triggers.length === 0 && p.fallbackWindow) dropped.push({ onset: null, run: 0, reason });
     for (const t of triggers) dropped.push({ onset: t.onset, run: t.length, reason });
-    return { events, dropped, minRunUsed };
+    return { events, dropped };
   }
-  if (triggers.length === 0) return { events: [{ start: 0, end: p.length, onset: null, run: 0 }], dropped, minRunUsed };
+  if (triggers.length === 0) return { events: p.fallbackWindow ? [{ start: 0, end: p.length, onset: null, run: 0 }] : [], dropped };
 
   let previousEnd = 0;
   for (const t of triggers) {
@@ -231,5 +250,5 @@ export function cutEvents(moving: ArrayLike<number | boolean>, count: number, op
     events.push({ start, end: start + p.length, onset: t.onset, run: t.length });
     previousEnd = start + p.length;
   }
-  return { events, dropped, minRunUsed };
+  return { events, dropped };
 }

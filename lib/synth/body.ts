@@ -83,6 +83,8 @@ export interface BodyOptions {
   length: number;
   /** Multiplies the darkness of body and eyes (not of the bladder, which stays darkest). */
   contrast: number;
+  /** Multiplies the darkness of the free tail (from where it leaves the agarose); 1: unchanged. */
+  tailContrast?: number;
 }
 
 /** A random larva: proportions jittered a little, its own pigment pattern. */
@@ -150,8 +152,20 @@ export function makeBody(rng: Rng, options: BodyOptions): Body {
     }
   }
   for (let i = 0; i < pigment.length; i++) pigment[i] = Math.min(0.28, pigment[i]!);
+  const fixedUntil = bladderEnd + 0.08 * k;
+  if (options.tailContrast !== undefined && options.tailContrast !== 1) fadeTail(darkness, pigment, fixedUntil + 0.1 * k, 0.2 * k, options.tailContrast);
 
-  return { length, bladderEnd, fixedUntil: bladderEnd + 0.08 * k, halfWidth, darkness, pigment, eyes, bladder, fins };
+  return { length, bladderEnd, fixedUntil, halfWidth, darkness, pigment, eyes, bladder, fins };
+}
+
+/** Scales the tissue's darkness by `factor` from `from` (mm) on, blending in over `ramp` mm. */
+function fadeTail(darkness: Float32Array, pigment: Float32Array, from: number, ramp: number, factor: number): void {
+  for (let i = 0; i < darkness.length; i++) {
+    const blend = Math.min(1, Math.max(0, (i * TABLE_STEP_MM - from) / ramp));
+    const f = 1 - blend * (1 - factor);
+    darkness[i] = darkness[i]! * f;
+    for (let b = 0; b < PIGMENT_BINS; b++) pigment[i * PIGMENT_BINS + b] = pigment[i * PIGMENT_BINS + b]! * f;
+  }
 }
 
 /** Half-width (mm) at arc length u. */

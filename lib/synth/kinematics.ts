@@ -292,3 +292,16 @@ export function integrateMidline(theta: Float64Array, u0: number, ds: number, ou
     out[2 * k + 1] = w;
   }
 }
+
+/**
+ * Turns a prey bout into one of issue 12's rig (synthesize's `caudal_prey`): the same timing and
+ * beat, but the wave and the bend confined to the caudal tail (the last fifth of the body) and the
+ * trunk still. Draws nothing, so the other bouts of a recording stay as they were.
+ */
+export function confineToCaudalTail(b: BoutKinematics): void {
+  b.trunkRatio = 0;
+  b.envExp = Math.max(b.envExp, 1.6) + 2;
+  b.trunkGain = 0.02;
+  b.bendCentre = 0.85 + 0.3 * (b.bendCentre - 0.75);
+  b.bendWidth = Math.min(b.bendWidth, 0.12);
+}

@@ -54,6 +54,8 @@ export interface RecordingParams {
   artifact_strength_px: number;
   artifact_class: ClassName;
   artifact_region_mm: ArtifactRegionMm;
+  caudal_prey: boolean;
+  tail_contrast: number;
 }
 
 /** The stage's parameters: a recording's, less what split fills in, plus the dataset's size. */
@@ -121,6 +123,11 @@ export const PARAMS_SCHEMA = {
         height: num("Height (mm).", ARTIFACT_REGION_DEFAULT.height, 0),
       },
     },
+    caudal_prey: {
+      type: "boolean", default: false,
+      description: "Prey bouts bend only the thin caudal part of the tail, the trunk still (waves and bends concentrated in the last fifth of the body): the rig of issue 12, where the paper's motion threshold missed most prey bouts. false: the default repertoire.",
+    },
+    tail_contrast: num("Darkness of the free tail (behind the agarose) relative to the default (fraction): below 1 the tail is fainter against the camera noise, as on rigs with weaker contrast; the head, eyes and bladder keep theirs.", 1, 0.05, 1),
   },
 } as const;
 

@@ -4,7 +4,7 @@
  * their onsets, offsets and kinematics, the artifact's displacement per frame).
  */
 import { makeBody, type Body } from "./body.js";
-import { integrateMidline, MidlineModel, sampleBout, type BoutKinematics } from "./kinematics.js";
+import { confineToCaudalTail, integrateMidline, MidlineModel, sampleBout, type BoutKinematics } from "./kinematics.js";
 import { checkParams, type RecordingParams } from "./params.js";
 import { expose, noiseTable, poseAt, Scene, toImage, type PixelRect, type Pose } from "./render.js";
 import { hash32, Rng } from "./rng.js";
@@ -131,7 +131,7 @@ function layout(p: RecordingParams): Layout {
   const rng = new Rng(hash32(p.seed, "fish"));
   const length = p.fish_length_mm * (1 + p.size_jitter * rng.uniform(-1, 1));
   const contrast = 1 + p.contrast_jitter * rng.uniform(-1, 1);
-  const body = makeBody(rng, { length, contrast });
+  const body = makeBody(rng, { length, contrast, tailContrast: p.tail_contrast });
   const ppm = p.px_per_mm;
   const pj = p.position_jitter_px;
   const mirrored = p.orientation === "head-right";
@@ -174,6 +174,7 @@ function timeline(p: RecordingParams): { bouts: BoutKinematics[]; onsets: number
     // Motion starts half a frame before the onset frame: that frame is the first that moves.
     b.t0 = (onset - 0.5) / fps;
     bouts.push(b);
+    if (p.caudal_prey && b.cls === "prey") confineToCaudalTail(b);
     onsets.push(onset);
     const motion = Math.ceil(b.duration * fps) + 1;
     const rest = Math.round((rng.uniform(p.rest_ms_min, p.rest_ms_max) / 1000) * fps);

@@ -12,6 +12,7 @@ import { SampleCache, type ExampleRef } from "../../lib/model/dataset.js";
 import { binaryMetrics, eventPredictions } from "../../lib/model/metrics.js";
 import { readModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
 import { argmaxRows, predict, type Predictions } from "../../lib/model/predict.js";
+import { fallbackNote, isFallbackSample } from "../../lib/detect/fallback.js";
 import { examplesBySplit, flowLayoutOf, readSplits, SPLIT_NAMES, type SplitName } from "../../lib/model/splits.js";
 import type { EvaluateParams } from "./index.js";
 import { markdownReport, table1, type SplitMetrics } from "./report.js";
@@ -48,6 +49,8 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
   const splitsPath = splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0];
   if (!splitsPath) throw new Error("evaluate: the splits input holds no file: feed split.splits");
   const sets = examplesBySplit(samples.items, readSplits(splitsPath));
+  const fallbackIds = new Set(samples.items.filter((it) => isFallbackSample(it.meta)).map((it) => it.id));
+  const fallbackSamples = Object.fromEntries(SPLIT_NAMES.map((s) => [s, sets[s].filter((e) => fallbackIds.has(e.id)).length])) as Record<SplitName, number>;
 
   const backend = await selectBackend(params.backend);
   ctx.log(`backend ${backend.backend}: ${backend.reason}`);
@@ -73,7 +76,7 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
       const events = eventPredictions(examples.map((e) => e.id), labels, p.fused, p.classes);
       metrics[split].events = binaryMetrics(events.labels, events.predicted);
       predicted.push({ split, examples, p });
-      ctx.log(`${split}: ${examples.length} samples, accuracy spatial ${metrics[split].spatial!.accuracy.toFixed(4)}, temporal ${metrics[split].temporal!.accuracy.toFixed(4)}, fused ${metrics[split].fused!.accuracy.toFixed(4)}; ${events.labels.length} events, fused ${metrics[split].events.accuracy.toFixed(4)}`);
+      ctx.log(`${split}: ${examples.length} samples, accuracy spatial ${metrics[split].spatial!.accuracy.toFixed(4)}, temporal ${metrics[split].temporal!.accuracy.toFixed(4)}, fused ${metrics[split].fused!.accuracy.toFixed(4)}; ${events.labels.length} events, fused ${metrics[split].events.accuracy.toFixed(4)}${fallbackNote(fallbackSamples[split], examples.length, "samples")}`);
     }
   } finally {
     tf.dispose([...tensors.values()]);
@@ -84,6 +87,7 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
     selected: { ...selected, reason },
     table1: table1(metrics),
     splits: metrics,
+    fallback_samples: fallbackSamples,
     grid,
     evaluation: "every sample centre-cropped (offset 16/256 of the frame), not flipped, no dropout; class 1 (prey) positive; confusion rows = true class, columns = predicted",
     backend: { name: backend.backend, requested: backend.requested, reason: backend.reason },
@@ -103,7 +107,7 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
   return {
     report: {
       files: { metrics: "metrics.json", table: "table.md", predictions: "predictions.csv" },
-      meta: { selected: chosen.id, train: round(t.train), validation: round(t.validation), test_spatial: round(t.test_spatial), test_temporal: round(t.test_temporal), test_fused: round(t.test_fused) },
+      meta: { selected: chosen.id, train: round(t.train), validation: round(t.validation), test_spatial: round(t.test_spatial), test_temporal: round(t.test_temporal), test_fused: round(t.test_fused), fallback_samples: SPLIT_NAMES.reduce((n, s) => n + fallbackSamples[s], 0) },
     },
     model: { files: modelFiles, meta: { selected: chosen.id, lr: selected.lr, weight_decay: selected.weight_decay } },
   };

@@ -34,9 +34,20 @@ async function loadVideo(path: string, meta: JsonObject): Promise<Video> {
   return (await readRecording(path, { format: "ffmpeg", fps })).video;
 }
 
+const round6 = (v: number): number => Math.round(v * 1e6) / 1e6;
+
+/** What to tell a person about a recording without a detected bout, or null when there was one. */
+function describeNoBout(noBout: boolean, reason: string, e: { length: number; fallbackWindow: boolean }): string | null {
+  if (!noBout) return null;
+  const what = `no bout detected (${reason})`;
+  return e.fallbackWindow
+    ? `${what}: one FALLBACK event from frame 0 to ${e.length} (events.fallback_window: true); it holds no detected bout`
+    : `${what}: no event from this recording; look at its preview.png, tune motion.*, or set events.fallback_window: true for the paper's frame-0 window`;
+}
+
 const extract: StageKind<ExtractParams> = {
   name: "extract",
-  version: 1,
+  version: 2,
   description: "Per recording: crop around the swim bladder found in the first frame, normalise each frame, and cut 150-frame events where the tail moves (Breier & Onken 2020); a report per recording",
   params: PARAMS_SCHEMA,
   inputs: { recordings: { type: "collection", each: true, description: "recordings (read, synthesize): `video` HDF5 [frames, rows, cols] uint8, meta fps and orientation" } },
@@ -45,7 +56,10 @@ const extract: StageKind<ExtractParams> = {
       type: "collection",
       description: "per recording, items ev00, ev01, ...: `frames` HDF5 [length, crop rows, crop cols] uint8, cropped, min-max normalised per frame, not masked; attributes start, end, onset (-1: none), fps; meta recording, start, end, onset, run, crop, mirrored",
     },
-    reports: { type: "collection", description: "one per recording: `report` JSON (crop, bladder, gamma, events, dropped detections) and `preview` PNG (first frame with crop and bladder, the motion time line)" },
+    reports: {
+      type: "collection",
+      description: "one per recording: `report` JSON (crop, bladder, gamma, the tail's length, motion, events with onsets, dropped detections, no_bout, the per-frame trace and threshold) and `preview` PNG (first frame with crop and bladder, the motion time line); meta events, no_bout, fallback_window",
+    },
   },
 
   async run(ctx, params, inputs) {
@@ -55,10 +69,10 @@ const extract: StageKind<ExtractParams> = {
     const path = item.files["video"];
     if (!path) throw fail(`no "video" file (it has: ${Object.keys(item.files).join(", ") || "none"}): feed the recordings of read or synthesize`);
 
-    const [{ detectBladder }, { motionProfile, classifyMotion, cutEvents, motionRuns }, { cropVideo, normalizeFrames }, { frameAt }, { mirrorX }, { writeHdf5Arrays }, { encodeRgbPng }, { drawPreview }] =
+    const [{ detectBladder, bladderParams }, { detect }, { cropVideo, normalizeFrames, resizeVideo }, { frameAt }, { mirrorX }, { writeHdf5Arrays }, { encodeRgbPng }, { drawPreview }, fitCrop] =
       await Promise.all([
-        import("../../lib/detect/bladder.js"), import("../../lib/detect/motion.js"), import("../../lib/video/transform.js"), import("../../lib/video/types.js"),
-        import("../../lib/image/ops.js"), import("../../lib/video/hdf5.js"), import("../../lib/video/png.js"), import("./preview.js"),
+        import("../../lib/detect/bladder.js"), import("./detect.js"), import("../../lib/video/transform.js"), import("../../lib/video/types.js"),
+        import("../../lib/image/ops.js"), import("../../lib/video/hdf5.js"), import("../../lib/video/png.js"), import("./preview.js"), import("./fit-crop.js"),
       ]);
 
     const video = await loadVideo(path, item.meta).catch((e: Error) => { throw fail(e.message); });
@@ -79,26 +93,40 @@ const extract: StageKind<ExtractParams> = {
           `if the bladder is lighter than the paper's, or set on_missing_bladder: centre to crop the frame's centre`,
       );
     }
-    const crop = bladder.crop;
+    // The fish's scale: the resting tail's reach, and with crop_size auto the crop that holds it.
+    const bp = bladderParams(p.bladder);
+    const tail = fitCrop.measureTail(video, bladder, bp, params.auto_crop.margin);
+    const auto = params.crop_size === "auto";
+    const fitted = auto ? fitCrop.autoCrop(bladder, tail, video.rows, video.cols, bp) : null;
+    if (auto && !fitted) ctx.log(`warning: ${id}: crop_size auto: no tail traced from the bladder; the crop is ${params.auto_crop.output_size} px`);
+    const crop = fitted ?? bladder.crop;
+    const requested = fitted ? tail.fitting_size! : bp.cropWidth;
+    const pastCrop = fitCrop.tailPastCrop(tail, crop, bp);
+    const tailWarning = fitCrop.tailWarning(tail, pastCrop, crop, auto);
+    if (tailWarning) ctx.log(`warning: ${id}: ${tailWarning}`);
     const mirrored = p.orientation === "head-right" && params.mirror_head_right;
-    const shrunk = crop.width < params.crop_size || crop.height < params.crop_size;
-    if (shrunk) ctx.log(`${id}: the frame (${video.cols}x${video.rows}) is smaller than the ${params.crop_size}-px crop: the crop is ${crop.width}x${crop.height}`);
+    const shrunk = crop.width < requested || crop.height < requested;
+    if (shrunk) ctx.log(`${id}: the frame (${video.cols}x${video.rows}) is smaller than the ${requested}-px crop: the crop is ${crop.width}x${crop.height}`);
 
-    const cropped = normalizeFrames(cropVideo(video, crop));
+    // With a fitted crop, every recording's events come out at the same size.
+    const scale = fitted ? params.auto_crop.output_size / crop.width : 1;
+    const raw = fitted
+      ? await resizeVideo(cropVideo(video, crop), params.auto_crop.output_size, Math.max(1, Math.round(crop.height * scale)))
+      : cropVideo(video, crop);
+    const cropped = normalizeFrames(raw);
+    const [rows, cols] = [cropped.rows, cropped.cols];
+    const size = rows * cols;
     if (mirrored) {
-      const size = crop.width * crop.height;
       const flipped = new Uint8Array(cropped.frames.length);
-      for (let i = 0; i < cropped.count; i++) mirrorX(cropped.frames.subarray(i * size, (i + 1) * size), crop.width, flipped.subarray(i * size, (i + 1) * size));
+      for (let i = 0; i < cropped.count; i++) mirrorX(cropped.frames.subarray(i * size, (i + 1) * size), cols, flipped.subarray(i * size, (i + 1) * size));
       cropped.frames = flipped;
     }
     ctx.progress(2, 10);
 
-    // Mirroring changes no count: blur and threshold are symmetric, so motion is the same either way.
-    const profile = await motionProfile(cropped, p.motion, (done, total) => ctx.progress(2 + (5 * done) / total, 10));
-    const moving = classifyMotion(profile, p.motion);
-    const cut = cutEvents(moving, cropped.count, p.events);
+    // Detection sees rows only (the tail's band) and symmetric filters: mirroring changes nothing.
+    const tailRow = bladder.found ? (bladder.y - crop.top) * scale : (rows - 1) / 2;
+    const cut = await detect(raw, cropped, tailRow, p, (done, total) => ctx.progress(2 + (5 * done) / total, 10));
 
-    const size = crop.width * crop.height;
     const cropMeta = { top: crop.top, left: crop.left, width: crop.width, height: crop.height };
     const items: ItemOut[] = [];
     for (const [k, e] of cut.events.entries()) {
@@ -107,20 +135,25 @@ const extract: StageKind<ExtractParams> = {
       const file = `${sub}.h5`;
       await writeHdf5Arrays(
         join(ctx.outDir, file),
-        [{ name: "frames", data: cropped.frames.subarray(e.start * size, e.end * size), shape: [e.end - e.start, crop.height, crop.width], dtype: "<B", chunks: [1, crop.height, crop.width], gzip: params.gzip }],
+        [{ name: "frames", data: cropped.frames.subarray(e.start * size, e.end * size), shape: [e.end - e.start, rows, cols], dtype: "<B", chunks: [1, rows, cols], gzip: params.gzip }],
         { start: e.start, end: e.end, onset: e.onset ?? -1, run: e.run, fps: video.fps, crop: [crop.top, crop.left, crop.width, crop.height], mirrored: mirrored ? 1 : 0, recording: id },
       );
       items.push({
         id: sub,
         files: { frames: file },
-        meta: { recording: id, event: k, start: e.start, end: e.end, onset: e.onset, run: e.run, crop: cropMeta, mirrored, frames: e.end - e.start, rows: crop.height, cols: crop.width },
+        meta: {
+          recording: id, event: k, start: e.start, end: e.end, onset: e.onset, run: e.run, fallback: e.onset === null,
+          crop: cropMeta, mirrored, frames: e.end - e.start, rows, cols, ...(fitted ? { scale: round6(scale) } : {}),
+        },
       });
       ctx.progress(7 + (2 * (k + 1)) / cut.events.length, 10);
     }
 
-    const runs = motionRuns(moving);
+    const noBout = describeNoBout(cut.noBout, cut.noBoutReason, p.events);
     const report = {
       recording: id,
+      class: item.meta["class"] ?? null,
+      label: item.meta["label"] ?? null,
       frames: video.count,
       rows: video.rows,
       cols: video.cols,
@@ -131,33 +164,38 @@ const extract: StageKind<ExtractParams> = {
         found: bladder.found, x: bladder.x, y: bladder.y, gamma: bladder.gamma, skewness: bladder.skewness,
         contours: bladder.contours, small_contours: bladder.smallContours, ...(bladder.reason ? { reason: bladder.reason } : {}),
       },
-      crop: { ...cropMeta, requested: params.crop_size, shrunk_to_frame: shrunk },
-      motion: {
-        ...params.motion,
-        moving_frames: moving.reduce((a, b) => a + b, 0),
-        duplicate_frames: profile.duplicate.reduce((a, b) => a + b, 0),
-        runs: runs.length,
-        longest_run: runs.reduce((m, r) => Math.max(m, r.length), 0),
+      crop: {
+        ...cropMeta, requested: params.crop_size === "auto" ? `auto: ${requested}` : requested, shrunk_to_frame: shrunk,
+        ...(fitted ? { resized_to: [cols, rows], scale: round6(scale) } : {}),
+        tail: { ...tail, past_crop: pastCrop },
       },
+      motion: cut.report,
       durations: p.durations,
-      min_run_used: cut.minRunUsed,
-      fallback: cut.minRunUsed === 0 && cut.events.length > 0 ? `no run of ${p.events.minRun} (or ${p.events.fallbackMinRun}) moving frames: one event from frame 0` : null,
-      events: cut.events.map((e, k) => ({ id: items[k]!.id, start: e.start, end: e.end, onset: e.onset, run: e.run })),
+      no_bout: cut.noBout,
+      fallback: noBout,
+      events: cut.events.map((e, k) => ({ id: items[k]!.id, start: e.start, end: e.end, onset: e.onset, run: e.run, fallback: e.onset === null })),
       dropped: cut.dropped,
+      // What decided: the per-frame statistic and its threshold, for the run's contact sheet.
+      trace: { statistic: cut.trace.statistic, threshold: round6(cut.trace.threshold), values: Array.from(cut.trace.values, (v) => round6(v)) },
     };
     writeFileSync(join(ctx.outDir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
     const picture = drawPreview({
-      frame: first, rows: video.rows, cols: video.cols, crop, bladder, changed: profile.changed, changeFraction: p.motion.changeFraction,
-      moving, events: cut.events, dropped: cut.dropped, title: `${id.split("/").slice(-2).join("/")} ${video.count} FRAMES ${video.fps} FPS ${p.orientation}`,
+      frame: first, rows: video.rows, cols: video.cols, crop, bladder, changed: cut.trace.values, changeFraction: cut.trace.threshold,
+      moving: cut.moving, events: cut.events, dropped: cut.dropped, title: `${id.split("/").slice(-2).join("/")} ${video.count} FRAMES ${video.fps} FPS ${p.orientation}`,
     });
     writeFileSync(join(ctx.outDir, "preview.png"), encodeRgbPng(picture.pixels, picture.width, picture.height));
     ctx.progress(10, 10);
-    const dropped = cut.dropped.length ? `; dropped ${cut.dropped.map((d) => `${d.onset ?? "-"} (${d.reason})`).join(", ")}` : "";
-    ctx.log(`${id}: crop ${crop.width}x${crop.height} at (${crop.left}, ${crop.top}), ${cut.events.length} events at ${cut.events.map((e) => e.start).join(", ") || "-"}${dropped}`);
+    if (noBout) ctx.log(`warning: ${id}: ${noBout}`);
+    const dropped = cut.dropped.length ? `; dropped ${cut.dropped.map((d) => `onset ${d.onset ?? "-"} (${d.reason})`).join(", ")}` : "";
+    const found = cut.events.filter((e) => e.onset !== null).map((e) => `onset ${e.onset} (window from ${e.start})`).join(", ");
+    ctx.log(`${id}: crop ${crop.width}x${crop.height} at (${crop.left}, ${crop.top}), ${cut.events.length} events${found ? `: ${found}` : ""}${dropped}`);
 
     return {
       events: { items },
-      reports: { files: { report: "report.json", preview: "preview.png" }, meta: { events: items.length, dropped: cut.dropped.length, crop: cropMeta } },
+      reports: {
+        files: { report: "report.json", preview: "preview.png" },
+        meta: { events: items.length, dropped: cut.dropped.length, crop: cropMeta, no_bout: cut.noBout, fallback_window: cut.noBout && items.length > 0 },
+      },
     };
   },
 };

@@ -4,6 +4,7 @@
  */
 import type { JsonSchema } from "../../engine/stage-api.js";
 import type { BladderOptions, Orientation } from "../../lib/detect/bladder.js";
+import type { AdaptiveParams } from "../../lib/detect/bouts.js";
 import type { EventParams, MotionParams } from "../../lib/detect/motion.js";
 
 /** A duration as a number of frames, or in milliseconds (converted at each recording's fps). */
@@ -12,15 +13,23 @@ export type Duration = { frames: number } | { ms: number };
 export interface ExtractParams {
   orientation: Orientation | null;
   mirror_head_right: boolean;
-  crop_size: number;
+  crop_size: number | "auto";
+  auto_crop: { output_size: number; margin: number };
   on_missing_bladder: "fail" | "centre";
   bladder: { threshold: number; gamma_divisor: number; blur: number; min_area_fraction: number; offset: number };
-  motion: { threshold: number; change_fraction: number; blur: number; hold_duplicates: boolean };
-  events: { length: Duration; buffer: Duration; min_run: Duration; fallback_min_run: Duration };
+  motion: {
+    method: "paper" | "adaptive";
+    threshold: number; change_fraction: number; blur: number; hold_duplicates: boolean;
+    adaptive: {
+      pixel_sigmas: number; min_change: number; frame_sigmas: number; min_pixels: number; low_fraction: number; onset_fraction: number; band: number;
+      min_duration: Duration; merge_gap: Duration;
+    };
+  };
+  events: { length: Duration; buffer: Duration; min_run: Duration; fallback_min_run: Duration; fallback_window: boolean };
   gzip: number;
 }
 
-function duration(frames: number, description: string, minimum = 0): JsonSchema {
+function duration(def: number | Duration, description: string, minimum = 0): JsonSchema {
   return {
     type: "object",
     additionalProperties: false,
@@ -30,7 +39,7 @@ function duration(frames: number, description: string, minimum = 0): JsonSchema 
       frames: { type: "integer", minimum, description: "in frames" },
       ms: { type: "number", minimum: 0, description: "in milliseconds, converted to round(ms x fps / 1000) frames at each recording's frame rate" },
     },
-    default: { frames },
+    default: typeof def === "number" ? { frames: def } : def,
     description: `${description} Either { frames: N } or { ms: T } (T ms = round(T x fps / 1000) frames).`,
   };
 }
@@ -50,8 +59,16 @@ export const PARAMS_SCHEMA: JsonSchema = {
       description: "Mirror the events of head-right recordings left to right, so every event has the head on the left as in the paper (tail fitting and the mask's left corners assume it).",
     },
     crop_size: {
-      type: "integer", minimum: 8, default: 256,
-      description: "Side of the square crop (pixels; the paper: 256). A frame smaller than that in a direction keeps its whole extent there (the crop is then not square).",
+      oneOf: [{ type: "integer", minimum: 8 }, { type: "string", enum: ["auto"] }], default: 256,
+      description: "Side of the square crop (pixels; the paper: 256). A frame smaller than that in a direction keeps its whole extent there (the crop is then not square). auto: per recording, the side that holds the resting tail (measured on the first frames: bladder.offset + tail length + auto_crop.margin), resized to auto_crop.output_size so that every recording's events have one size.",
+    },
+    auto_crop: {
+      type: "object", additionalProperties: false, default: {},
+      description: "crop_size: auto.",
+      properties: {
+        output_size: { type: "integer", minimum: 8, default: 128, description: "Side (pixels) the fitted crop is resized to (area averaging when smaller, bilinear when larger)." },
+        margin: { type: "number", minimum: 0, default: 0.08, description: "Room past the resting tail tip, as a fraction of the tail's length (a bending tail stays inside)." },
+      },
     },
     on_missing_bladder: {
       type: "string", enum: ["fail", "centre"], default: "fail",
@@ -70,12 +87,31 @@ export const PARAMS_SCHEMA: JsonSchema = {
     },
     motion: {
       type: "object", additionalProperties: false, default: {},
-      description: "Which frames move: on cropped, normalised frames, blur, threshold, and count the pixels that changed side of the threshold since the previous frame.",
+      description: "Which frames move. method paper: on cropped, normalised frames, blur, threshold, and count the pixels that changed side of the threshold since the previous frame; method adaptive: thresholds measured on each recording's own noise (motion.adaptive).",
       properties: {
+        method: {
+          type: "string", enum: ["paper", "adaptive"], default: "adaptive",
+          description: "adaptive (ours, the default): changed pixels in the tail's band beyond the recording's own camera noise, hysteresis, a minimum bout duration (motion.adaptive); finds caudal-only and faint bouts the paper's misses (docs/benchmarks.md). paper: the paper's fixed thresholds (threshold, change_fraction, blur; runs of events.min_run frames), as FACTS.md describes.",
+        },
         threshold: { type: "integer", minimum: 0, maximum: 254, default: 200, description: "Binary threshold (grey level 0..255) separating the tail from the background (the paper: 200; a grey background wants lower, e.g. 160 for Stytra)." },
         change_fraction: { type: "number", minimum: 0, exclusiveMaximum: 1, default: 0.0038, description: "A frame moves when more than this fraction of its pixels changed side (the paper: 0.0038 = 0.38 %)." },
         blur: odd(5, "Gaussian blur kernel before the threshold (pixels, odd; the paper: 5)."),
-        hold_duplicates: { type: "boolean", default: false, description: "A frame byte-identical to its predecessor keeps the predecessor's state instead of counting as still (cameras that repeat frames, as in the Stytra example; the paper: false)." },
+        hold_duplicates: { type: "boolean", default: false, description: "A frame byte-identical to its predecessor keeps the predecessor's state instead of counting as still (cameras that repeat frames, as in the Stytra example; the paper: false). Both methods." },
+        adaptive: {
+          type: "object", additionalProperties: false, default: {},
+          description: "method adaptive (lib/detect/bouts.ts): on the cropped frames as recorded (3x3 box blur, difference with the previous frame), count the pixels of the tail's band whose change exceeds pixel_sigmas x the recording's noise; a frame moves when the count exceeds its rest level by frame_sigmas robust deviations and min_pixels.",
+          properties: {
+            pixel_sigmas: { type: "number", exclusiveMinimum: 0, default: 4, description: "A pixel changed when its blurred difference exceeds this many noise sigmas (the noise measured on the recording: median |difference| / 0.6745)." },
+            min_change: { type: "number", minimum: 0, default: 2, description: "... and at least this many grey levels (3x3 mean): the floor for quantised or compressed videos, whose rest differences are mostly 0 (the Stytra clip)." },
+            frame_sigmas: { type: "number", exclusiveMinimum: 0, default: 6, description: "A frame moves when its count of changed pixels exceeds the recording's rest level (the median count of its still frames) by this many robust deviations (1.4826 MAD) ..." },
+            min_pixels: { type: "number", minimum: 0, default: 6, description: "... and by at least this many pixels." },
+            low_fraction: { type: "number", minimum: 0, maximum: 1, default: 0.4, description: "Hysteresis: a bout extends backwards and forwards (its offset) over frames above this fraction of the frame threshold." },
+            onset_fraction: { type: "number", minimum: 0, maximum: 1, default: 0.2, description: "The onset is the bout's first frame with at least this fraction of the bout's median count of changed pixels (a small twitch before the bout is not its onset); 0: the first frame above the low threshold." },
+            band: { type: "number", exclusiveMinimum: 0, maximum: 0.5, default: 0.35, description: "Half-height of the tail's band, around the bladder's row, as a fraction of the crop's height (0.5: the whole crop). Keeps the left corners' agarose out." },
+            min_duration: duration({ ms: 20 }, "Shortest bout (shorter runs of moving frames are noise; ours: 20 ms, the paper's 6 frames at 300 fps).", 1),
+            merge_gap: duration({ ms: 20 }, "Bouts separated by fewer still frames are one bout (ours: 20 ms).", 0),
+          },
+        },
       },
     },
     events: {
@@ -84,8 +120,12 @@ export const PARAMS_SCHEMA: JsonSchema = {
       properties: {
         length: duration(150, "Event length (the paper: 150 frames = 500 ms at 300 fps).", 1),
         buffer: duration(15, "Kept before the first moving frame (the paper: 15 frames = 50 ms at 300 fps)."),
-        min_run: duration(6, "Consecutive moving frames that start an event (the paper: 6 frames = 20 ms at 300 fps).", 1),
-        fallback_min_run: duration(3, "Used when no run reaches min_run in the whole recording (the paper: 3 frames); if none reaches this either, one event starts at frame 0. { frames: 0 }: no fallback."),
+        min_run: duration(6, "method paper: consecutive moving frames that start an event (the paper: 6 frames = 20 ms at 300 fps).", 1),
+        fallback_min_run: duration(3, "method paper: used when no run reaches min_run in the whole recording (the paper: 3 frames). { frames: 0 }: no retry."),
+        fallback_window: {
+          type: "boolean", default: false,
+          description: "When no bout is detected in a recording: false (ours), no event and a warning; true (the paper), one event from frame 0, flagged `fallback: true` in its meta. A window without a bout teaches a classifier \"bout or no bout\" instead of the bout's class.",
+        },
       },
     },
     gzip: { type: "integer", minimum: 0, maximum: 9, default: 4, description: "gzip level of the event files (0 = none, 9 = smallest)." },
@@ -101,10 +141,12 @@ export function toFrames(d: Duration, fps: number): { frames: number; given: str
 export interface Resolved {
   orientation: Orientation;
   bladder: BladderOptions;
+  method: "paper" | "adaptive";
   motion: MotionParams;
+  adaptive: AdaptiveParams;
   events: EventParams;
   /** Each duration: frames used and how it was given. */
-  durations: Record<keyof ExtractParams["events"], { frames: number; given: string }>;
+  durations: Record<Exclude<keyof ExtractParams["events"], "fallback_window"> | "min_duration" | "merge_gap", { frames: number; given: string }>;
 }
 
 /** lib/detect's options for one recording, or an error saying which duration came out too short. */
@@ -115,7 +157,10 @@ export function resolve(p: ExtractParams, fps: number, metaOrientation: unknown)
     buffer: toFrames(p.events.buffer, fps),
     min_run: toFrames(p.events.min_run, fps),
     fallback_min_run: toFrames(p.events.fallback_min_run, fps),
+    min_duration: toFrames(p.motion.adaptive.min_duration, fps),
+    merge_gap: toFrames(p.motion.adaptive.merge_gap, fps),
   };
+  const a = p.motion.adaptive;
   for (const key of ["length", "min_run"] as const) {
     if (durations[key].frames < 1) throw new Error(`events.${key} is ${durations[key].given} = ${durations[key].frames} frames: it must be at least 1 frame; give a longer duration`);
   }
@@ -130,11 +175,20 @@ export function resolve(p: ExtractParams, fps: number, metaOrientation: unknown)
       blurSize: p.bladder.blur,
       minAreaFraction: p.bladder.min_area_fraction,
       leftOffset: p.bladder.offset,
-      cropSize: p.crop_size,
+      cropSize: p.crop_size === "auto" ? p.auto_crop.output_size : p.crop_size,
       orientation,
     },
+    method: p.motion.method,
     motion: { threshold: p.motion.threshold, changeFraction: p.motion.change_fraction, blurSize: p.motion.blur, holdDuplicates: p.motion.hold_duplicates },
-    events: { length: durations.length.frames, buffer: durations.buffer.frames, minRun: durations.min_run.frames, fallbackMinRun: durations.fallback_min_run.frames },
+    adaptive: {
+      pixelSigmas: a.pixel_sigmas, minChange: a.min_change, frameSigmas: a.frame_sigmas, minPixels: a.min_pixels,
+      lowFraction: a.low_fraction, onsetFraction: a.onset_fraction, band: a.band,
+      minDuration: Math.max(1, durations.min_duration.frames), mergeGap: durations.merge_gap.frames, holdDuplicates: p.motion.hold_duplicates,
+    },
+    events: {
+      length: durations.length.frames, buffer: durations.buffer.frames, minRun: durations.min_run.frames, fallbackMinRun: durations.fallback_min_run.frames,
+      fallbackWindow: p.events.fallback_window,
+    },
     durations,
   };
 }

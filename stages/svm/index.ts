@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ArtifactIn, CollectionIn, ItemIn, StageKind } from "../../engine/stage-api.js";
+import { fallbackNote, isFallbackSample } from "../../lib/detect/fallback.js";
 import type { FailedEvent } from "./report.js";
 import type { Row } from "./split.js";
 
@@ -126,19 +127,21 @@ const svm: StageKind<SvmStageParams> = {
       standardise: params.standardise, seed: ctx.seed, splits,
     }, (done, total) => ctx.progress(done, total));
 
-    const metrics = metricsJson(rows, failed, res, names, params.folds, params.standardise);
+    const fallbackIds = new Set(items.filter((it) => isFallbackSample(it.meta)).map((it) => it.id));
+    const fallbackWindows = rows.filter((r) => fallbackIds.has(r.id)).length;
+    const metrics = { ...metricsJson(rows, failed, res, names, params.folds, params.standardise), fallback_windows: fallbackWindows };
     writeFileSync(join(ctx.outDir, "metrics.json"), `${JSON.stringify(metrics, null, 2)}\n`);
     writeFileSync(join(ctx.outDir, "grid.csv"), gridCsv(res, params.folds));
     writeFileSync(join(ctx.outDir, "table.csv"), tableCsv(rows, res, names));
     writeFileSync(join(ctx.outDir, "report.md"), reportMd(metrics, res));
     const best = res.best.kernel === "rbf" ? `rbf C=${res.best.C} gamma=${res.best.gamma}` : `linear C=${res.best.C}`;
-    ctx.log(`svm: best ${best}, CV ${res.best.cvMean.toFixed(4)} +- ${res.best.cvSd.toFixed(4)}, test ${res.test.accuracy.toFixed(4)} (${res.test.correct}/${res.test.n}); ${failed.length} of ${items.length} events without a tail fit`);
+    ctx.log(`svm: best ${best}, CV ${res.best.cvMean.toFixed(4)} +- ${res.best.cvSd.toFixed(4)}, test ${res.test.accuracy.toFixed(4)} (${res.test.correct}/${res.test.n}); ${failed.length} of ${items.length} events without a tail fit${fallbackNote(fallbackWindows, rows.length, "fitted events")}`);
     return {
       report: {
         files: { metrics: "metrics.json", grid: "grid.csv", report: "report.md", table: "table.csv" },
         meta: {
           test_accuracy: Number(res.test.accuracy.toFixed(4)), cv_mean: Number(res.best.cvMean.toFixed(4)), cv_sd: Number(res.best.cvSd.toFixed(4)),
-          best, events: items.length, fitted: rows.length, tail_fit_failed: failed.length,
+          best, events: items.length, fitted: rows.length, tail_fit_failed: failed.length, fallback_windows: fallbackWindows,
         },
       },
     };
