@@ -116,7 +116,8 @@ export function diffParts(before: KeyParts, after: KeyParts, codeDiff: CodeDiff)
 
 /** "prefix path: a -> b" for every leaf where two JSON values differ. */
 export function diffValues(prefix: string, a: unknown, b: unknown, path = ""): string[] {
-  if (canonicalJson(a) === canonicalJson(b)) return [];
+  // A key that one side lacks (a param added since, a meta value one run did not write) differs.
+  if (a === undefined || b === undefined ? a === b : canonicalJson(a) === canonicalJson(b)) return [];
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   if (isObj(a) && isObj(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();

@@ -53,7 +53,8 @@ export function explainStreamMethods(arch: Architecture, stream: Stream, weights
           let signal = method.relevance ? forward.output : tf.onesLike(forward.output);
           const sums: tf.Tensor[] = [];
           for (let i = layers.length - 1; i >= 0; i--) {
-            signal = method.rule(layers[i]!, i).backward(layers[i]!, forward.inputs[i]!, signal, forward);
+            const output = i + 1 < layers.length ? forward.inputs[i + 1]! : forward.output;
+            signal = method.rule(layers[i]!, i).backward(layers[i]!, forward.inputs[i]!, output, signal, forward);
             if (method.relevance) sums.unshift(tf.sum(tf.reshape(signal, [members.length, -1]), 1));
           }
           return { heatmap: method.finish(signal), evidence: tf.reshape(forward.output, [-1]), sums };

@@ -25,8 +25,12 @@ export interface Bounds {
 
 export interface Rule {
   readonly name: string;
-  /** `input`: the layer's input in the forward pass; `signal`: what arrives at its output. */
-  backward(layer: Layer, input: tf.Tensor, signal: tf.Tensor, bounds: Bounds): tf.Tensor;
+  /**
+   * `input` and `output`: the layer's in the forward pass (a linear layer's output is its
+   * pre-activation, bias included: the ReLU is a layer of its own); `signal`: what arrives at
+   * its output.
+   */
+  backward(layer: Layer, input: tf.Tensor, output: tf.Tensor, signal: tf.Tensor, bounds: Bounds): tf.Tensor;
 }
 
 function asLinear(layer: Layer, rule: string): Linear {
@@ -42,7 +46,7 @@ function safeDivide(r: tf.Tensor, z: tf.Tensor): tf.Tensor {
 
 export const zPlus: Rule = {
   name: "z+",
-  backward(layer, a, relevance) {
+  backward(layer, a, _output, relevance) {
     const l = asLinear(layer, "z+");
     const wPlus = tf.relu(l.kernel);
     const s = safeDivide(relevance, linear(l, a, wPlus));
@@ -57,7 +61,7 @@ function perSample(values: tf.Tensor1D, like: tf.Tensor): tf.Tensor {
 
 export const zBox: Rule = {
   name: "zB",
-  backward(layer, x, relevance, bounds) {
+  backward(layer, x, output, relevance, bounds) {
     const l = asLinear(layer, "zB");
     const wPlus = tf.relu(l.kernel);
     const wMinus = tf.minimum(l.kernel, 0);
@@ -67,7 +71,8 @@ export const zBox: Rule = {
     // W- to an input of ones, the same for every sample: without padding, every output sees the
     // whole kernel, and that response is the kernel's sum.
     const onesResponse = (w: tf.Tensor) => (l.kind === "dense" || l.pad === 0 ? tf.sum(w, l.kind === "dense" ? 0 : [0, 1, 2]) : linear(l, tf.ones([1, ...x.shape.slice(1)]), w));
-    const z = tf.sub(tf.sub(linear(l, x, l.kernel), tf.mul(low, onesResponse(wPlus))), tf.mul(high, onesResponse(wMinus)));
+    // x W is the forward pass's output less the bias.
+    const z = tf.sub(tf.sub(tf.sub(output, l.bias), tf.mul(low, onesResponse(wPlus))), tf.mul(high, onesResponse(wMinus)));
     const s = safeDivide(relevance, z);
     // x T(s, W) - l T(s, W+) - h T(s, W-) = (x - h) T(s, W) + (h - l) T(s, W+), as T is linear
     // in the kernel; both transposes in one pass over the kernels side by side.
@@ -82,9 +87,8 @@ export const zBox: Rule = {
 export function epsilonRule(epsilon: number): Rule {
   return {
     name: epsilon === 0 ? "0" : `epsilon(${epsilon})`,
-    backward(layer, a, relevance) {
+    backward(layer, a, z, relevance) {
       const l = asLinear(layer, "epsilon");
-      const z = tf.add(linear(l, a, l.kernel), l.bias);
       const stabilised = epsilon === 0 ? z : tf.add(z, tf.mul(tf.sign(z), epsilon));
       const s = safeDivide(relevance, stabilised);
       return tf.mul(a, linearTranspose(l, s, l.kernel, a.shape));
@@ -98,10 +102,10 @@ function vjp(layer: Layer, input: tf.Tensor, signal: tf.Tensor): tf.Tensor {
 }
 
 /** Max-pooling: all of a window's relevance to its winner (the gradient of max-pooling). */
-export const winnerTakesAll: Rule = { name: "winner-takes-all", backward: (layer, input, signal) => vjp(layer, input, signal) };
+export const winnerTakesAll: Rule = { name: "winner-takes-all", backward: (layer, input, _output, signal) => vjp(layer, input, signal) };
 
 /** Passes the signal through unchanged (reshaped to the input's shape). */
-export const identity: Rule = { name: "identity", backward: (_layer, input, signal) => tf.reshape(signal, input.shape) };
+export const identity: Rule = { name: "identity", backward: (_layer, input, _output, signal) => tf.reshape(signal, input.shape) };
 
 /**
  * LRN as identity: LRN rescales each unit by a factor that depends on its neighbours, y_i = d_i x_i;
@@ -117,8 +121,7 @@ export const lrnIdentity: Rule = { ...identity, name: "identity (LRN)" };
  */
 export const lrnGradient: Rule = {
   name: "gradient x input (LRN)",
-  backward(layer, x, relevance) {
-    const y = forwardLayer(layer, x);
+  backward(layer, x, y, relevance) {
     return tf.mul(x, vjp(layer, x, safeDivide(relevance, y)));
   },
 };
@@ -126,7 +129,7 @@ export const lrnGradient: Rule = {
 /** Plain backpropagation of a gradient through any layer. */
 export const gradient: Rule = {
   name: "gradient",
-  backward(layer, input, signal) {
+  backward(layer, input, _output, signal) {
     if (layer.kind === "conv" || layer.kind === "dense") return linearTranspose(layer, signal, layer.kernel, input.shape);
     if (layer.kind === "relu") return tf.mul(signal, tf.step(input, 0));
     if (layer.kind === "flatten" || layer.kind === "dropout") return tf.reshape(signal, input.shape);
@@ -137,5 +140,5 @@ export const gradient: Rule = {
 /** Guided backpropagation at a ReLU: only positive gradients through active units. */
 export const guidedRelu: Rule = {
   name: "guided ReLU",
-  backward: (_layer, input, signal) => tf.mul(tf.relu(signal), tf.step(input, 0)),
+  backward: (_layer, input, _output, signal) => tf.mul(tf.relu(signal), tf.step(input, 0)),
 };

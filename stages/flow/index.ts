@@ -34,7 +34,7 @@ const flow: StageKind<FlowParams> = {
       },
       clip_px: {
         type: ["number", "null"], exclusiveMinimum: 0, default: null,
-        description: "Clamp each flow component to +-clip_px pixels per frame pair before quantising; null: no clamp (the paper). Farneback puts spurious vectors of tens to hundreds of pixels into the textureless agarose beside a fast tail, and min-max quantisation then rounds the body's sub-pixel motion away. The default pipeline: 20 (the tail tip moves up to ~15 px between kept frames at 128 px).",
+        description: "Clamp each flow component to +-clip_px pixels per frame pair before quantising; null: no clamp (the paper). Farneback puts spurious vectors of tens to hundreds of pixels into the textureless agarose beside a fast tail, and min-max quantisation then rounds the body's sub-pixel motion away. The default pipeline: 2, so that a corner's 1 px of motion is not drowned by the tail's 10-20 px (stages/explain/README.md).",
       },
       jpeg_quality: {
         type: ["integer", "null"], minimum: 1, maximum: 100, default: null,
