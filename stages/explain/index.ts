@@ -24,6 +24,7 @@ export interface ExplainParams {
   backend: BackendChoice;
   batch: number;
   memory_mb: number;
+  threads: number;
 }
 
 const SPLIT = { type: "string", enum: ["train", "validation", "test"] };
@@ -75,10 +76,11 @@ const explain: StageKind<ExplainParams> = {
       },
       backend: BACKEND_PARAM,
       batch: { type: "integer", minimum: 1, default: 16, description: "Samples per pass. No effect on results beyond float rounding." },
-      memory_mb: { type: "integer", minimum: 0, default: 512, description: "Sample files kept in memory (MiB). No effect on results." },
+      memory_mb: { type: "integer", minimum: 0, default: 512, description: "Sample files kept in memory (MiB) per thread. No effect on results." },
+      threads: { type: "integer", minimum: 0, default: 0, description: "Worker threads, each explaining a part of the samples on a backend of its own (the wasm backend runs one thread); 0: one per core. No effect on results." },
     },
   },
-  executionParams: ["backend", "batch", "memory_mb"],
+  executionParams: ["backend", "batch", "memory_mb", "threads"],
   inputs: {
     model: { type: "artifact", description: "evaluate.model: the selected model (model.json + weights.bin)" },
     samples: { type: "collection", description: "flow.samples: the samples the model was trained and evaluated on" },

@@ -13,7 +13,7 @@ import { describeRegion, regionRect, type Region } from "../../lib/image/regions
 import { STREAMS, type Stream } from "../../lib/model/architecture.js";
 import { writeHdf5Arrays, type ArrayDataset } from "../../lib/video/hdf5.js";
 import type { ExplainParams } from "./index.js";
-import type { Explained, StreamMaps } from "./run.js";
+import type { Explained, StreamMaps } from "./part.js";
 
 /** The paper's correction, at any frame size: the two left corner squares of 85/256 of the side. */
 export function defaultRegions(frame: number): Region[] {

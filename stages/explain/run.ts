@@ -1,79 +1,20 @@
 /**
- * The explain stage's work: load the selected model and the samples of the chosen splits, show
- * each sample to the network as evaluate does (centre crop, not flipped), explain each stream
- * for each method, keep every heatmap and reduce them to group means and shares. Loaded lazily.
+ * The explain stage's work: the samples of the chosen splits, explained in parts, one per thread
+ * (part.ts), merged in order and handed to outputs.ts. Loaded lazily.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
 import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
-import { explainStreamMethods, type StreamExplanation } from "../../lib/explain/explain.js";
-import { method as makeMethod, type MethodName } from "../../lib/explain/methods.js";
-import { normalisedMap, type InputGeometry } from "../../lib/explain/shares.js";
-import { flowChannels, STREAMS, type Architecture, type Stream } from "../../lib/model/architecture.js";
-import { selectBackend } from "../../lib/model/backend.js";
-import { CENTER } from "../../lib/model/batches.js";
-import { SampleCache, type ExampleRef } from "../../lib/model/dataset.js";
-import { streamLogits } from "../../lib/model/forward.js";
-import { batchTensors, cropGeometry } from "../../lib/model/input.js";
-import { readModel, WEIGHTS_BIN } from "../../lib/model/model-files.js";
+import type { MethodName } from "../../lib/explain/methods.js";
+import type { Stream } from "../../lib/model/architecture.js";
 import { examplesBySplit, flowLayoutOf, readSplits, SPLIT_NAMES, type SplitName } from "../../lib/model/splits.js";
 import type { ExplainParams } from "./index.js";
 import { writeOutputs } from "./outputs.js";
-
-/** What one stream said about one sample. */
-export interface StreamVerdict {
-  predicted: number;
-  /** Probability of the predicted class (the stream's softmax; fused: normalised geometric mean). */
-  confidence: number;
-  /** The class explained (predicted or label). */
-  target: number;
-}
-
-export interface SampleRecord {
-  example: ExampleRef;
-  split: SplitName;
-  streams: Record<Stream | "fused", StreamVerdict>;
-}
-
-/** One method's results on one stream, for every sample. */
-export interface StreamMaps {
-  /** Raw heatmaps as stored: spatial [n, S, S]; temporal [n, frames, 2, S, S] or [n, S, S] summed. */
-  stored: Float32Array;
-  /** |R| per pixel normalised to sum 1 per sample [n, S, S] (zeros where unexplained). */
-  normalised: Float32Array;
-  /** Share of each flow frame per sample [n, frames] (temporal only). */
-  frames: Float32Array;
-  evidence: Float32Array;
-  total: Float32Array;
-  reasons: (string | null)[];
-  /** Relevance methods: sum at each layer's input, mean over explained samples. */
-  layerTotals: { layer: string; sum: number; count: number }[];
-}
-
-export interface Explained {
-  arch: Architecture;
-  geometry: InputGeometry;
-  /** The flow pair (of the 85) behind each temporal channel pair. */
-  frameIndex: number[];
-  samples: SampleRecord[];
-  /** Mean input frame of each sample (the spatial stream's standardised grey input) [n, S, S]. */
-  backgrounds: Float32Array;
-  maps: Partial<Record<MethodName, Record<Stream, StreamMaps>>>;
-  classNames: string[];
-  backend: string;
-}
+import { explainPart, type Explained, type PartRequest, type PartResult, type StreamMaps, type WorkerMessage } from "./part.js";
 
 function chosenSplits(p: ExplainParams["splits"]): SplitName[] {
   if (p === "all") return [...SPLIT_NAMES];
   return typeof p === "string" ? [p] : SPLIT_NAMES.filter((s) => p.includes(s));
-}
-
-/** Softmax of one row of log-probabilities: the predicted class and its probability. */
-function verdict(logProbs: Float32Array, row: number, classes: number, label: number, target: ExplainParams["target"]): StreamVerdict {
-  let best = 0;
-  for (let c = 1; c < classes; c++) if (logProbs[row * classes + c]! > logProbs[row * classes + best]!) best = c;
-  let sum = 0;
-  for (let c = 0; c < classes; c++) sum += Math.exp(logProbs[row * classes + c]! - logProbs[row * classes + best]!);
-  return { predicted: best, confidence: 1 / sum, target: target === "label" ? label : best };
 }
 
 function classNamesOf(samples: CollectionIn, classes: number): string[] {
@@ -95,108 +36,77 @@ export async function explainModel(ctx: StageContext, params: ExplainParams, mod
   const examples = wanted.flatMap((split) => sets[split].map((example) => ({ example, split })));
   if (examples.length === 0) throw new Error(`explain: the split(s) ${wanted.join(", ")} hold no samples: choose others with explain.splits (test, validation, train, all)`);
 
-  const backend = await selectBackend(params.backend);
-  ctx.log(`backend ${backend.backend}: ${backend.reason}`);
-  const { arch, weights } = await readModel(model.files["model"], { [WEIGHTS_BIN]: model.files["weights"] });
-  const tensors = new Map([...weights].map(([k, w]) => [k, tf.tensor(w.values, w.shape)]));
-  const source = new SampleCache(flowChannels(arch, flowLayoutOf(samples.items).pairStride), params.memory_mb * 2 ** 20);
-  const frameIndex = Array.from({ length: Math.ceil(arch.flow_pairs / arch.flow_stride) }, (_, i) => i * arch.flow_stride);
-  const methods = params.methods.map((name) => makeMethod(name, { epsilon: params.epsilon, lrn: params.lrn_rule }));
-
-  const first = await source.get(examples[0]!.example);
-  const crop = cropGeometry(first.rows);
-  const [top, left] = crop.offsets[CENTER % 9]!;
-  const geometry: InputGeometry = { frame: first.rows, crop: { top, left, size: crop.size }, input: arch.input_size };
-  const side = arch.input_size;
-  const plane = side * side;
-  const n = examples.length;
-  const frames = frameIndex.length;
-  const channelsOf = (stream: Stream) => (stream === "spatial" ? 1 : 2 * frames);
-  const storedPlanes = (stream: Stream) => (stream === "spatial" || params.temporal_maps === "summed" ? 1 : 2 * frames);
-  const maps: Explained["maps"] = {};
-  const empty = (s: Stream): StreamMaps => ({
-    stored: new Float32Array(n * storedPlanes(s) * plane), normalised: new Float32Array(n * plane), frames: new Float32Array(n * frames),
-    evidence: new Float32Array(n), total: new Float32Array(n), reasons: new Array<string | null>(n).fill(null), layerTotals: [],
-  });
-  for (const m of methods) maps[m.name] = { spatial: empty("spatial"), temporal: empty("temporal") };
-  const records: SampleRecord[] = [];
-  const backgrounds = new Float32Array(n * plane);
-  const batches = Math.ceil(n / params.batch);
   const started = Date.now();
-
-  try {
-    for (let b = 0; b < batches; b++) {
-      if (ctx.signal.aborted) throw new Error("cancelled");
-      const part = examples.slice(b * params.batch, (b + 1) * params.batch);
-      const offset = b * params.batch;
-      const loaded = await Promise.all(part.map((e) => source.get(e.example)));
-      const input = batchTensors(loaded, part.map(() => CENTER), side);
-      try {
-        const logProbs = tf.tidy(() => {
-          const s = tf.logSoftmax(streamLogits(arch, "spatial", tensors, input.spatial));
-          const t = tf.logSoftmax(streamLogits(arch, "temporal", tensors, input.temporal));
-          return [s, t, tf.div(tf.add(s, t), 2)].map((x) => x.dataSync() as Float32Array);
-        });
-        part.forEach((e, i) => {
-          const label = e.example.label;
-          const [spatial, temporal, fused] = logProbs.map((lp) => verdict(lp, i, arch.classes, label, params.target)) as [StreamVerdict, StreamVerdict, StreamVerdict];
-          records.push({ example: e.example, split: e.split, streams: { spatial, temporal, fused } });
-        });
-        backgrounds.set(input.spatial.dataSync() as Float32Array, offset * plane);
-        for (const stream of STREAMS) {
-          const x = input[stream];
-          const targets = part.map((_, i) => records[offset + i]!.streams[stream].target);
-          explainStreamMethods(arch, stream, tensors, x, targets, methods).forEach((r, k) => {
-            keep(maps[methods[k]!.name]![stream], r, offset, part.length, side, channelsOf(stream), params.temporal_maps === "summed");
-          });
-        }
-      } finally {
-        tf.dispose([input.spatial, input.temporal]);
-      }
-      const done = Math.min(n, (b + 1) * params.batch);
-      const rate = done / ((Date.now() - started) / 1000);
-      ctx.progress(done, n, `${done}/${n} samples, ${rate.toFixed(1)} samples/s (${methods.length} method(s), both streams)`);
-    }
-  } finally {
-    tf.dispose([...tensors.values()]);
-  }
+  const threads = Math.max(1, Math.min(params.threads || availableParallelism(), Math.ceil(examples.length / params.batch)));
+  const request = (part: PartRequest["examples"]): PartRequest => ({ modelPath: model.files["model"]!, weightsPath: model.files["weights"]!, pairStride: flowLayoutOf(samples.items).pairStride, examples: part, params });
+  const parts = threads === 1
+    ? [await explainPart(request(examples), (done, rate) => ctx.progress(done, examples.length, progressNote(done, examples.length, rate, params)), ctx.signal, (m) => ctx.log(m))]
+    : await inWorkers(ctx, params, chunk(examples, threads).map(request), examples.length);
   const seconds = (Date.now() - started) / 1000;
-  ctx.log(`explained ${n} samples of ${wanted.join(", ")} with ${params.methods.join(", ")} in ${seconds.toFixed(1)} s (${(n / seconds).toFixed(1)} samples/s, both streams, every method)`);
-  const explained: Explained = { arch, geometry, frameIndex, samples: records, backgrounds, maps, classNames: classNamesOf(samples, arch.classes), backend: backend.backend };
-  return writeOutputs(ctx, params, explained);
+  ctx.log(`explained ${examples.length} samples of ${wanted.join(", ")} with ${params.methods.join(", ")} in ${seconds.toFixed(1)} s on ${threads} thread(s) (${(examples.length / seconds).toFixed(1)} samples/s, both streams, every method)`);
+  return writeOutputs(ctx, params, { ...mergeParts(parts), classNames: classNamesOf(samples, parts[0]!.arch.classes) });
 }
 
-/** Copies a batch's explanation into the per-sample arrays: stored layout, normalised |R|, frame shares. */
-function keep(into: StreamMaps, r: StreamExplanation, offset: number, count: number, side: number, channels: number, summed: boolean): void {
-  const plane = side * side;
-  const frames = into.frames.length / into.evidence.length;
-  const storedPlanes = into.stored.length / into.evidence.length / plane;
-  for (let i = 0; i < count; i++) {
-    const sample = offset + i;
-    const map = r.heatmaps.subarray(i * plane * channels, (i + 1) * plane * channels);
-    into.evidence[sample] = r.evidence[i]!;
-    into.total[sample] = r.total[i]!;
-    into.reasons[sample] = r.reasons[i]!;
-    // channels-last [S, S, C] to channel planes [C, S, S] (or summed over C)
-    const stored = into.stored.subarray(sample * storedPlanes * plane, (sample + 1) * storedPlanes * plane);
-    for (let p = 0; p < plane; p++) {
-      for (let c = 0; c < channels; c++) {
-        if (summed || channels === 1) stored[p]! += map[p * channels + c]!;
-        else stored[c * plane + p] = map[p * channels + c]!;
-      }
-    }
-    const norm = r.reasons[i] === null ? normalisedMap(map, side, channels) : null;
-    if (norm) {
-      into.normalised.set(norm.pixels, sample * plane);
-      if (channels > 1) into.frames.set(norm.frames.subarray(0, frames), sample * frames);
-    }
-  }
-  r.layerTotals.forEach((l, k) => {
-    const slot = (into.layerTotals[k] ??= { layer: l.layer, sum: 0, count: 0 });
-    for (let i = 0; i < count; i++) {
-      if (r.reasons[i] !== null) continue;
-      slot.sum += l.totals[i]! / r.evidence[i]!;
-      slot.count++;
-    }
-  });
+const progressNote = (done: number, total: number, rate: number, params: ExplainParams) => `${done}/${total} samples, ${rate.toFixed(1)} samples/s (${params.methods.length} method(s), both streams)`;
+
+/** `items` in `count` contiguous chunks of nearly equal size. */
+function chunk<T>(items: T[], count: number): T[][] {
+  const size = Math.ceil(items.length / count);
+  return Array.from({ length: count }, (_, i) => items.slice(i * size, (i + 1) * size)).filter((c) => c.length > 0);
 }
+
+/** Each part in a worker thread of its own (each its own TensorFlow.js backend: wasm runs one thread). */
+async function inWorkers(ctx: StageContext, params: ExplainParams, requests: PartRequest[], total: number): Promise<PartResult[]> {
+  const done = requests.map(() => 0);
+  const started = Date.now();
+  const workers = requests.map((r) => new Worker(new URL("./explain-worker.js", import.meta.url), { workerData: r }));
+  const stop = (): void => void Promise.all(workers.map((w) => w.terminate()));
+  ctx.signal.addEventListener("abort", stop, { once: true });
+  try {
+    return await Promise.all(
+      workers.map((worker, i) => new Promise<PartResult>((resolve, reject) => {
+        worker.on("message", (m: WorkerMessage) => {
+          if (m.type === "progress") {
+            done[i] = m.done;
+            const sum = done.reduce((a, b) => a + b, 0);
+            ctx.progress(sum, total, progressNote(sum, total, sum / ((Date.now() - started) / 1000), params));
+          } else if (m.type === "log") ctx.log(m.message);
+          else resolve(m.result);
+        });
+        worker.on("error", reject);
+        worker.on("exit", (code) => reject(new Error(ctx.signal.aborted ? "cancelled" : `explain: a worker thread stopped (exit code ${code}) before it finished`)));
+      })),
+    );
+  } finally {
+    ctx.signal.removeEventListener("abort", stop);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** The parts, in order, as one. */
+function mergeParts(parts: PartResult[]): Omit<Explained, "classNames"> {
+  const first = parts[0]!;
+  const concat = (arrays: Float32Array[]) => {
+    const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+    let at = 0;
+    for (const a of arrays) {
+      out.set(a, at);
+      at += a.length;
+    }
+    return out;
+  };
+  const maps: Explained["maps"] = {};
+  for (const name of Object.keys(first.maps) as MethodName[]) {
+    const merged = (stream: Stream): StreamMaps => {
+      const all = parts.map((p) => p.maps[name]![stream]);
+      return {
+        stored: concat(all.map((m) => m.stored)), normalised: concat(all.map((m) => m.normalised)), frames: concat(all.map((m) => m.frames)),
+        evidence: concat(all.map((m) => m.evidence)), total: concat(all.map((m) => m.total)), reasons: all.flatMap((m) => m.reasons),
+        layerTotals: all[0]!.layerTotals.map((l, k) => ({ layer: l.layer, sum: all.reduce((s, m) => s + (m.layerTotals[k]?.sum ?? 0), 0), count: all.reduce((s, m) => s + (m.layerTotals[k]?.count ?? 0), 0) })),
+      };
+    };
+    maps[name] = { spatial: merged("spatial"), temporal: merged("temporal") };
+  }
+  return { arch: first.arch, geometry: first.geometry, frameIndex: first.frameIndex, samples: parts.flatMap((p) => p.samples), backgrounds: concat(parts.map((p) => p.backgrounds)), maps, backend: first.backend };
+}
+
