@@ -70,7 +70,10 @@ async function inWorkers(ctx: StageContext, params: ExplainParams, requests: Par
             done[i] = m.done;
             const sum = done.reduce((a, b) => a + b, 0);
             ctx.progress(sum, total, progressNote(sum, total, sum / ((Date.now() - started) / 1000), params));
-          } else if (m.type === "log") ctx.log(m.message);
+          } else if (m.type === "log") {
+            // Every part says which backend it got; the first speaks for all.
+            if (i === 0) ctx.log(m.message);
+          }
           else resolve(m.result);
         });
         worker.on("error", reject);
