@@ -100,7 +100,13 @@ stages:
 let dir: string;
 const items: { id: string; recording: string; label: number; file: string }[] = [];
 
-function summaryOf(): { methods: Record<string, Record<string, { classes: Record<string, { regions: { name: string; ratio: number }[] }> }>>; warnings: string[] } {
+type Occluded = { accuracy: number; occluded: number; changed: number };
+
+function summaryOf(): {
+  methods: Record<string, Record<string, { classes: Record<string, { regions: { name: string; ratio: number }[] }> }>>;
+  occlusion: { region: string; streams: Record<string, Record<string, Occluded>> }[];
+  warnings: string[];
+} {
   return JSON.parse(readFileSync(join(dir, "results/explain/report/summary.json"), "utf8"));
 }
 
@@ -134,6 +140,9 @@ describe("the Clever Hans control: only the corner carries the label", () => {
     const corner = s.methods["deep_taylor"]!["temporal"]!.classes["spontaneous"]!.regions.find((r) => r.name.startsWith("top-left"))!;
     expect(corner.ratio).toBeGreaterThan(3);
     expect(s.warnings.some((w) => /Clever Hans: deep_taylor .* temporal relevance of class spontaneous in top-left/.test(w))).toBe(true);
+    // Zeroing the corner's flow takes the artifact class's evidence away.
+    const occluded = s.occlusion.find((o) => o.region.startsWith("top-left"))!.streams["temporal"]!["spontaneous"]!;
+    expect(occluded.occluded).toBeLessThan(occluded.accuracy - 0.3);
     const warned = outcome.events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message);
     expect(warned.some((m) => m.startsWith("explain: Clever Hans"))).toBe(true);
   });
@@ -144,8 +153,11 @@ describe("the Clever Hans control: only the corner carries the label", () => {
     expect(outcome.failed).toEqual([]);
     const metrics = JSON.parse(readFileSync(join(dir, "results/evaluate/report/metrics.json"), "utf8"));
     expect(metrics.splits.test.temporal.accuracy).toBeLessThanOrEqual(0.75);
-    const corner = summaryOf().methods["deep_taylor"]!["temporal"]!.classes["spontaneous"]!.regions.find((r) => r.name.startsWith("top-left"))!;
+    const s = summaryOf();
+    const corner = s.methods["deep_taylor"]!["temporal"]!.classes["spontaneous"]!.regions.find((r) => r.name.startsWith("top-left"))!;
     expect(corner.ratio).toBeLessThan(1.5);
+    // The masked corner holds no flow: zeroing it again changes no prediction.
+    expect(s.occlusion.find((o) => o.region.startsWith("top-left"))!.streams["temporal"]!["spontaneous"]!.changed).toBe(0);
   });
 
   it("dag compare shows the corner's share before and after, and the figures side by side", () => {

@@ -7,19 +7,13 @@ import { join } from "node:path";
 import type { ArtifactOut, JsonObject, StageContext } from "../../engine/stage-api.js";
 import { frameChart, panelGrid, type Panel, type PanelRow } from "../../lib/explain/figures.js";
 import { METHOD_NAMES, type MethodName } from "../../lib/explain/methods.js";
-import { frameRectToInput, GroupMean, regionShares, topFrames, type RegionShare } from "../../lib/explain/shares.js";
+import { GroupMean, regionShares, topFrames, type RegionShare } from "../../lib/explain/shares.js";
 import type { Rect } from "../../lib/image/ops.js";
-import { describeRegion, regionRect, type Region } from "../../lib/image/regions.js";
 import { STREAMS, type Stream } from "../../lib/model/architecture.js";
 import { writeHdf5Arrays, type ArrayDataset } from "../../lib/video/hdf5.js";
 import type { ExplainParams } from "./index.js";
 import type { Explained, StreamMaps } from "./part.js";
-
-/** The paper's correction, at any frame size: the two left corner squares of 85/256 of the side. */
-export function defaultRegions(frame: number): Region[] {
-  const size = Math.floor((85 * frame) / 256);
-  return [{ corner: "top-left", size }, { corner: "bottom-left", size }];
-}
+import { fishBand, inputRegions } from "./regions.js";
 
 const OUTCOMES = ["TP", "TN", "FP", "FN"] as const;
 type Outcome = (typeof OUTCOMES)[number];
@@ -27,12 +21,6 @@ type Outcome = (typeof OUTCOMES)[number];
 function outcomeOf(label: number, predicted: number): Outcome {
   if (label === 1) return predicted === 1 ? "TP" : "FN";
   return predicted === 1 ? "FP" : "TN";
-}
-
-interface NamedRect {
-  name: string;
-  /** In input pixels; null when the network does not see any of it. */
-  rect: Rect | null;
 }
 
 interface ClassSummary {
@@ -77,14 +65,9 @@ export async function writeOutputs(ctx: StageContext, params: ExplainParams, e: 
   const n = e.samples.length;
   const all = Array.from({ length: n }, (_, i) => i);
   const byLabel = e.classNames.map((_, c) => all.filter((i) => e.samples[i]!.example.label === c));
-  const regionList = params.regions ?? defaultRegions(e.geometry.frame);
-  const regions: NamedRect[] = regionList.map((r) => {
-    const inFrame = regionRect(r, e.geometry.frame, e.geometry.frame);
-    return { name: describeRegion(r), rect: inFrame ? frameRectToInput(inFrame, e.geometry) : null };
-  });
-  const bandTop = Math.round(params.fish_band.top * e.geometry.frame);
-  const bandRect = frameRectToInput({ top: bandTop, left: 0, width: e.geometry.frame, height: Math.round(params.fish_band.bottom * e.geometry.frame) - bandTop }, e.geometry);
-  const fish: NamedRect = { name: "fish band", rect: bandRect };
+  const { list: regionList, regions } = inputRegions(params, e.geometry);
+  const fish = fishBand(params, e.geometry);
+  const bandRect = fish.rect;
   const outside = regions.filter((r) => r.rect && overlap(r.rect, bandRect) < 0.5 * r.rect.width * r.rect.height);
 
   const summary: Record<string, Record<Stream, StreamSummary>> = {};
@@ -156,6 +139,22 @@ export async function writeOutputs(ctx: StageContext, params: ExplainParams, e: 
     await writeHeatmaps(join(ctx.outDir, heatmapFiles[name]!), e, name, params);
   }
 
+  // Occlusion: how each stream's accuracy on a class changes when a region's input is zeroed.
+  const occlusion = e.occlusion.map((o) => ({
+    region: o.region,
+    streams: Object.fromEntries(STREAMS.map((stream) => [stream, Object.fromEntries(e.classNames.map((className, c) => {
+      const members = byLabel[c]!;
+      const share = (hit: (i: number) => boolean) => round(members.length ? members.filter(hit).length / members.length : Number.NaN);
+      const summary = {
+        samples: members.length,
+        accuracy: share((i) => e.samples[i]!.streams[stream].predicted === c),
+        occluded: share((i) => o.predicted[stream][i] === c),
+        changed: share((i) => o.predicted[stream][i] !== e.samples[i]!.streams[stream].predicted),
+      };
+      setMeta(meta, ["occlusion", stream, className, o.region], summary.occluded);
+      return [className, summary];
+    }))])),
+  }));
   for (const w of warnings) ctx.warn(w);
   const json = {
     splits: [...new Set(e.samples.map((s) => s.split))],
@@ -167,7 +166,9 @@ export async function writeOutputs(ctx: StageContext, params: ExplainParams, e: 
     fish_band: { ...params.fish_band, input_rect: bandRect },
     clever_hans_ratio: params.clever_hans_ratio,
     methods: summary,
+    occlusion,
     warnings,
+    occlusion_note: "each stream's accuracy per class (by label) as it is and with the region's input zeroed (no flow; the grey frame's mean), and the share of predictions that change",
     shares: "relevance is |R| per pixel (summed over flow channels), normalised to sum 1 per sample, averaged over a class's explained samples; ratio = relevance share / area share (1 = even spread)",
   };
   writeFileSync(join(ctx.outDir, "summary.json"), `${JSON.stringify(json, null, 1)}\n`);
@@ -299,6 +300,12 @@ function markdown(json: Json, e: Explained, figures: Record<string, string>): st
     out.push("", `Unexplained samples (samples.csv says why): ${unexplained}.`, "");
     for (const kind of ["classes", "frames", "negatives"]) if (figures[`${method}_${kind}`]) out.push(`![${method} ${kind}](${figures[`${method}_${kind}`]})`, "");
   }
-  out.push(`Classes: ${e.classNames.map((c, i) => `${i} = ${c}`).join(", ")}; class 1 is positive in TP, TN, FP, FN.`, "");
+  out.push("## Occlusion", "", `${json.occlusion_note}.`, "", "| region | stream | class | accuracy | with the region zeroed | predictions changed |", "|---|---|---|---|---|---|");
+  for (const o of json.occlusion as { region: string; streams: Record<string, Record<string, { accuracy: number; occluded: number; changed: number }>> }[]) {
+    for (const [stream, classes] of Object.entries(o.streams)) {
+      for (const [className, v] of Object.entries(classes)) out.push(`| ${o.region} | ${stream} | ${className} | ${v.accuracy} | ${v.occluded} | ${v.changed} |`);
+    }
+  }
+  out.push("", `Classes: ${e.classNames.map((c, i) => `${i} = ${c}`).join(", ")}; class 1 is positive in TP, TN, FP, FN.`, "");
   return `${out.join("\n")}\n`;
 }

@@ -17,6 +17,7 @@ import { batchTensors, cropGeometry } from "../../lib/model/input.js";
 import { readModel, WEIGHTS_BIN } from "../../lib/model/model-files.js";
 import type { SplitName } from "../../lib/model/splits.js";
 import type { ExplainParams } from "./index.js";
+import { inputRegions } from "./regions.js";
 
 /** What one stream said about one sample. */
 export interface StreamVerdict {
@@ -57,6 +58,8 @@ export interface Explained {
   /** Mean input frame of each sample (the spatial stream's standardised grey input) [n, S, S]. */
   backgrounds: Float32Array;
   maps: Partial<Record<MethodName, Record<Stream, StreamMaps>>>;
+  /** Per region (in the order of `regions`): what each stream predicts without it. */
+  occlusion: Occlusion[];
   classNames: string[];
   backend: string;
 }
@@ -72,6 +75,12 @@ export interface PartRequest {
 }
 
 export type PartResult = Omit<Explained, "classNames">;
+
+/** Each stream's prediction with a region's input zeroed (no flow; the grey frame's mean). */
+export interface Occlusion {
+  region: string;
+  predicted: Record<Stream, Int8Array>;
+}
 
 /** What a worker thread sends back. */
 export type WorkerMessage = { type: "progress"; done: number } | { type: "log"; message: string } | { type: "done"; result: PartResult };
@@ -113,6 +122,13 @@ export async function explainPart(request: PartRequest, progress: (done: number,
   for (const m of methods) maps[m.name] = { spatial: empty("spatial"), temporal: empty("temporal") };
   const records: SampleRecord[] = [];
   const backgrounds = new Float32Array(n * plane);
+  // Occlusion: 0 inside the region, 1 elsewhere, [1, S, S, 1] to broadcast over a batch.
+  const occluders = inputRegions(params, geometry).regions.map(({ name, rect }) => {
+    const keep = new Float32Array(plane).fill(1);
+    if (rect) for (let y = rect.top; y < rect.top + rect.height; y++) keep.fill(0, y * side + rect.left, y * side + rect.left + rect.width);
+    return { name, mask: tf.tensor4d(keep, [1, side, side, 1]) };
+  });
+  const occlusion: Occlusion[] = occluders.map(({ name }) => ({ region: name, predicted: { spatial: new Int8Array(n), temporal: new Int8Array(n) } }));
   const batches = Math.ceil(n / params.batch);
   const started = Date.now();
 
@@ -135,6 +151,12 @@ export async function explainPart(request: PartRequest, progress: (done: number,
           records.push({ example: e.example, split: e.split, streams: { spatial, temporal, fused } });
         });
         backgrounds.set(input.spatial.dataSync() as Float32Array, offset * plane);
+        occluders.forEach(({ mask }, r) => {
+          for (const stream of STREAMS) {
+            const predicted = tf.tidy(() => tf.argMax(streamLogits(arch, stream, tensors, tf.mul(input[stream], mask) as tf.Tensor4D), 1).dataSync());
+            occlusion[r]!.predicted[stream].set(predicted, offset);
+          }
+        });
         for (const stream of STREAMS) {
           const x = input[stream];
           const targets = part.map((_, i) => records[offset + i]!.streams[stream].target);
@@ -149,9 +171,9 @@ export async function explainPart(request: PartRequest, progress: (done: number,
       progress(done, done / ((Date.now() - started) / 1000));
     }
   } finally {
-    tf.dispose([...tensors.values()]);
+    tf.dispose([...tensors.values(), ...occluders.map((o) => o.mask)]);
   }
-  return { arch, geometry, frameIndex, samples: records, backgrounds, maps, backend: backend.backend };
+  return { arch, geometry, frameIndex, samples: records, backgrounds, maps, occlusion, backend: backend.backend };
 }
 
 /** Copies a batch's explanation into the per-sample arrays: stored layout, normalised |R|, frame shares. */

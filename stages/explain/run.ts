@@ -110,6 +110,10 @@ function mergeParts(parts: PartResult[]): Omit<Explained, "classNames"> {
     };
     maps[name] = { spatial: merged("spatial"), temporal: merged("temporal") };
   }
-  return { arch: first.arch, geometry: first.geometry, frameIndex: first.frameIndex, samples: parts.flatMap((p) => p.samples), backgrounds: concat(parts.map((p) => p.backgrounds)), maps, backend: first.backend };
+  const occlusion = first.occlusion.map((o, r) => ({
+    region: o.region,
+    predicted: { spatial: Int8Array.from(parts.flatMap((p) => [...p.occlusion[r]!.predicted.spatial])), temporal: Int8Array.from(parts.flatMap((p) => [...p.occlusion[r]!.predicted.temporal])) },
+  }));
+  return { arch: first.arch, geometry: first.geometry, frameIndex: first.frameIndex, samples: parts.flatMap((p) => p.samples), backgrounds: concat(parts.map((p) => p.backgrounds)), maps, occlusion, backend: first.backend };
 }
 
