@@ -1,17 +1,18 @@
 /**
- * What the explain stage leaves: per-sample heatmaps (HDF5), group means and region shares
- * (summary.json, report.md), the Clever Hans warnings, and the figures (PNG).
+ * What the explain stage leaves: group means and region shares, occlusion, the Clever Hans
+ * warnings (summary.json and meta), the figures (PNG); files.ts and markdown.ts write the rest.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ArtifactOut, JsonObject, StageContext } from "../../engine/stage-api.js";
 import { frameChart, panelGrid, type Panel, type PanelRow } from "../../lib/explain/figures.js";
-import { METHOD_NAMES, type MethodName } from "../../lib/explain/methods.js";
+import { METHOD_NAMES } from "../../lib/explain/methods.js";
 import { GroupMean, regionShares, topFrames, type RegionShare } from "../../lib/explain/shares.js";
 import type { Rect } from "../../lib/image/ops.js";
 import { STREAMS, type Stream } from "../../lib/model/architecture.js";
-import { writeHdf5Arrays, type ArrayDataset } from "../../lib/video/hdf5.js";
 import type { ExplainParams } from "./index.js";
+import { samplesCsv, writeHeatmaps } from "./files.js";
+import { markdown } from "./markdown.js";
 import type { Explained, StreamMaps } from "./part.js";
 import { fishBand, inputRegions } from "./regions.js";
 
@@ -23,7 +24,7 @@ function outcomeOf(label: number, predicted: number): Outcome {
   return predicted === 1 ? "FP" : "TN";
 }
 
-interface ClassSummary {
+export interface ClassSummary {
   samples: number;
   explained: number;
   regions: RegionShare[];
@@ -34,7 +35,7 @@ interface ClassSummary {
   top_frames?: { frame: number; share: number }[];
 }
 
-type StreamSummary = {
+export type StreamSummary = {
   classes: Record<string, ClassSummary>;
   unexplained: number;
   /** Relevance methods: mean of (relevance reaching each layer's input) / evidence. */
@@ -215,97 +216,4 @@ function negativeWindows(e: Explained, maps: StreamMaps, stream: Stream, window:
     panels.push(p);
   }
   return panels.length ? panels : [null];
-}
-
-async function writeHeatmaps(path: string, e: Explained, name: MethodName, params: ExplainParams): Promise<void> {
-  const side = e.arch.input_size;
-  const n = e.samples.length;
-  const frames = e.frameIndex.length;
-  const per = (f: (i: number) => number): Float32Array => Float32Array.from({ length: n }, (_, i) => f(i));
-  const perInt = (f: (i: number) => number): Int32Array => Int32Array.from({ length: n }, (_, i) => f(i));
-  const datasets: ArrayDataset[] = [
-    { name: "spatial", data: e.maps[name]!.spatial.stored, shape: [n, side, side], chunks: [1, side, side], gzip: 1 },
-    {
-      name: "temporal", data: e.maps[name]!.temporal.stored,
-      shape: params.temporal_maps === "summed" ? [n, side, side] : [n, frames, 2, side, side],
-      chunks: params.temporal_maps === "summed" ? [1, side, side] : [1, 1, 2, side, side], gzip: 1,
-    },
-    { name: "label", data: perInt((i) => e.samples[i]!.example.label), shape: [n] },
-  ];
-  for (const stream of [...STREAMS, "fused"] as const) {
-    datasets.push({ name: `predicted_${stream}`, data: perInt((i) => e.samples[i]!.streams[stream].predicted), shape: [n] });
-    datasets.push({ name: `confidence_${stream}`, data: per((i) => e.samples[i]!.streams[stream].confidence), shape: [n] });
-  }
-  for (const stream of STREAMS) {
-    const maps = e.maps[name]![stream];
-    datasets.push({ name: `target_${stream}`, data: perInt((i) => e.samples[i]!.streams[stream].target), shape: [n] });
-    datasets.push({ name: `evidence_${stream}`, data: maps.evidence, shape: [n] });
-    datasets.push({ name: `explained_${stream}`, data: Uint8Array.from(maps.reasons, (r) => (r === null ? 1 : 0)), shape: [n] });
-  }
-  await writeHdf5Arrays(path, datasets, {
-    ids: e.samples.map((s) => s.example.id),
-    method: name,
-    target: params.target,
-    flow_frames: e.frameIndex,
-    input_size: side,
-    crop: [e.geometry.crop.top, e.geometry.crop.left, e.geometry.crop.size],
-    layout: params.temporal_maps === "summed"
-      ? "spatial [sample, row, col]; temporal [sample, row, col] summed over flow channels; rows and cols of the network's input (a centre crop of the frame: crop = top, left, size)"
-      : "spatial [sample, row, col]; temporal [sample, flow frame (see flow_frames), x|y, row, col]; rows and cols of the network's input (a centre crop of the frame: crop = top, left, size)",
-    unexplained: JSON.stringify(e.samples.flatMap((s, i) => STREAMS.flatMap((stream) => {
-      const reason = e.maps[name]![stream].reasons[i];
-      return reason ? [{ id: s.example.id, stream, reason }] : [];
-    }))),
-  });
-}
-
-function samplesCsv(e: Explained): string {
-  const methods = METHOD_NAMES.filter((m) => m in e.maps);
-  const head = ["id", "recording", "split", "label", ...[...STREAMS, "fused"].flatMap((s) => [`predicted_${s}`, `confidence_${s}`]), ...methods.flatMap((m) => STREAMS.flatMap((s) => [`${m}_${s}_evidence`, `${m}_${s}_unexplained`]))];
-  const lines = [head.join(",")];
-  e.samples.forEach((s, i) => {
-    lines.push([
-      JSON.stringify(s.example.id), JSON.stringify(s.example.recording), s.split, s.example.label,
-      ...([...STREAMS, "fused"] as const).flatMap((st) => [s.streams[st].predicted, s.streams[st].confidence.toFixed(6)]),
-      ...methods.flatMap((m) => STREAMS.flatMap((st) => [e.maps[m]![st].evidence[i]!.toPrecision(6), JSON.stringify(e.maps[m]![st].reasons[i] ?? "")])),
-    ].join(","));
-  });
-  return `${lines.join("\n")}\n`;
-}
-
-type Json = ReturnType<typeof JSON.parse>;
-
-function markdown(json: Json, e: Explained, figures: Record<string, string>): string {
-  const out = [
-    "# What the network looked at",
-    "",
-    `${json.samples} samples of the ${json.splits.join(", ")} split(s), each stream explained on its own for the class it ${json.target === "label" ? "should predict (the label)" : "predicts"}, on the ${json.backend} backend. ${json.shares}.`,
-    "",
-  ];
-  if (json.warnings.length) out.push("## Warnings", "", ...json.warnings.map((w: string) => `- **${w}**`), "");
-  else out.push(`No region outside the fish holds more than ${json.clever_hans_ratio} times its area share of any class's relevance.`, "");
-  for (const [method, streams] of Object.entries(json.methods as Record<string, Record<Stream, StreamSummary>>)) {
-    out.push(`## ${method}`, "", `| stream | class | explained | ${json.regions.map((r: { name: string }) => `${r.name}: share (x area)`).join(" | ")} | fish band: share (x area) | top flow frames |`);
-    out.push(`|---|---|---|${json.regions.map(() => "---|").join("")}---|---|`);
-    for (const stream of STREAMS) {
-      for (const [className, c] of Object.entries(streams[stream].classes)) {
-        const cells = c.regions.map((r) => `${(100 * r.relevance).toFixed(1)} % (${r.ratio.toFixed(2)})`);
-        const frames = c.top_frames ? c.top_frames.map((f) => `${f.frame} (${(100 * f.share).toFixed(1)} %)`).join(", ") : "";
-        out.push(`| ${stream} | ${className} | ${c.explained} of ${c.samples} | ${cells.join(" | ")} | ${(100 * c.fish.relevance).toFixed(1)} % (${c.fish.ratio.toFixed(2)}) | ${frames} |`);
-      }
-    }
-    const conservation = STREAMS.flatMap((s) => (streams[s].conservation ? [`${s}: ${streams[s].conservation![0]!.ratio}`] : []));
-    if (conservation.length) out.push("", `Conservation (input relevance / explained evidence, mean): ${conservation.join(", ")}.`);
-    const unexplained = STREAMS.map((s) => `${s} ${streams[s].unexplained}`).join(", ");
-    out.push("", `Unexplained samples (samples.csv says why): ${unexplained}.`, "");
-    for (const kind of ["classes", "frames", "negatives"]) if (figures[`${method}_${kind}`]) out.push(`![${method} ${kind}](${figures[`${method}_${kind}`]})`, "");
-  }
-  out.push("## Occlusion", "", `${json.occlusion_note}.`, "", "| region | stream | class | accuracy | with the region zeroed | predictions changed |", "|---|---|---|---|---|---|");
-  for (const o of json.occlusion as { region: string; streams: Record<string, Record<string, { accuracy: number; occluded: number; changed: number }>> }[]) {
-    for (const [stream, classes] of Object.entries(o.streams)) {
-      for (const [className, v] of Object.entries(classes)) out.push(`| ${o.region} | ${stream} | ${className} | ${v.accuracy} | ${v.occluded} | ${v.changed} |`);
-    }
-  }
-  out.push("", `Classes: ${e.classNames.map((c, i) => `${i} = ${c}`).join(", ")}; class 1 is positive in TP, TN, FP, FN.`, "");
-  return `${out.join("\n")}\n`;
 }
