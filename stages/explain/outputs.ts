@@ -169,8 +169,8 @@ export async function writeOutputs(ctx: StageContext, params: ExplainParams, e: 
     methods: summary,
     occlusion,
     warnings,
-    occlusion_note: "each stream's accuracy per class (by label) as it is and with the region's input zeroed (no flow; the grey frame's mean), and the share of predictions that change",
-    shares: "relevance is |R| per pixel (summed over flow channels), normalised to sum 1 per sample, averaged over a class's explained samples; ratio = relevance share / area share (1 = even spread)",
+    occlusion_note: "Each stream's accuracy per class (by label) as it is and with the region's input zeroed (no flow; the grey frame's mean), and the share of predictions that change",
+    shares: "Relevance is |R| per pixel (summed over flow channels), normalised to sum 1 per sample, averaged over a class's explained samples; ratio = relevance share / area share (1 = even spread)",
   };
   writeFileSync(join(ctx.outDir, "summary.json"), `${JSON.stringify(json, null, 1)}\n`);
   writeFileSync(join(ctx.outDir, "samples.csv"), samplesCsv(e));
