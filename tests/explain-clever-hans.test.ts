@@ -144,7 +144,8 @@ describe("the Clever Hans control: only the corner carries the label", () => {
     const occluded = s.occlusion.find((o) => o.region.startsWith("top-left"))!.streams["temporal"]!["spontaneous"]!;
     expect(occluded.occluded).toBeLessThan(occluded.accuracy - 0.3);
     const warned = outcome.events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message);
-    expect(warned.some((m) => m.startsWith("explain: Clever Hans"))).toBe(true);
+    expect(warned.some((m) => m.startsWith("explain: Clever Hans: deep_taylor"))).toBe(true);
+    expect(warned.some((m) => /^explain: Clever Hans: zeroing top-left 21x21, outside the fish, changes the temporal stream's prediction/.test(m))).toBe(true);
   });
 
   it("after masking the corners: chance, and the corner holds about its area share", async () => {

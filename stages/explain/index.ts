@@ -19,6 +19,7 @@ export interface ExplainParams {
   regions: Region[] | null;
   fish_band: { top: number; bottom: number };
   clever_hans_ratio: number;
+  clever_hans_changed: number;
   window: number;
   temporal_maps: "channels" | "summed";
   backend: BackendChoice;
@@ -66,8 +67,12 @@ const explain: StageKind<ExplainParams> = {
         properties: { top: { type: "number", minimum: 0, maximum: 1 }, bottom: { type: "number", minimum: 0, maximum: 1 } },
       },
       clever_hans_ratio: {
-        type: "number", exclusiveMinimum: 1, default: 3,
-        description: "Warn when a region outside the fish holds more than this multiple of its area share of a class's relevance.",
+        type: "number", exclusiveMinimum: 1, default: 2,
+        description: "Warn when a region outside the fish holds more than this multiple of its area share of a class's relevance (deep Taylor or LRP).",
+      },
+      clever_hans_changed: {
+        type: "number", exclusiveMinimum: 0, maximum: 1, default: 0.2,
+        description: "Warn when zeroing a region outside the fish changes more than this share of a class's predictions by a stream (occlusion).",
       },
       window: { type: "integer", minimum: 1, default: 8, description: "Samples per window in the negatives-by-confidence figure (the paper: 104)." },
       temporal_maps: {

@@ -13,7 +13,7 @@ export function markdown(json: Json, e: Explained, figures: Record<string, strin
     "",
   ];
   if (json.warnings.length) out.push("## Warnings", "", ...json.warnings.map((w: string) => `- **${w}**`), "");
-  else out.push(`No region outside the fish holds more than ${json.clever_hans_ratio} times its area share of any class's relevance.`, "");
+  else out.push(`No region outside the fish holds more than ${json.clever_hans_ratio} times its area share of any class's relevance, and zeroing none changes more than ${100 * json.clever_hans_changed} % of a class's predictions.`, "");
   for (const [method, streams] of Object.entries(json.methods as Record<string, Record<Stream, StreamSummary>>)) {
     out.push(`## ${method}`, "", `| stream | class | explained | ${json.regions.map((r: { name: string }) => `${r.name}: share (x area)`).join(" | ")} | fish band: share (x area) | top flow frames |`);
     out.push(`|---|---|---|${json.regions.map(() => "---|").join("")}---|---|`);

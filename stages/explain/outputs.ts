@@ -103,7 +103,8 @@ export async function writeOutputs(ctx: StageContext, params: ExplainParams, e: 
         classPanels.push(panel(g, className));
         for (const r of s.regions) {
           const region = outside.find((o) => o.name === r.name);
-          if (region && g.count > 0 && r.ratio > params.clever_hans_ratio) {
+          // Gradients (saliency, guided backprop) say how sensitive, not how much evidence: no warning.
+          if (region && g.count > 0 && maps.layerTotals.length > 0 && r.ratio > params.clever_hans_ratio) {
             warnings.push(
               `Clever Hans: ${name} puts ${(100 * r.relevance).toFixed(1)} % of the ${stream} relevance of class ${className} in ${r.name}, ` +
                 `${r.ratio.toFixed(1)} times its ${(100 * r.area).toFixed(1)} % of the image, outside the fish: the network may use a cue there. ` +
@@ -153,6 +154,12 @@ export async function writeOutputs(ctx: StageContext, params: ExplainParams, e: 
         changed: share((i) => o.predicted[stream][i] !== e.samples[i]!.streams[stream].predicted),
       };
       setMeta(meta, ["occlusion", stream, className, o.region], summary.occluded);
+      if (outside.some((r) => r.name === o.region) && summary.changed > params.clever_hans_changed) {
+        warnings.push(
+          `Clever Hans: zeroing ${o.region}, outside the fish, changes the ${stream} stream's prediction for ${(100 * summary.changed).toFixed(0)} % of class ${className}'s samples ` +
+            `(accuracy ${summary.accuracy} -> ${summary.occluded}): the network uses what is there. Mask it (mask.regions) and compare the runs (dag compare)`,
+        );
+      }
       return [className, summary];
     }))])),
   }));
@@ -166,6 +173,7 @@ export async function writeOutputs(ctx: StageContext, params: ExplainParams, e: 
     regions: regions.map((r, i) => ({ name: r.name, region: regionList[i], input_rect: r.rect, outside_fish: outside.includes(r) })),
     fish_band: { ...params.fish_band, input_rect: bandRect },
     clever_hans_ratio: params.clever_hans_ratio,
+    clever_hans_changed: params.clever_hans_changed,
     methods: summary,
     occlusion,
     warnings,
