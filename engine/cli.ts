@@ -3,12 +3,14 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
+import type { RunRecord } from "../cache/records.js";
 import { Store } from "../cache/store.js";
 import { formatVerifyReport, verifyStore } from "../cache/verify.js";
 import { PipelineError } from "./diagnostics.js";
 import { DiskFullError, isDiskFull, UsageError } from "./errors.js";
 import type { Logger } from "./events.js";
 import { compareRuns, findRun, formatComparison } from "./compare.js";
+import { formatRun, formatRunList, summarizeRun } from "./runs.js";
 import { writeSideBySideImages } from "./compare-images.js";
 import { defaultJobs, LocalPoolExecutor } from "./executor.js";
 import { toDot, toMermaid } from "./graph.js";
@@ -63,6 +65,8 @@ Examples:
   dag run --set train.epochs=20        run with a param changed (the file stays as it is)
   dag status                           what is stale, and exactly why
   dag run --dry-run                    what would run, without running it
+  dag runs                             the recorded runs with their headline figures
+  dag show before                      one run: params, what ran and what was cached, timings
   dag compare before after             what differs between two named runs (dag run --name)
   dag graph --format mermaid           the stages as a diagram
   dag kinds synthesize                 a stage kind's params, units and defaults
@@ -186,20 +190,56 @@ common(program.command("compare").description("say what differs between two reco
   .action(async (a: string, b: string, opts: CommonOptions & { json?: boolean; images?: string | false }) => {
     const pipeline = await load(opts);
     const store = new Store(pipeline.cacheDir);
-    const find = (ref: string): ReturnType<typeof findRun> => {
-      try {
-        return findRun(store, ref);
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
-    };
-    const [runA, runB] = [find(a), find(b)];
+    const [runA, runB] = [findRunOrUsage(store, a), findRunOrUsage(store, b)];
     const comparison = compareRuns(store, runA, runB);
     const safe = (ref: string) => ref.replace(/[^A-Za-z0-9._-]/g, "_");
     const dir = opts.images === false ? undefined : opts.images ? resolve(opts.images) : join(pipeline.resultsDir, "compare", `${safe(a)}-vs-${safe(b)}`);
     const images = dir ? writeSideBySideImages(store, runA, runB, dir) : [];
     if (opts.json) process.stdout.write(`${JSON.stringify({ ...comparison, images }, null, 2)}\n`);
     else process.stdout.write(`${formatComparison(comparison)}${images.length ? `figures that differ, ${a} left and ${b} right:\n${images.map((p) => `  ${relative(process.cwd(), p)}\n`).join("")}` : ""}`);
+  });
+
+/** A run by name or id; not finding it is the user's mistake (exit 2), said with the names there are. */
+function findRunOrUsage(store: Store, ref: string): RunRecord {
+  try {
+    return findRun(store, ref);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+common(program.command("runs").description("list the recorded runs, newest first: name, time, what ran and what was cached, duration, headline figures"))
+  .option("--delete <name>", "forget every run of this name (or the run with this id); the next dag gc may then remove its results")
+  .option("--json", "print the runs as JSON")
+  .action(async (opts: CommonOptions & { delete?: string; json?: boolean }) => {
+    const pipeline = await load(opts);
+    const store = new Store(pipeline.cacheDir);
+    if (opts.delete !== undefined) {
+      const ref = opts.delete;
+      const named = store.listRuns().filter((r) => r.name === ref);
+      const doomed = named.length ? named : [findRunOrUsage(store, ref)];
+      const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
+      lock.tryAcquire(`runs --delete ${ref}`);
+      try {
+        for (const r of doomed) store.removeRun(r.id);
+      } finally {
+        lock.release();
+      }
+      process.stdout.write(`deleted ${doomed.length} run ${doomed.length === 1 ? "record" : "records"} (${doomed.map((r) => r.id).join(", ")}); dag gc removes the results no other run needs\n`);
+      return;
+    }
+    const summaries = [...store.runsNewestFirst()].map((r) => summarizeRun(store, r));
+    process.stdout.write(opts.json ? `${JSON.stringify(summaries, null, 2)}\n` : formatRunList(summaries));
+  });
+
+common(program.command("show").description("print one recorded run: params, and per stage its key, what ran and what was cached, time, backend, figures"))
+  .argument("<run>", "a run name (the newest run of that name) or run id (or a unique prefix of one)")
+  .option("--json", "print the run record as JSON")
+  .action(async (ref: string, opts: CommonOptions & { json?: boolean }) => {
+    const pipeline = await load(opts);
+    const store = new Store(pipeline.cacheDir);
+    const run = findRunOrUsage(store, ref);
+    process.stdout.write(opts.json ? `${JSON.stringify(run, null, 2)}\n` : formatRun(store, run));
   });
 
 common(program.command("graph").description("print the stages and what feeds what, as Graphviz DOT or a Mermaid diagram"))
