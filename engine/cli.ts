@@ -11,6 +11,7 @@ import { DiskFullError, isDiskFull, UsageError } from "./errors.js";
 import type { Logger } from "./events.js";
 import { compareRuns, findRun, formatComparison } from "./compare.js";
 import { formatRun, formatRunList, summarizeRun } from "./runs.js";
+import { formatMarkdown, runTable } from "./run-table.js";
 import { writeSideBySideImages } from "./compare-images.js";
 import { defaultJobs, LocalPoolExecutor } from "./executor.js";
 import { toDot, toMermaid } from "./graph.js";
@@ -68,6 +69,7 @@ Examples:
   dag runs                             the recorded runs with their headline figures
   dag show before                      one run: params, what ran and what was cached, timings
   dag compare before after             what differs between two named runs (dag run --name)
+  dag compare before a b --markdown    several runs as one Markdown table, changes from the first
   dag graph --format mermaid           the stages as a diagram
   dag kinds synthesize                 a stage kind's params, units and defaults
   dag verify --repair                  re-hash the cache; remove what is corrupt and what was made from it
@@ -181,22 +183,36 @@ common(program.command("status").description("say for each stage whether it is u
     }
   });
 
-common(program.command("compare").description("say what differs between two recorded runs: params, tasks, outputs, and the headline figures of stages that run once"))
-  .argument("<a>", "a run name (dag run --name NAME; the newest run of that name) or run id")
-  .argument("<b>", "the run to compare it with")
-  .option("--json", "print the comparison as JSON")
+common(program.command("compare").description("say what differs between recorded runs: params, tasks, outputs, and the headline figures of stages that run once, with their changes"))
+  .argument("<a>", "a run name (dag run --name NAME; the newest run of that name) or run id: the baseline")
+  .argument("<b...>", "the runs to compare with it (each against the first)")
+  .option("--json", "print the comparison as JSON (two runs: one comparison; more: { comparisons, table })")
+  .option("--markdown", "print one Markdown table of all the runs: params that differ, figures with their change from the first run")
   .option("--images <dir>", "where to write the figures (PNG) that differ, A left and B right (default: results/compare/A-vs-B)")
   .option("--no-images", "write no side-by-side figures")
-  .action(async (a: string, b: string, opts: CommonOptions & { json?: boolean; images?: string | false }) => {
+  .action(async (a: string, others: string[], opts: CommonOptions & { json?: boolean; markdown?: boolean; images?: string | false }) => {
     const pipeline = await load(opts);
     const store = new Store(pipeline.cacheDir);
-    const [runA, runB] = [findRunOrUsage(store, a), findRunOrUsage(store, b)];
-    const comparison = compareRuns(store, runA, runB);
+    const base = findRunOrUsage(store, a);
+    const later = others.map((ref) => ({ ref, run: findRunOrUsage(store, ref) }));
+    const table = runTable(store, [base, ...later.map((l) => l.run)]);
+    if (opts.markdown) {
+      process.stdout.write(formatMarkdown(table));
+      return;
+    }
     const safe = (ref: string) => ref.replace(/[^A-Za-z0-9._-]/g, "_");
-    const dir = opts.images === false ? undefined : opts.images ? resolve(opts.images) : join(pipeline.resultsDir, "compare", `${safe(a)}-vs-${safe(b)}`);
-    const images = dir ? writeSideBySideImages(store, runA, runB, dir) : [];
-    if (opts.json) process.stdout.write(`${JSON.stringify({ ...comparison, images }, null, 2)}\n`);
-    else process.stdout.write(`${formatComparison(comparison)}${images.length ? `figures that differ, ${a} left and ${b} right:\n${images.map((p) => `  ${relative(process.cwd(), p)}\n`).join("")}` : ""}`);
+    const pairs = later.map(({ ref, run }) => {
+      const dir = opts.images === false ? undefined : opts.images ? resolve(opts.images, later.length > 1 ? `${safe(a)}-vs-${safe(ref)}` : "") : join(pipeline.resultsDir, "compare", `${safe(a)}-vs-${safe(ref)}`);
+      return { ref, comparison: compareRuns(store, base, run), images: dir ? writeSideBySideImages(store, base, run, dir) : [] };
+    });
+    if (opts.json) {
+      const each = pairs.map((p) => ({ ...p.comparison, images: p.images }));
+      process.stdout.write(`${JSON.stringify(each.length === 1 ? { ...each[0], table } : { comparisons: each, table }, null, 2)}\n`);
+      return;
+    }
+    for (const { ref, comparison, images } of pairs) {
+      process.stdout.write(`${formatComparison(comparison)}${images.length ? `figures that differ, ${a} left and ${ref} right:\n${images.map((p) => `  ${relative(process.cwd(), p)}\n`).join("")}` : ""}`);
+    }
   });
 
 /** A run by name or id; not finding it is the user's mistake (exit 2), said with the names there are. */

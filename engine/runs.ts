@@ -32,8 +32,11 @@ export function onceTaskKey(stage: RunStageEntry): string | undefined {
   return items.length === 1 && items[0] === "" ? stage.tasks[""]!.key : undefined;
 }
 
-/** The top-level numbers of each once-run stage's outputs' meta, in stage order. */
-export function headlines(store: Store, run: RunRecord): Headline[] {
+/**
+ * The top-level numbers of each once-run stage's outputs' meta, in stage order; `nested`: also
+ * the numbers deeper down (`a.b.c`), such as shares per method and class.
+ */
+export function headlines(store: Store, run: RunRecord, nested = false): Headline[] {
   const found: Headline[] = [];
   for (const [stage, entry] of Object.entries(run.stages)) {
     const key = onceTaskKey(entry);
@@ -41,13 +44,17 @@ export function headlines(store: Store, run: RunRecord): Headline[] {
     if (!record) continue;
     for (const [output, value] of Object.entries(record.outputs)) {
       if (value.type !== "artifact") continue;
-      for (const [k, v] of Object.entries(value.meta)) if (typeof v === "number") found.push({ stage, output, key: k, value: v });
+      const walk = (v: unknown, key: string): void => {
+        if (typeof v === "number") found.push({ stage, output, key, value: v });
+        else if (nested && v && typeof v === "object" && !Array.isArray(v)) for (const [k, sub] of Object.entries(v)) walk(sub, `${key}.${k}`);
+      };
+      for (const [k, v] of Object.entries(value.meta)) walk(v, k);
     }
   }
   return found;
 }
 
-export function summarizeRun(store: Store, run: RunRecord): RunSummary {
+export function summarizeRun(store: Store, run: RunRecord, nested = false): RunSummary {
   const count = { ran: 0, cached: 0, failed: 0 };
   for (const stage of Object.values(run.stages)) {
     for (const t of Object.values(stage.tasks)) if (t.source in count) count[t.source as keyof typeof count]++;
@@ -59,7 +66,7 @@ export function summarizeRun(store: Store, run: RunRecord): RunSummary {
     durationMs: Date.parse(run.finishedAt) - Date.parse(run.startedAt),
     ok: run.ok,
     ...count,
-    headlines: headlines(store, run),
+    headlines: headlines(store, run, nested),
   };
 }
 
