@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
 import type { RunRecord } from "../cache/records.js";
@@ -12,6 +12,8 @@ import type { Logger } from "./events.js";
 import { compareRuns, findRun, formatComparison } from "./compare.js";
 import { formatRun, formatRunList, summarizeRun } from "./runs.js";
 import { formatMarkdown, runTable } from "./run-table.js";
+import { buildReport } from "./report/build.js";
+import { writeFileAtomic } from "../cache/atomic.js";
 import { writeSideBySideImages } from "./compare-images.js";
 import { defaultJobs, LocalPoolExecutor } from "./executor.js";
 import { toDot, toMermaid } from "./graph.js";
@@ -70,6 +72,7 @@ Examples:
   dag show before                      one run: params, what ran and what was cached, timings
   dag compare before after             what differs between two named runs (dag run --name)
   dag compare before a b --markdown    several runs as one Markdown table, changes from the first
+  dag report before after              one HTML page of two runs, side by side (results/report.html)
   dag graph --format mermaid           the stages as a diagram
   dag kinds synthesize                 a stage kind's params, units and defaults
   dag verify --repair                  re-hash the cache; remove what is corrupt and what was made from it
@@ -256,6 +259,24 @@ common(program.command("show").description("print one recorded run: params, and 
     const store = new Store(pipeline.cacheDir);
     const run = findRunOrUsage(store, ref);
     process.stdout.write(opts.json ? `${JSON.stringify(run, null, 2)}\n` : formatRun(store, run));
+  });
+
+common(program.command("report").description("write one self-contained HTML page of recorded runs: the pipeline coloured by what ran, figures, charts, and for several runs what differs"))
+  .argument("[runs...]", "run names or ids (default: the newest run); the first is the baseline of every change shown")
+  .option("-o, --out <file>", "the HTML file to write (default: results/report.html)")
+  .action(async (refs: string[], opts: CommonOptions & { out?: string }) => {
+    const pipeline = await load(opts);
+    const store = new Store(pipeline.cacheDir);
+    const newest = store.runsNewestFirst().next().value;
+    if (!refs.length && !newest) throw new UsageError("no runs recorded yet: dag run records one (dag run --name NAME names it)");
+    const runs = refs.length ? refs.map((ref) => findRunOrUsage(store, ref)) : [newest!];
+    const started = performance.now();
+    const html = await buildReport(store, pipeline, runs);
+    const out = opts.out ? resolve(opts.out) : join(pipeline.resultsDir, "report.html");
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileAtomic(out, html);
+    const shown = relative(process.cwd(), out);
+    process.stdout.write(`wrote ${shown.startsWith("..") ? out : shown} (${(html.length / 2 ** 20).toFixed(1)} MiB, ${Math.round(performance.now() - started)} ms); open it in a browser, or send it: it needs no network\n`);
   });
 
 common(program.command("graph").description("print the stages and what feeds what, as Graphviz DOT or a Mermaid diagram"))
