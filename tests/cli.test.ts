@@ -3,15 +3,7 @@ import { cpSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI, dag, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
-
-const CHAIN = `stages:
-  numbers: { params: { count: 3 } }
-  square:
-    inputs: { values: numbers.values }
-  total:
-    inputs: { values: square.squares }
-`;
+import { CHAIN, CLI, dag, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
 
 describe("dag command line", () => {
   it("run, then a no-op run that says so, with exit code 0", () => {

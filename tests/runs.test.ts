@@ -1,15 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { dag, workspace } from "./helpers/workspace.js";
-
-const CHAIN = `stages:
-  numbers: { params: { count: 3 } }
-  square:
-    inputs: { values: numbers.values }
-  total:
-    inputs: { values: square.squares }
-`;
+import { CHAIN, dag, workspace } from "./helpers/workspace.js";
 
 const runFiles = (dir: string): string[] => readdirSync(join(dir, ".dag", "runs")).filter((f) => f.endsWith(".json"));
 
