@@ -24,6 +24,7 @@ import { displayPath, loadPipeline, type Pipeline } from "./pipeline.js";
 import { publishStage } from "./results.js";
 import { Scheduler } from "./scheduler.js";
 import { pipelineStatus } from "./status.js";
+import { watchedPaths, watchLoop } from "./watch.js";
 
 const EXIT = { ok: 0, failed: 1, invalid: 2, busy: 3, diskFull: 4, internal: 70, cancelled: 130 } as const;
 
@@ -67,6 +68,7 @@ Examples:
   dag run extract                      only extract and what it needs
   dag run --set train.epochs=20        run with a param changed (the file stays as it is)
   dag status                           what is stale, and exactly why
+  dag watch                            run again on every saved change of pipeline.yaml or an input
   dag run --dry-run                    what would run, without running it
   dag runs                             the recorded runs with their headline figures
   dag show before                      one run: params, what ran and what was cached, timings
@@ -110,8 +112,8 @@ interface RunFlags {
   json?: boolean;
 }
 
-async function runCommand(stages: string[], opts: CommonOptions & RunFlags): Promise<number> {
-  const pipeline = await load(opts);
+async function runCommand(stages: string[], opts: CommonOptions & RunFlags, loaded?: Pipeline): Promise<number> {
+  const pipeline = loaded ?? (await load(opts));
   for (const s of [...stages, ...opts.force]) {
     if (!pipeline.byName.has(s)) throw new PipelineError([{ file: displayPath(pipeline.file), stage: s, message: `no stage "${s}"`, hint: `stages: ${[...pipeline.byName.keys()].join(", ")}` }]);
   }
@@ -163,6 +165,50 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags): Pro
     lock.release();
   }
 }
+
+common(
+  program
+    .command("watch")
+    .description("run, then run again whenever pipeline.yaml, a file it names or an input folder changes (Ctrl-C stops)")
+    .argument("[stages...]", "target stages (with everything they need); all when none"),
+)
+  .option("-j, --jobs <n>", "tasks run at once (worker threads)", (v) => positiveInt(v, "--jobs"), defaultJobs())
+  .option("-k, --keep-going", "after a failure, finish every task that does not depend on it")
+  .action(async (stages: string[], opts: CommonOptions & RunFlags) => {
+    let pipeline: Pipeline | undefined;
+    let paths = watchedPaths(opts.pipeline, undefined);
+    const say = (line: string): void => void process.stderr.write(`${line}\n`);
+    const runOnce = async (): Promise<string[]> => {
+      try {
+        pipeline = await load(opts);
+        paths = watchedPaths(opts.pipeline, pipeline);
+        await runCommand(stages, { ...opts, force: [] }, pipeline);
+      } catch (err) {
+        // An invalid pipeline (or a busy workspace) is said, and the next save tries again.
+        report(err);
+      }
+      say(`watching ${paths.length} ${paths.length === 1 ? "path" : "paths"} for changes (Ctrl-C stops)`);
+      return paths;
+    };
+    try {
+      pipeline = await load(opts);
+      paths = watchedPaths(opts.pipeline, pipeline);
+    } catch {
+      /* the first run says what is wrong */
+    }
+    const ignore = pipeline ? [pipeline.cacheDir, pipeline.resultsDir] : [join(dirname(resolve(opts.pipeline)), ".dag"), join(dirname(resolve(opts.pipeline)), "results")];
+    const loop = watchLoop(paths, ignore, runOnce, (path) => say(`changed: ${relative(process.cwd(), path) || path}`));
+    await new Promise<void>((resolveStop) => {
+      const stop = (): void => {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        say("stopping: the run in flight (if any) stops at its next check");
+        void loop.stop().then(resolveStop);
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    });
+  });
 
 common(program.command("status").description("say for each stage whether it is up to date, and if not exactly why"))
   .argument("[stages...]", "only these stages and what they need")

@@ -139,7 +139,7 @@ describe("dag command line", () => {
 
   it("--help teaches every command", () => {
     const help = dag(".", "--help").stdout;
-    for (const cmd of ["run", "status", "runs", "show", "compare", "graph", "verify", "gc", "clean", "kinds"]) expect(help).toContain(`  ${cmd} `);
+    for (const cmd of ["run", "watch", "status", "runs", "show", "compare", "report", "graph", "verify", "gc", "clean", "kinds"]) expect(help).toContain(`  ${cmd} `);
     expect(help).toMatch(/Exit codes: 0 success.*4 disk full, 70 internal error/s);
     expect(dag(".", "run", "--help").stdout).toMatch(/--keep-going/);
   });
