@@ -83,7 +83,7 @@ async function timingChart(runs: RunRecord[], order: string[]): Promise<string> 
   );
 }
 
-/** A small table: one row per run and its figures, with the change from the first run. */
+/** A small table: one row per figure, a column per run, each with its change from the first run (bold: changed; up or down is no verdict). */
 function figureTable(t: RunTable, rows: RunTable["figures"], label: (name: string) => string): string {
   const names = t.runs.map(runLabel);
   const cls = (v: unknown, first: unknown): string => (typeof v === "number" && typeof first === "number" && v !== first ? (v > first ? "num up" : "num down") : "num");

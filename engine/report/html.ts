@@ -31,7 +31,7 @@ export function markdown(text: string, images: Map<string, string>, used: Set<st
     },
   });
   // Wide tables scroll inside their own box instead of widening the page.
-  return (marked.parse(text, { async: false }) as string).replace(/<table>/g, '<div class="scroll"><table>').replace(/<\/table>/g, "</table></div>");
+  return `<div class="md">${(marked.parse(text, { async: false }) as string).replace(/<table>/g, '<div class="scroll"><table>').replace(/<\/table>/g, "</table></div>")}</div>`;
 }
 
 export function table(head: string[], rows: string[][], className = ""): string {
@@ -58,7 +58,8 @@ table{border-collapse:collapse;margin:.5em 0;font-size:.9rem}
 th,td{border:1px solid #dde2ea;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f3f5f8}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-.up{color:#1a7f37}.down{color:#b42318}
+.up,.down{font-weight:600}
+.md h1{font-size:1.2rem}.md h2{font-size:1.05rem}.md h3{font-size:1rem}
 img,svg{max-width:100%;height:auto}
 .runs{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:16px}
 .run{min-width:0}

@@ -6,8 +6,8 @@ import type { Json, JsonObject, ReportChart } from "../../engine/stage-api.js";
 
 const CLASSES = ["spontaneous", "prey"];
 
-/** One panel per labelled matrix (rows: true class, columns: predicted). */
-export function confusionChart(title: string, output: string, file: string, matrices: (data: Json) => { panel: string; matrix: number[][] }[]): ReportChart {
+/** One panel per labelled matrix (rows: true class, columns: predicted), in the order of `panels`. */
+export function confusionChart(title: string, output: string, file: string, panels: string[], matrices: (data: Json) => { panel: string; matrix: number[][] }[]): ReportChart {
   return {
     title,
     output,
@@ -17,7 +17,7 @@ export function confusionChart(title: string, output: string, file: string, matr
         matrix.flatMap((row, t) => row.map((count, p): JsonObject => ({ panel, true: CLASSES[t] ?? String(t), predicted: CLASSES[p] ?? String(p), count, share: count / Math.max(1, row.reduce((a, b) => a + b, 0)) }))),
       ),
     spec: {
-      facet: { column: { field: "panel", type: "nominal", title: null, sort: null } },
+      facet: { column: { field: "panel", type: "nominal", title: null, sort: panels } },
       spec: {
         width: 130,
         height: 130,

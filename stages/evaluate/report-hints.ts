@@ -8,7 +8,7 @@ interface Metrics {
 
 const hints: ReportHints = {
   charts: [
-    confusionChart("CNN on the test split: confusion per stream, and per event (fused)", "report", "metrics", (data: Json) => {
+    confusionChart("CNN on the test split: confusion per stream, and per event (fused)", "report", "metrics", ["spatial", "temporal", "fused", "per event"], (data: Json) => {
       const test = (data as unknown as Metrics).splits["test"] ?? {};
       return ["spatial", "temporal", "fused", "events"].flatMap((stream) => {
         const m = test[stream];

@@ -4,7 +4,7 @@ import type { Json, ReportHints } from "../../engine/stage-api.js";
 
 const hints: ReportHints = {
   charts: [
-    confusionChart("SVM on the test events: confusion", "report", "metrics", (data: Json) => {
+    confusionChart("SVM on the test events: confusion", "report", "metrics", ["SVM per event"], (data: Json) => {
       const test = (data as unknown as { test: { confusion: { matrix: number[][] } } }).test;
       return [{ panel: "SVM per event", matrix: test.confusion.matrix }];
     }),
