@@ -1,8 +1,9 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Browser, findChromium } from "./helpers/chromium.js";
+import { Store } from "../dist/cache/store.js";
 import { dag, workspace } from "./helpers/workspace.js";
 
 const PIPELINE = `stages:
@@ -51,6 +52,22 @@ describe("dag report", () => {
     // The graph: numbers came from the cache in the second run, square ran again.
     expect(html).toMatch(/<b>numbers<\/b><span class="chip ran">before: 3 ran[^<]*<\/span><br><span class="chip cached">after: 3 cached<\/span>/);
     expect(html).toMatch(/<b>square<\/b><span class="muted">from numbers<\/span><br><span class="chip ran">before: 3 ran/);
+  });
+
+  it("a figure or data file gone from the cache (gc, a damaged disk) is said in its place; the rest of the page is whole", () => {
+    const { dir } = reportOfTwoRuns();
+    const store = new Store(join(dir, ".dag"));
+    const before = [...store.runsNewestFirst()].find((r) => r.name === "before")!;
+    const output = store.readTask(before.stages["figures"]!.tasks[""]!.key)!.outputs["report"]!;
+    if (output.type !== "artifact") throw new Error("figures.report should be an artifact");
+    for (const name of ["bars", "rows"]) rmSync(store.blobPath(output.files[name]!.hash));
+    expect(dag(dir, "report", "before", "after", "-o", "again.html").code).toBe(0);
+    const html = readFileSync(join(dir, "again.html"), "utf8");
+    expect(html).toContain("(the bars: not among this output's files)");
+    expect(html).toContain("(rows is not in the cache any more)");
+    // The second run's figures and chart are still there.
+    expect(html).toMatch(/<img src="data:image\/png;base64,[^"]+" alt="the bars">/);
+    expect(html.match(/<svg[^>]*class="marks"/g)?.length).toBe(2);
   });
 
   it("without runs named, reports the newest run; with no run at all, says how to make one", () => {
