@@ -49,6 +49,10 @@ describe("dag report", () => {
     // 0,1,4 -> 1,2,5: total's sum 5 -> 8, figures' max 4 -> 5.
     expect(html).toMatch(/<td>total sum\.sum<\/td><td><span class="num">5<\/span><\/td><td><span class="num up">8 \(\+3\)<\/span><\/td>/);
     expect(html).toMatch(/<td>report\.max<\/td><td><span class="num">4<\/span><\/td><td><span class="num up">5 \(\+1\)<\/span><\/td>/);
+    // Stages with nothing to show (numbers' and square's items are bare numbers) get no section.
+    expect(html).not.toContain('id="stage-numbers"');
+    expect(html).not.toContain('id="stage-square"');
+    expect(html).toContain('id="stage-figures"');
     // The graph: numbers came from the cache in the second run, square ran again.
     expect(html).toMatch(/<b>numbers<\/b><span class="chip ran">before: 3 ran[^<]*<\/span><br><span class="chip cached">after: 3 cached<\/span>/);
     expect(html).toMatch(/<b>square<\/b><span class="muted">from numbers<\/span><br><span class="chip ran">before: 3 ran/);

@@ -132,7 +132,6 @@ async function stageSection(store: Store, pipeline: Pipeline | undefined, runs: 
   if (figures.length) parts.push(figureTable(t, figures, (n) => n.slice(stage.length + 1)));
   for (const item of items) {
     const blocks: string[] = [];
-    if (items.length > 1 || item) blocks.push(`<h3>${esc(item)}</h3>`);
     for (const chart of hints.charts ?? []) {
       const svgs = await Promise.all(perRun.map(async (m, i) => {
         const art = m.get(item)?.[chart.output];
@@ -155,12 +154,14 @@ async function stageSection(store: Store, pipeline: Pipeline | undefined, runs: 
         const used = new Set<string>();
         const md = files.filter((f) => extname(f.path ?? "") === ".md").map((f) => markdown(readFileSync(store.blobPath(f.hash), "utf8"), images, used)).join("");
         const rest = [...images].filter(([, path]) => !used.has(path)).map(([name, path]) => `<figure class="figure"><img src="${dataUri(path, "image/png")}" alt="${esc(name)}"><figcaption class="muted">${esc(name)}</figcaption></figure>`);
-        return { label: runLabel(runs[i]!), body: art ? md + rest.join("") : "<p class=\"muted\">(not in this run)</p>" };
+        return { label: runLabel(runs[i]!), body: art ? md + rest.join("") : "<p class=\"muted\">(not in this run)</p>", shows: Boolean(md || rest.length) };
       });
-      if (docs.some((d) => d.body)) blocks.push(sideBySide(docs));
+      // An output of numbers only (its meta is in the table above) has nothing more to show.
+      if (docs.some((d) => d.shows)) blocks.push(sideBySide(docs));
     }
-    parts.push(blocks.join(""));
+    if (blocks.length) parts.push(`${items.length > 1 || item ? `<h3>${esc(item)}</h3>` : ""}${blocks.join("")}`);
   }
+  if (!parts.length) return "";
   const description = node?.kind.description;
   return `<section id="stage-${esc(stage)}"><h2>${esc(stage)}${node && node.kindName !== stage ? ` <span class="muted">(${esc(node.kindName)})</span>` : ""}</h2>${description ? `<p class="muted">${esc(description)}</p>` : ""}${parts.join("")}</section>`;
 }
