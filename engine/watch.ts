@@ -7,11 +7,14 @@
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { Pipeline } from "./pipeline.js";
+import { BUILTIN_STAGE_DIR } from "./registry.js";
 
-/** The files and folders a pipeline depends on from outside the cache. */
+/** The files and folders a pipeline depends on from outside the cache: itself, its inputs, its own kinds' code. */
 export function watchedPaths(pipelineFile: string, pipeline: Pipeline | undefined): string[] {
   const paths = new Set([resolve(pipelineFile)]);
   for (const node of pipeline?.stages ?? []) {
+    // A kind of the user's own (stage_paths): its code is in every key, so an edit makes work.
+    if (!node.modulePath.startsWith(BUILTIN_STAGE_DIR)) paths.add(dirname(node.modulePath));
     for (const binding of Object.values(node.inputs)) {
       if (binding.source === "file") paths.add(resolve(pipeline!.dir, binding.path));
       if (binding.source === "glob") {

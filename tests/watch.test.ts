@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLI, workspace, writePipeline } from "./helpers/workspace.js";
+import { CLI, FIXTURE_STAGES, workspace, writePipeline } from "./helpers/workspace.js";
 
 /** `dag watch` in `dir`, a real process on the real file system; its stderr gathered as it comes. */
 function watchIn(dir: string): { child: ChildProcess; err: () => string; exited: Promise<number | null> } {
@@ -100,6 +100,21 @@ describe("dag watch", () => {
     writePipeline(dir, numbers(3));
     await until("the run after the fix", () => runs(w.err()) === 2);
     expect(w.err()).toMatch(/done: 2 ran, 4 cached/);
+    w.child.kill("SIGINT");
+    expect(await w.exited).toBe(0);
+  });
+
+  it("an edit to a kind of the pipeline's own (stage_paths) runs its stage again", async () => {
+    const dir = workspace("");
+    cpSync(join(FIXTURE_STAGES, "numbers"), join(dir, "kinds", "numbers"), { recursive: true });
+    writeFileSync(join(dir, "pipeline.yaml"), `stage_paths: [kinds]\nstages:\n  numbers: { params: { count: 2 } }\n`);
+    const w = watchIn(dir);
+    await until("the first run", () => watching(w.err()) === 1);
+    const src = join(dir, "kinds", "numbers", "index.js");
+    writeFileSync(src, readFileSync(src, "utf8").replace("version: 1", "version: 2"));
+    await until("the run after the edit", () => runs(w.err()) === 2);
+    expect(w.err()).toMatch(/changed: kinds\/numbers\/index\.js/);
+    expect(w.err()).toMatch(/done: 2 ran, 0 cached/);
     w.child.kill("SIGINT");
     expect(await w.exited).toBe(0);
   });
