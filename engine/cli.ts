@@ -1,14 +1,19 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
+import type { RunRecord } from "../cache/records.js";
 import { Store } from "../cache/store.js";
 import { formatVerifyReport, verifyStore } from "../cache/verify.js";
 import { PipelineError } from "./diagnostics.js";
 import { DiskFullError, isDiskFull, UsageError } from "./errors.js";
 import type { Logger } from "./events.js";
 import { compareRuns, findRun, formatComparison } from "./compare.js";
+import { formatRun, formatRunList, summarizeRun } from "./runs.js";
+import { formatMarkdown, runTable } from "./run-table.js";
+import { buildReport } from "./report/build.js";
+import { writeFileAtomic } from "../cache/atomic.js";
 import { writeSideBySideImages } from "./compare-images.js";
 import { defaultJobs, LocalPoolExecutor } from "./executor.js";
 import { toDot, toMermaid } from "./graph.js";
@@ -19,6 +24,7 @@ import { displayPath, loadPipeline, type Pipeline } from "./pipeline.js";
 import { publishStage } from "./results.js";
 import { Scheduler } from "./scheduler.js";
 import { pipelineStatus } from "./status.js";
+import { watchedPaths, watchLoop } from "./watch.js";
 
 const EXIT = { ok: 0, failed: 1, invalid: 2, busy: 3, diskFull: 4, internal: 70, cancelled: 130 } as const;
 
@@ -62,8 +68,13 @@ Examples:
   dag run extract                      only extract and what it needs
   dag run --set train.epochs=20        run with a param changed (the file stays as it is)
   dag status                           what is stale, and exactly why
+  dag watch                            run again on every saved change of pipeline.yaml or an input
   dag run --dry-run                    what would run, without running it
+  dag runs                             the recorded runs with their headline figures
+  dag show before                      one run: params, what ran and what was cached, timings
   dag compare before after             what differs between two named runs (dag run --name)
+  dag compare before a b --markdown    several runs as one Markdown table, changes from the first
+  dag report before after              one HTML page of two runs, side by side (results/report.html)
   dag graph --format mermaid           the stages as a diagram
   dag kinds synthesize                 a stage kind's params, units and defaults
   dag verify --repair                  re-hash the cache; remove what is corrupt and what was made from it
@@ -101,8 +112,8 @@ interface RunFlags {
   json?: boolean;
 }
 
-async function runCommand(stages: string[], opts: CommonOptions & RunFlags): Promise<number> {
-  const pipeline = await load(opts);
+async function runCommand(stages: string[], opts: CommonOptions & RunFlags, loaded?: Pipeline): Promise<number> {
+  const pipeline = loaded ?? (await load(opts));
   for (const s of [...stages, ...opts.force]) {
     if (!pipeline.byName.has(s)) throw new PipelineError([{ file: displayPath(pipeline.file), stage: s, message: `no stage "${s}"`, hint: `stages: ${[...pipeline.byName.keys()].join(", ")}` }]);
   }
@@ -155,6 +166,50 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags): Pro
   }
 }
 
+common(
+  program
+    .command("watch")
+    .description("run, then run again whenever pipeline.yaml, a file it names or an input folder changes (Ctrl-C stops)")
+    .argument("[stages...]", "target stages (with everything they need); all when none"),
+)
+  .option("-j, --jobs <n>", "tasks run at once (worker threads)", (v) => positiveInt(v, "--jobs"), defaultJobs())
+  .option("-k, --keep-going", "after a failure, finish every task that does not depend on it")
+  .action(async (stages: string[], opts: CommonOptions & RunFlags) => {
+    let pipeline: Pipeline | undefined;
+    let paths = watchedPaths(opts.pipeline, undefined);
+    const say = (line: string): void => void process.stderr.write(`${line}\n`);
+    const runOnce = async (): Promise<string[]> => {
+      try {
+        pipeline = await load(opts);
+        paths = watchedPaths(opts.pipeline, pipeline);
+        await runCommand(stages, { ...opts, force: [] }, pipeline);
+      } catch (err) {
+        // An invalid pipeline (or a busy workspace) is said, and the next save tries again.
+        report(err);
+      }
+      say(`watching ${paths.length} ${paths.length === 1 ? "path" : "paths"} for changes (Ctrl-C stops)`);
+      return paths;
+    };
+    try {
+      pipeline = await load(opts);
+      paths = watchedPaths(opts.pipeline, pipeline);
+    } catch {
+      /* the first run says what is wrong */
+    }
+    const ignore = pipeline ? [pipeline.cacheDir, pipeline.resultsDir] : [join(dirname(resolve(opts.pipeline)), ".dag"), join(dirname(resolve(opts.pipeline)), "results")];
+    const loop = watchLoop(paths, ignore, runOnce, (path) => say(`changed: ${relative(process.cwd(), path) || path}`));
+    await new Promise<void>((resolveStop) => {
+      const stop = (): void => {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        say("stopping: the run in flight (if any) stops at its next check");
+        void loop.stop().then(resolveStop);
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    });
+  });
+
 common(program.command("status").description("say for each stage whether it is up to date, and if not exactly why"))
   .argument("[stages...]", "only these stages and what they need")
   .option("--json", "print the status as JSON")
@@ -177,29 +232,97 @@ common(program.command("status").description("say for each stage whether it is u
     }
   });
 
-common(program.command("compare").description("say what differs between two recorded runs: params, tasks, outputs, and the headline figures of stages that run once"))
-  .argument("<a>", "a run name (dag run --name NAME; the newest run of that name) or run id")
-  .argument("<b>", "the run to compare it with")
-  .option("--json", "print the comparison as JSON")
+common(program.command("compare").description("say what differs between recorded runs: params, tasks, outputs, and the headline figures of stages that run once, with their changes"))
+  .argument("<a>", "a run name (dag run --name NAME; the newest run of that name) or run id: the baseline")
+  .argument("<b...>", "the runs to compare with it (each against the first)")
+  .option("--json", "print the comparison as JSON (two runs: one comparison; more: { comparisons, table })")
+  .option("--markdown", "print one Markdown table of all the runs: params that differ, figures with their change from the first run")
   .option("--images <dir>", "where to write the figures (PNG) that differ, A left and B right (default: results/compare/A-vs-B)")
   .option("--no-images", "write no side-by-side figures")
-  .action(async (a: string, b: string, opts: CommonOptions & { json?: boolean; images?: string | false }) => {
+  .action(async (a: string, others: string[], opts: CommonOptions & { json?: boolean; markdown?: boolean; images?: string | false }) => {
     const pipeline = await load(opts);
     const store = new Store(pipeline.cacheDir);
-    const find = (ref: string): ReturnType<typeof findRun> => {
-      try {
-        return findRun(store, ref);
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
-    };
-    const [runA, runB] = [find(a), find(b)];
-    const comparison = compareRuns(store, runA, runB);
+    const base = findRunOrUsage(store, a);
+    const later = others.map((ref) => ({ ref, run: findRunOrUsage(store, ref) }));
+    const table = runTable(store, [base, ...later.map((l) => l.run)]);
+    if (opts.markdown) {
+      process.stdout.write(formatMarkdown(table));
+      return;
+    }
     const safe = (ref: string) => ref.replace(/[^A-Za-z0-9._-]/g, "_");
-    const dir = opts.images === false ? undefined : opts.images ? resolve(opts.images) : join(pipeline.resultsDir, "compare", `${safe(a)}-vs-${safe(b)}`);
-    const images = dir ? writeSideBySideImages(store, runA, runB, dir) : [];
-    if (opts.json) process.stdout.write(`${JSON.stringify({ ...comparison, images }, null, 2)}\n`);
-    else process.stdout.write(`${formatComparison(comparison)}${images.length ? `figures that differ, ${a} left and ${b} right:\n${images.map((p) => `  ${relative(process.cwd(), p)}\n`).join("")}` : ""}`);
+    const pairs = later.map(({ ref, run }) => {
+      const dir = opts.images === false ? undefined : opts.images ? resolve(opts.images, later.length > 1 ? `${safe(a)}-vs-${safe(ref)}` : "") : join(pipeline.resultsDir, "compare", `${safe(a)}-vs-${safe(ref)}`);
+      return { ref, comparison: compareRuns(store, base, run), images: dir ? writeSideBySideImages(store, base, run, dir) : [] };
+    });
+    if (opts.json) {
+      const each = pairs.map((p) => ({ ...p.comparison, images: p.images }));
+      process.stdout.write(`${JSON.stringify(each.length === 1 ? { ...each[0], table } : { comparisons: each, table }, null, 2)}\n`);
+      return;
+    }
+    for (const { ref, comparison, images } of pairs) {
+      process.stdout.write(`${formatComparison(comparison)}${images.length ? `figures that differ, ${a} left and ${ref} right:\n${images.map((p) => `  ${relative(process.cwd(), p)}\n`).join("")}` : ""}`);
+    }
+  });
+
+/** A run by name or id; not finding it is the user's mistake (exit 2), said with the names there are. */
+function findRunOrUsage(store: Store, ref: string): RunRecord {
+  try {
+    return findRun(store, ref);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+common(program.command("runs").description("list the recorded runs, newest first: name, time, what ran and what was cached, duration, headline figures"))
+  .option("--delete <name>", "forget every run of this name (or the run with this id); the next dag gc may then remove its results")
+  .option("--json", "print the runs as JSON")
+  .action(async (opts: CommonOptions & { delete?: string; json?: boolean }) => {
+    const pipeline = await load(opts);
+    const store = new Store(pipeline.cacheDir);
+    if (opts.delete !== undefined) {
+      const ref = opts.delete;
+      const named = store.listRuns().filter((r) => r.name === ref);
+      const doomed = named.length ? named : [findRunOrUsage(store, ref)];
+      const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
+      lock.tryAcquire(`runs --delete ${ref}`);
+      try {
+        for (const r of doomed) store.removeRun(r.id);
+      } finally {
+        lock.release();
+      }
+      process.stdout.write(`deleted ${doomed.length} run ${doomed.length === 1 ? "record" : "records"} (${doomed.map((r) => r.id).join(", ")}); dag gc removes the results no other run needs\n`);
+      return;
+    }
+    const summaries = [...store.runsNewestFirst()].map((r) => summarizeRun(store, r));
+    process.stdout.write(opts.json ? `${JSON.stringify(summaries, null, 2)}\n` : formatRunList(summaries));
+  });
+
+common(program.command("show").description("print one recorded run: params, and per stage its key, what ran and what was cached, time, backend, figures"))
+  .argument("<run>", "a run name (the newest run of that name) or run id (or a unique prefix of one)")
+  .option("--json", "print the run record as JSON")
+  .action(async (ref: string, opts: CommonOptions & { json?: boolean }) => {
+    const pipeline = await load(opts);
+    const store = new Store(pipeline.cacheDir);
+    const run = findRunOrUsage(store, ref);
+    process.stdout.write(opts.json ? `${JSON.stringify(run, null, 2)}\n` : formatRun(store, run));
+  });
+
+common(program.command("report").description("write one self-contained HTML page of recorded runs: the pipeline coloured by what ran, figures, charts, and for several runs what differs"))
+  .argument("[runs...]", "run names or ids (default: the newest run); the first is the baseline of every change shown")
+  .option("-o, --out <file>", "the HTML file to write (default: results/report.html)")
+  .action(async (refs: string[], opts: CommonOptions & { out?: string }) => {
+    const pipeline = await load(opts);
+    const store = new Store(pipeline.cacheDir);
+    const newest = store.runsNewestFirst().next().value;
+    if (!refs.length && !newest) throw new UsageError("no runs recorded yet: dag run records one (dag run --name NAME names it)");
+    const runs = refs.length ? refs.map((ref) => findRunOrUsage(store, ref)) : [newest!];
+    const started = performance.now();
+    const html = await buildReport(store, pipeline, runs);
+    const out = opts.out ? resolve(opts.out) : join(pipeline.resultsDir, "report.html");
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileAtomic(out, html);
+    const shown = relative(process.cwd(), out);
+    process.stdout.write(`wrote ${shown.startsWith("..") ? out : shown} (${(html.length / 2 ** 20).toFixed(1)} MiB, ${Math.round(performance.now() - started)} ms); open it in a browser, or send it: it needs no network\n`);
   });
 
 common(program.command("graph").description("print the stages and what feeds what, as Graphviz DOT or a Mermaid diagram"))

@@ -67,7 +67,7 @@ export function compareRuns(store: Store, a: RunRecord, b: RunRecord): RunCompar
     if (itemA.length === 1 && itemB.length === 1 && tasks.changed === 1) {
       const [ra, rb] = [store.readTask(sa.tasks[itemA[0]!]!.key), store.readTask(sb.tasks[itemB[0]!]!.key)];
       if (ra && rb) {
-        for (const name of Object.keys(ra.outputs)) meta.push(...diffValues(`${name} `, artifactMeta(ra.outputs[name]), artifactMeta(rb.outputs[name])));
+        for (const name of Object.keys(ra.outputs)) meta.push(...diffValues(`${name} `, artifactMeta(ra.outputs[name]), artifactMeta(rb.outputs[name]), "", true));
       }
     }
     return { stage, params: diffValues("", sa.params, sb.params), tasks, outputs, meta };

@@ -143,3 +143,23 @@ export interface StageKind<P = any> {
   split?(params: P): SplitItem[];
   run(ctx: StageContext, params: P, inputs: Record<string, InputValue>): Promise<Record<string, OutputValue>>;
 }
+
+/**
+ * A chart of a stage's output in `dag report`, as a declarative Vega-Lite spec. A kind offers its
+ * charts in `stages/<kind>/report-hints.ts` (default export: `ReportHints`), a module the kind itself
+ * does not import: a changed chart is not a changed result, and reruns nothing.
+ */
+export interface ReportChart {
+  title: string;
+  /** The output that holds the data, and the file in it (its logical name); without `file`, the output's meta. */
+  output: string;
+  file?: string;
+  /** The data as rows for Vega-Lite (default: the JSON itself, when it is a list of objects). */
+  rows?: (data: Json) => JsonObject[];
+  /** A Vega-Lite spec without `data`: the engine adds the rows. */
+  spec: JsonObject;
+}
+
+export interface ReportHints {
+  charts?: ReportChart[];
+}

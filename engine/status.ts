@@ -115,16 +115,18 @@ export function diffParts(before: KeyParts, after: KeyParts, codeDiff: CodeDiff)
 }
 
 /** "prefix path: a -> b" for every leaf where two JSON values differ. */
-export function diffValues(prefix: string, a: unknown, b: unknown, path = ""): string[] {
+export function diffValues(prefix: string, a: unknown, b: unknown, path = "", deltas = false): string[] {
   // A key that one side lacks (a param added since, a meta value one run did not write) differs.
   if (a === undefined || b === undefined ? a === b : canonicalJson(a) === canonicalJson(b)) return [];
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   if (isObj(a) && isObj(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-    return keys.flatMap((k) => diffValues(prefix, a[k], b[k], path ? `${path}.${k}` : k));
+    return keys.flatMap((k) => diffValues(prefix, a[k], b[k], path ? `${path}.${k}` : k, deltas));
   }
   const show = (v: unknown): string => (v === undefined ? "(unset)" : canonicalJson(v));
-  return [`${prefix}${path || "(all)"}: ${show(a)} -> ${show(b)}`];
+  // A figure that moved: by how much, so that nobody subtracts in their head.
+  const delta = deltas && typeof a === "number" && typeof b === "number" ? ` (${b > a ? "+" : ""}${Number((b - a).toPrecision(4))})` : "";
+  return [`${prefix}${path || "(all)"}: ${show(a)} -> ${show(b)}${delta}`];
 }
 
 const idleExecutor: Executor = {

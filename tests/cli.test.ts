@@ -3,15 +3,7 @@ import { cpSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI, dag, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
-
-const CHAIN = `stages:
-  numbers: { params: { count: 3 } }
-  square:
-    inputs: { values: numbers.values }
-  total:
-    inputs: { values: square.squares }
-`;
+import { CHAIN, CLI, dag, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
 
 describe("dag command line", () => {
   it("run, then a no-op run that says so, with exit code 0", () => {
@@ -105,12 +97,33 @@ describe("dag command line", () => {
     expect(out.stdout).toMatch(/^numbers\s+same \(3 tasks\)$/m);
     expect(out.stdout).toMatch(/^square\s+3 of 3 tasks differ; outputs differ: squares\n\s+param offset: 0 -> 1$/m);
     // 0, 1, 4 -> 1, 2, 5: the sum in total's meta goes from 5 to 8.
-    expect(out.stdout).toMatch(/^total\s+1 of 1 tasks differ; outputs differ: sum\n\s+sum sum: 5 -> 8$/m);
+    expect(out.stdout).toMatch(/^total\s+1 of 1 tasks differ; outputs differ: sum\n\s+sum sum: 5 -> 8 \(\+3\)$/m);
     const json = JSON.parse(dag(dir, "compare", "first", "second", "--json").stdout);
     expect(json.stages.find((s: { stage: string }) => s.stage === "square").tasks).toEqual({ same: 0, changed: 3, onlyA: 0, onlyB: 0 });
     const missing = dag(dir, "compare", "first", "third");
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no run named or with id "third"; named runs: second, first/);
+  });
+
+  it("compare of three runs: each against the first, one Markdown table with the changes, JSON with every comparison", () => {
+    const dir = workspace(CHAIN);
+    dag(dir, "run", "--name", "base");
+    dag(dir, "run", "--name", "plus1", "--set", "square.offset=1");
+    dag(dir, "run", "--name", "scaled", "--set", "total.scale=2");
+    const text = dag(dir, "compare", "base", "plus1", "scaled", "--no-images");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^base \(\S+\) -> plus1 \(\S+\)$(.|\n)*^base \(\S+\) -> scaled \(\S+\)$/m);
+    expect(text.stdout).toMatch(/^total\s+1 of 1 tasks differ; outputs differ: sum\n\s+param scale: 1 -> 2\n\s+sum sum: 5 -> 10 \(\+5\)$/m);
+    const md = dag(dir, "compare", "base", "plus1", "scaled", "--markdown").stdout;
+    expect(md).toMatch(/^# base vs plus1 vs scaled$/m);
+    expect(md).toMatch(/^\| square\.offset \| 0 \| 1 \| 0 \|$/m);
+    expect(md).toMatch(/^\| total\.scale \| 1 \| 1 \| 2 \|$/m);
+    expect(md).toMatch(/^\| total sum\.sum \| 5 \| 8 \(\+3\) \| 10 \(\+5\) \|$/m);
+    // A param all three share is not a difference.
+    expect(md).not.toMatch(/numbers\.count/);
+    const json = JSON.parse(dag(dir, "compare", "base", "plus1", "scaled", "--json", "--no-images").stdout);
+    expect(json.comparisons.map((c: { b: { name: string } }) => c.b.name)).toEqual(["plus1", "scaled"]);
+    expect(json.table.figures).toEqual([{ name: "total sum.sum", values: [5, 8, 10] }]);
   });
 
   it("kinds lists the stage kinds and explains one", () => {
@@ -126,7 +139,7 @@ describe("dag command line", () => {
 
   it("--help teaches every command", () => {
     const help = dag(".", "--help").stdout;
-    for (const cmd of ["run", "status", "compare", "graph", "verify", "gc", "clean", "kinds"]) expect(help).toContain(`  ${cmd} `);
+    for (const cmd of ["run", "watch", "status", "runs", "show", "compare", "report", "graph", "verify", "gc", "clean", "kinds"]) expect(help).toContain(`  ${cmd} `);
     expect(help).toMatch(/Exit codes: 0 success.*4 disk full, 70 internal error/s);
     expect(dag(".", "run", "--help").stdout).toMatch(/--keep-going/);
   });

@@ -12,6 +12,15 @@ import { Store } from "../../dist/cache/store.js";
 export const FIXTURE_STAGES = resolve("dist/tests/fixtures/stages");
 export const CLI = resolve("dist/engine/cli.js");
 
+/** Three fixture stages in a chain: 3 numbers, squared each, summed (0 + 1 + 4 = 5). */
+export const CHAIN = `stages:
+  numbers: { params: { count: 3 } }
+  square:
+    inputs: { values: numbers.values }
+  total:
+    inputs: { values: square.squares }
+`;
+
 /** A fresh folder with a pipeline.yaml that can use the test stage kinds. */
 export function workspace(yaml: string, withFixtures = true): string {
   const dir = mkdtempSync(join(tmpdir(), "dag-test-"));
