@@ -177,7 +177,7 @@ export async function writeOutputs(ctx: StageContext, params: ExplainParams, e: 
     methods: summary,
     occlusion,
     warnings,
-    occlusion_note: "Each stream's accuracy per class (by label) as it is and with the region's input zeroed (no flow; the grey frame's mean), and the share of predictions that change",
+    occlusion_note: "Each stream's accuracy per class (by label) as it is and with the region's content taken away (no flow in the temporal stream; the region's own mean grey in the spatial), and the share of predictions that change",
     shares: "Relevance is |R| per pixel (summed over flow channels), normalised to sum 1 per sample, averaged over a class's explained samples; ratio = relevance share / area share (1 = even spread)",
   };
   writeFileSync(join(ctx.outDir, "summary.json"), `${JSON.stringify(json, null, 1)}\n`);

@@ -126,8 +126,18 @@ export async function explainPart(request: PartRequest, progress: (done: number,
   const occluders = inputRegions(params, geometry).regions.map(({ name, rect }) => {
     const keep = new Float32Array(plane).fill(1);
     if (rect) for (let y = rect.top; y < rect.top + rect.height; y++) keep.fill(0, y * side + rect.left, y * side + rect.left + rect.width);
-    return { name, mask: tf.tensor4d(keep, [1, side, side, 1]) };
+    return { name, mask: tf.tensor4d(keep, [1, side, side, 1]), area: rect ? rect.width * rect.height : 0 };
   });
+  // What the region holds is taken away: no flow in the temporal stream (what mask leaves of a
+  // moving corner); in the spatial stream the region's own mean, so that a region that is
+  // already flat (a masked corner) stays as it is.
+  const occlude = (x: tf.Tensor4D, stream: Stream, mask: tf.Tensor4D, area: number): tf.Tensor4D => {
+    const kept = tf.mul(x, mask) as tf.Tensor4D;
+    if (stream === "temporal" || area === 0) return kept;
+    const inside = tf.sub(1, mask);
+    const mean = tf.div(tf.sum(tf.mul(x, inside), [1, 2, 3], true), area);
+    return tf.add(kept, tf.mul(mean, inside)) as tf.Tensor4D;
+  };
   const occlusion: Occlusion[] = occluders.map(({ name }) => ({ region: name, predicted: { spatial: new Int8Array(n), temporal: new Int8Array(n) } }));
   const batches = Math.ceil(n / params.batch);
   const started = Date.now();
@@ -151,9 +161,9 @@ export async function explainPart(request: PartRequest, progress: (done: number,
           records.push({ example: e.example, split: e.split, streams: { spatial, temporal, fused } });
         });
         backgrounds.set(input.spatial.dataSync() as Float32Array, offset * plane);
-        occluders.forEach(({ mask }, r) => {
+        occluders.forEach(({ mask, area }, r) => {
           for (const stream of STREAMS) {
-            const predicted = tf.tidy(() => tf.argMax(streamLogits(arch, stream, tensors, tf.mul(input[stream], mask) as tf.Tensor4D), 1).dataSync());
+            const predicted = tf.tidy(() => tf.argMax(streamLogits(arch, stream, tensors, occlude(input[stream], stream, mask, area)), 1).dataSync());
             occlusion[r]!.predicted[stream].set(predicted, offset);
           }
         });
