@@ -340,12 +340,39 @@ function firstAlias(doc: Document): number | undefined {
 function dedupe(errors: ErrorObject[]): ErrorObject[] {
   // oneOf/anyOf failures repeat once per branch; keep the branch-level summary and the specific ones.
   const seen = new Set<string>();
-  return errors.filter((e) => {
+  return withoutOtherShapes(errors).filter((e) => {
     const id = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
     if (seen.has(id) || e.keyword === "if") return false;
     seen.add(id);
     return true;
   });
+}
+
+/**
+ * A value that fails every branch of a oneOf/anyOf fails the branches of other shapes only
+ * because it is not of their type (`lr: -1` is no list): say what is wrong with it in the closest
+ * branch of its own shape, and nothing of the others. When no branch has its shape, the summary stays.
+ */
+function withoutOtherShapes(errors: ErrorObject[]): ErrorObject[] {
+  let out = errors;
+  for (const choice of errors.filter((e) => e.keyword === "oneOf" || e.keyword === "anyOf")) {
+    const prefix = `${choice.schemaPath}/`;
+    const branches = new Map<string, ErrorObject[]>();
+    for (const e of out) {
+      if (!e.schemaPath.startsWith(prefix)) continue;
+      const branch = e.schemaPath.slice(prefix.length).split("/")[0]!;
+      branches.set(branch, [...(branches.get(branch) ?? []), e]);
+    }
+    const otherShape = (list: ErrorObject[]) => list.some((e) => e.keyword === "type" && e.instancePath === choice.instancePath);
+    const ownShape = [...branches.values()].filter((list) => !otherShape(list));
+    // Of the branches of its shape, the closest: the fewest errors (`{corner: middle, size: 3}` is
+    // a corner square with a wrong corner, not a rectangle missing four keys).
+    const closest = Math.min(...ownShape.map((list) => list.length));
+    const drop = new Set([...branches.values()].filter((list) => otherShape(list) || list.length > closest).flat());
+    if (ownShape.length) drop.add(choice);
+    out = out.filter((e) => !drop.has(e));
+  }
+  return out;
 }
 
 type Where = Pick<Diagnostic, "file" | "line" | "col">;
@@ -410,7 +437,11 @@ function describe(e: ErrorObject): string {
     case "const": return `expected ${JSON.stringify(e.params.allowedValue)}`;
     case "minimum": case "maximum": case "exclusiveMinimum": case "exclusiveMaximum":
       return `expected a number ${e.params.comparison} ${e.params.limit}`;
-    case "oneOf": return "expected `<stage>.<output>`, `{ glob: pattern }` or `{ file: path }`";
+    case "oneOf":
+    case "anyOf":
+      return /\/inputs\/[^/]+$/.test(e.instancePath)
+        ? "expected `<stage>.<output>`, `{ glob: pattern }` or `{ file: path }`"
+        : `expected ${[...new Set((e.schema as { type?: unknown }[]).map((b) => (typeof b.type === "string" ? b.type : Array.isArray(b.type) ? b.type.join(" or ") : "object")))].join(" or ")}`;
     case "pattern": return `does not match the pattern ${e.params.pattern}`;
     default: return e.message ?? e.keyword;
   }

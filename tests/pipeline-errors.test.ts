@@ -72,3 +72,27 @@ describe("the shipped pipelines", () => {
     expect(pipeline.stages.length).toBeGreaterThan(0);
   });
 });
+
+describe("a value that fits no branch of a choice", () => {
+  // The shipped kinds, whose params have number-or-list (train.lr) and corner-or-rectangle
+  // (mask.regions) choices: one line, for the branch of the value's own shape.
+  async function loadShipped(set: string): Promise<string[]> {
+    try {
+      await loadPipeline("pipeline.yaml", { set: [set] });
+    } catch (err) {
+      return (err as Error).message.split("\n").filter((l) => /: (stage|--set)/.test(l) || /^pipeline\.yaml|^--set/.test(l));
+    }
+    throw new Error(`expected --set ${set} to be rejected`);
+  }
+  it("a negative learning rate is a number out of range, not also a list or an input binding", async () => {
+    expect(await loadShipped("train.lr=-1")).toEqual(['--set train.lr=-1: stage "train", key "lr": expected a number >= 0']);
+  });
+  it("a mask corner that does not exist is reported as such, not as a rectangle missing keys", async () => {
+    const out = await loadShipped("mask.regions=[{corner: middle, size: 3}]");
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/key "regions\.0\.corner": expected one of "top-left"/);
+  });
+  it("a value of no branch's type names the types", async () => {
+    expect(await loadShipped("train.lr=abc")).toEqual(['--set train.lr=abc: stage "train", key "lr": expected number or array']);
+  });
+});
