@@ -92,7 +92,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
   const structure = ajv.compile(pipelineSchema({ params: {}, names: [] }));
   if (!structure(raw)) {
-    diagnostics.push(...dedupe(structure.errors ?? []).map((e) => blameOverride(at.fromAjv(e, []), overridden.get(at.fromAjv(e, []).key ?? ""))));
+    diagnostics.push(...dedupe(structure.errors ?? []).map((e) => blameOverride(at.fromAjv(e, []), overrideOf(overridden, at.fromAjv(e, []).key ?? ""))));
     throw new PipelineError(diagnostics);
   }
 
@@ -126,7 +126,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     if (!validate(params)) {
       for (const e of dedupe(validate.errors ?? [])) {
         const d: Diagnostic = { ...at.fromAjv(e, ["stages", name, "params"]), stage: name };
-        diagnostics.push(blameOverride(d, overridden.get(`${name}.${d.key}`)));
+        diagnostics.push(blameOverride(d, overrideOf(overridden, `${name}.${d.key}`)));
       }
     }
     const inputs: Record<string, InputBinding> = {};
@@ -294,6 +294,16 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
 /** Keys that would reach an object's prototype: never a stage or a param. */
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
+/** The --set flag that gave the value at a dotted key, or one of its parents (`train.lr.1` in `train.lr=[...]`). */
+function overrideOf(overridden: Map<string, string>, dotted: string): string | undefined {
+  const parts = dotted.split(".");
+  for (let n = parts.length; n > 0; n--) {
+    const flag = overridden.get(parts.slice(0, n).join("."));
+    if (flag) return flag;
+  }
+  return undefined;
+}
+
 /** A problem in a value that a --set flag gave is the flag's, not the file's. */
 function blameOverride(d: Diagnostic, assignment: string | undefined): Diagnostic {
   return assignment ? { ...d, file: `--set ${assignment}`, line: undefined, col: undefined } : d;
@@ -322,7 +332,7 @@ function nonFinite(raw: Record<string, unknown>, at: Positions, overridden: Map<
     if (typeof value !== "number" || Number.isFinite(value)) continue;
     const dotted = path[0] === "stages" ? path.slice(1).filter((_, i) => i !== 1 || path[2] !== "params").join(".") : path.join(".");
     const d: Diagnostic = { ...at.value(path), key: path.join("."), message: `${value} is not a finite number`, hint: "a number this large (or .inf, .nan) has no meaning here; write a finite value" };
-    out.push(blameOverride(d, overridden.get(dotted)));
+    out.push(blameOverride(d, overrideOf(overridden, dotted)));
   }
   return out;
 }

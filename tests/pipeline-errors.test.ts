@@ -92,6 +92,10 @@ describe("a value that fits no branch of a choice", () => {
     expect(out).toHaveLength(1);
     expect(out[0]).toMatch(/key "regions\.0\.corner": expected one of "top-left"/);
   });
+  it("an error inside a list that a --set flag gave is the flag's", async () => {
+    expect(await loadShipped("train.lr=[0.1,-2]")).toEqual(['--set train.lr=[0.1,-2]: stage "train", key "lr.1": expected a number >= 0']);
+    expect((await loadShipped("explain.methods=[deep_taylr]"))[0]).toMatch(/^--set explain\.methods=\[deep_taylr\]: stage "explain", key "methods\.0": expected one of "deep_taylor"/);
+  });
   it("a value of no branch's type names the types", async () => {
     expect(await loadShipped("train.lr=abc")).toEqual(['--set train.lr=abc: stage "train", key "lr": expected number or array']);
   });
