@@ -4,27 +4,21 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
+import { weightsWithBiases } from "../bench/explain-compare.js";
 import { explainStream } from "../lib/explain/explain.js";
 import { forwardAll, streamLayers } from "../lib/explain/layers.js";
 import { method, METHOD_NAMES } from "../lib/explain/methods.js";
 import { resolveArchitecture, inputChannels, type Architecture } from "../lib/model/architecture.js";
 import { selectBackend } from "../lib/model/backend.js";
 import { streamLogits, type TensorWeights } from "../lib/model/forward.js";
-import { initialWeights } from "../lib/model/weights.js";
 import { Rng } from "../lib/synth/rng.js";
 import { tinyArchitecture } from "./cnn-helpers.js";
 
 const OPTIONS = { epsilon: 0.01, lrn: "identity" as const };
 
-function tensors(arch: Architecture, seed: number, biasScale = 0.05): TensorWeights {
-  const rng = new Rng(seed + 1000);
-  return new Map(
-    [...initialWeights(arch, seed)].map(([name, w]) => {
-      // Non-zero biases, so that the rules' treatment of biases is tested too.
-      const values = name.endsWith("/bias") ? Float32Array.from(w.values, () => biasScale * rng.normal()) : w.values;
-      return [name, tf.tensor(values, w.shape)];
-    }),
-  );
+/** Seeded weights with non-zero biases, so that the rules' treatment of biases is tested too. */
+function tensors(arch: Architecture, seed: number): TensorWeights {
+  return new Map([...weightsWithBiases(arch, seed)].map(([name, w]) => [name, tf.tensor(w.values, w.shape)]));
 }
 
 function randomInput(arch: Architecture, stream: "spatial" | "temporal", n: number, seed: number): tf.Tensor4D {

@@ -76,7 +76,7 @@ export interface PartRequest {
 
 export type PartResult = Omit<Explained, "classNames">;
 
-/** Each stream's prediction with a region's input zeroed (no flow; the grey frame's mean). */
+/** Each stream's prediction with a region's content taken away (no flow; the region's own mean grey). */
 export interface Occlusion {
   region: string;
   predicted: Record<Stream, Int8Array>;
