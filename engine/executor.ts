@@ -9,9 +9,19 @@ import type { TaskMessage, TaskResult, TaskSpec } from "./task-spec.js";
  * so another one (a cluster queue) can replace the local pool without touching the planner.
  */
 export interface Executor {
+  /** As `--executor` names it (`local`, `slurm`, ...). */
+  readonly name: string;
   /** How many tasks may run at once. */
   readonly slots: number;
-  /** Run one task; when `signal` aborts, the task should stop at its next check (see worker.ts). */
+  /**
+   * The task runs where it sees the cache at the same paths as the coordinator (another host on
+   * a shared filesystem, another process here): `TaskSpec`'s absolute paths assume it.
+   */
+  readonly needsSharedFilesystem: boolean;
+  /**
+   * Run one task; when `signal` aborts, the task should stop at its next check (see worker.ts).
+   * A failure rejects with a `TaskFailure` (task-spec.ts) that says why.
+   */
   run(spec: TaskSpec, onMessage: (m: TaskMessage) => void, signal: AbortSignal): Promise<TaskResult>;
   close(): Promise<void>;
 }
@@ -24,6 +34,8 @@ export function defaultJobs(): number {
 
 /** Worker threads on this machine (Piscina), one task per thread. */
 export class LocalPoolExecutor implements Executor {
+  readonly name = "local";
+  readonly needsSharedFilesystem = false;
   private poolInstance?: Promise<Piscina>;
 
   constructor(readonly slots: number) {}

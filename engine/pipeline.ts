@@ -7,7 +7,7 @@ import { isMap, isScalar, LineCounter, parse as parseYaml, parseDocument, visit,
 import { PipelineError, type Diagnostic } from "./diagnostics.js";
 import { pipelineSchema } from "./pipeline-schema.js";
 import { BUILTIN_STAGE_DIR, KindRegistry, type LoadedKind } from "./registry.js";
-import type { JsonObject, StageKind } from "./stage-api.js";
+import type { JsonObject, Resources, StageKind } from "./stage-api.js";
 
 export type InputBinding =
   | { source: "stage"; stage: string; output: string }
@@ -26,6 +26,8 @@ export interface StageNode {
   eachInput?: string;
   /** Runs one task per item (mapped over an input, or split by the kind itself). */
   perItem: boolean;
+  /** What each task asks of the machine: the kind's defaults overridden by the stage's `resources`. */
+  resources: Resources;
   line?: number;
 }
 
@@ -150,6 +152,8 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
       name, kindName: kind.name, kind, modulePath: entry.modulePath, params, inputs,
       eachInput: eachInput && inputs[eachInput] ? eachInput : undefined,
       perItem: Boolean((eachInput && inputs[eachInput]) || kind.split),
+      // The stage's own `resources` (parsed with the executors' work) will override these.
+      resources: { ...(kind.resources ?? {}) } satisfies Resources,
       line: at.key(["stages", name]).line,
     });
   }

@@ -362,7 +362,7 @@ export class Scheduler {
         {
           modulePath: node.modulePath, stage: node.name, kind: node.kindName, params: task.params,
           inputs: this.taskInputs(state, task), seed: task.parts.seed, itemId: task.itemId, storeRoot: this.store.root, outDir,
-          scratchDir: this.store.scratchDir(task.key),
+          scratchDir: this.store.scratchDir(task.key), resources: node.resources,
         },
         (m) => {
           if (m.type === "progress") logger({ type: "task-progress", stage: node.name, item: task.itemId, done: m.done, total: m.total, ...(m.note ? { note: m.note } : {}) });

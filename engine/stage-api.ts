@@ -109,6 +109,26 @@ export interface StageContext {
   signal: AbortSignal;
 }
 
+/**
+ * What one task of a stage asks of the machine that runs it. Execution params: outside every
+ * key, so changing them reruns nothing. Executors use what they understand (the local pool
+ * ignores all but `cpus`; SLURM maps each to an sbatch option).
+ */
+export interface Resources {
+  /** CPU cores per task. */
+  cpus?: number;
+  /** Memory per task, in MiB. */
+  mem_mb?: number;
+  /** GPUs per task. */
+  gpus?: number;
+  /** Wall-clock limit per task, in minutes. */
+  time_min?: number;
+  /** Cluster partition (queue). */
+  partition?: string;
+  /** Extra sbatch flags, passed as they are (`--account=lab`, `--constraint=a100`). */
+  sbatch?: string[];
+}
+
 /** One unit of work that a generator stage (one with `split`) declares for itself. */
 export interface SplitItem {
   id: string;
@@ -134,6 +154,8 @@ export interface StageKind<P = any> {
    * result made with another value is reused. The task still receives them.
    */
   executionParams?: string[];
+  /** What each task of this kind asks for by default (train: a GPU); a stage's `resources` override it. */
+  resources?: Resources;
   inputs: Record<string, InputSpec>;
   outputs: Record<string, OutputSpec>;
   /**

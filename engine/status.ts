@@ -130,7 +130,9 @@ export function diffValues(prefix: string, a: unknown, b: unknown, path = "", de
 }
 
 const idleExecutor: Executor = {
+  name: "dry-run",
   slots: 1,
+  needsSharedFilesystem: false,
   run: () => Promise.reject(new Error("a dry run runs nothing")),
   close: async () => undefined,
 };

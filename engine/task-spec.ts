@@ -1,5 +1,5 @@
 import type { TaskOutput } from "../cache/records.js";
-import type { InputValue, JsonObject } from "./stage-api.js";
+import type { InputValue, JsonObject, Resources } from "./stage-api.js";
 
 /** Everything a worker needs to run one task; plain data, so it crosses thread boundaries. */
 export interface TaskSpec {
@@ -14,6 +14,8 @@ export interface TaskSpec {
   outDir: string;
   /** The task's resumable scratch folder (`ctx.scratch`): kept across attempts, keyed by the task key. */
   scratchDir: string;
+  /** What the task asks of the machine that runs it (the stage's `resources`, over its kind's defaults). */
+  resources: Resources;
 }
 
 /** What a finished task gives back: its outputs (keyed), and how its run went (never keyed). */
@@ -29,3 +31,25 @@ export type TaskMessage =
   | { type: "warning"; message: string };
 
 export type TaskOutputs = Record<string, TaskOutput>;
+
+/** Why a task did not produce its outputs. Every executor reports failures as one of these. */
+export type FailureReason =
+  | "stage-error" /** the stage threw: a bug or bad input, the message says which */
+  | "worker-crashed" /** the thread or process running the task died without an answer */
+  | "out-of-memory" /** killed for memory (a worker's heap limit, the cluster's OOM killer) */
+  | "timeout" /** ran past its time limit */
+  | "cancelled" /** the run was cancelled (Ctrl-C, a failed sibling without --keep-going) */
+  | "job-failed"; /** the cluster reports the job failed (node failure, preempted, sbatch refused) */
+
+/** The error an executor rejects with when a task fails: a reason, a message, where to read more. */
+export class TaskFailure extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+    /** A log file with the task's own output (a cluster job's stdout/stderr), when there is one. */
+    readonly logPath?: string,
+  ) {
+    super(message);
+    this.name = "TaskFailure";
+  }
+}
