@@ -18,10 +18,10 @@ import { join, resolve } from "node:path";
 import { eventFeatures, featureVector, FEATURE_NAMES } from "../lib/tail/features.js";
 import { fitTail } from "../lib/tail/fit.js";
 import { parseCsv } from "../lib/tail/tracks-csv.js";
-import { runBaseline, type BaselineOptions } from "../stages/svm/baseline.js";
-import { svmTrainer } from "../stages/svm/libsvm.js";
+import { runBaseline, type BaselineOptions } from "../lib/svm/baseline.js";
+import { svmTrainer } from "../lib/svm/libsvm.js";
 import { tableCsv } from "../stages/svm/report.js";
-import type { Row } from "../stages/svm/split.js";
+import type { Row } from "../lib/svm/split.js";
 import { defaultTailfitParams, fitOptions } from "../stages/tailfit/params.js";
 import { syntheticEvents } from "./synthetic-events.js";
 

@@ -2,11 +2,11 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runBaseline, type BaselineOptions } from "../stages/svm/baseline.js";
-import { stratifiedFolds } from "../stages/svm/folds.js";
-import { svmTrainer } from "../stages/svm/libsvm.js";
+import { runBaseline, type BaselineOptions } from "../lib/svm/baseline.js";
+import { stratifiedFolds } from "../lib/svm/folds.js";
+import { svmTrainer } from "../lib/svm/libsvm.js";
 import { tableCsv } from "../stages/svm/report.js";
-import { splitFromFile, stratifiedRecordingSplit, type Row } from "../stages/svm/split.js";
+import { splitFromFile, stratifiedRecordingSplit, type Row } from "../lib/svm/split.js";
 import { run, workspace } from "./helpers/workspace.js";
 
 const OPTIONS: BaselineOptions = { folds: 5, testFraction: 0.15, C: [0.01, 0.1, 1, 10], gamma: [0.1, 0.01, 0.001, 0.0001], kernels: ["rbf", "linear"], standardise: true, seed: 7 };
@@ -95,7 +95,7 @@ describe("svm baseline", () => {
   it("keeps libsvm's output out of stdout and stderr", () => {
     // A fresh process: the first load of libsvm is what prints the wasm warning.
     const script = `
-      const { svmTrainer } = await import(${JSON.stringify(resolve("dist/stages/svm/libsvm.js"))});
+      const { svmTrainer } = await import(${JSON.stringify(resolve("dist/lib/svm/libsvm.js"))});
       const train = await svmTrainer();
       const m = train([[0, 0], [1, 1], [1, 0], [0, 1], [0.1, 0.2], [0.9, 0.8]], [0, 0, 1, 1, 0, 0], { kernel: "rbf", C: 1, gamma: 1 });
       m.predict([[0.5, 0.5]]);

@@ -12,7 +12,7 @@ import synthesize from "../stages/synthesize/index.js";
 import { PARAMS_SCHEMA, recordingParams, withDefaults, type RecordingParams, type SynthesizeParams } from "../lib/synth/params.js";
 import { renderRecording, type RecordingResult } from "../lib/synth/recording.js";
 import { boutFeatures, trunkMotion } from "../lib/synth/truth-stats.js";
-import { readAviVideo } from "../lib/video/avi-writer.js";
+import { readAviVideo } from "../lib/video/avi-reader.js";
 import { readHdf5Video } from "../lib/video/hdf5.js";
 import type { StageContext } from "../engine/stage-api.js";
 

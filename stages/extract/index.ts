@@ -23,7 +23,7 @@ async function loadVideo(path: string, meta: JsonObject): Promise<Video> {
     return readHdf5Video(path, { dataset: "video", fps });
   }
   if (format === "avi") {
-    const { readAviVideo } = await import("../../lib/video/avi-writer.js");
+    const { readAviVideo } = await import("../../lib/video/avi-reader.js");
     try {
       const v = readAviVideo(path);
       return { ...v, fps: fps ?? v.fps };

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { ArtifactIn, CollectionIn, ItemIn, StageKind } from "../../engine/stage-api.js";
 import { fallbackNote, isFallbackSample } from "../../lib/detect/fallback.js";
 import type { FailedEvent } from "./report.js";
-import type { Row } from "./split.js";
+import type { Row } from "../../lib/svm/split.js";
 
 export interface SvmStageParams {
   folds: number;
@@ -118,8 +118,8 @@ const svm: StageKind<SvmStageParams> = {
         throw new Error(`svm: cannot read the splits file (${(error as Error).message}): feed split.splits`);
       }
     }
-    const { svmTrainer } = await import("./libsvm.js");
-    const { runBaseline } = await import("./baseline.js");
+    const { svmTrainer } = await import("../../lib/svm/libsvm.js");
+    const { runBaseline } = await import("../../lib/svm/baseline.js");
     const { gridCsv, metricsJson, reportMd, tableCsv } = await import("./report.js");
     const train = await svmTrainer();
     const res = runBaseline(train, rows, {

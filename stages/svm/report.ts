@@ -1,6 +1,6 @@
 /** What the svm stage writes: metrics.json, grid.csv, report.md and table.csv (the feature table with split, folds and predictions). */
-import type { BaselineResult } from "./baseline.js";
-import type { Row } from "./split.js";
+import type { BaselineResult } from "../../lib/svm/baseline.js";
+import type { Row } from "../../lib/svm/split.js";
 
 export interface FailedEvent {
   id: string;
