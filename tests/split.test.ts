@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArtifactOut, ItemIn } from "../engine/stage-api.js";
 import { assignRecordings, type Fractions, type RecordingInfo } from "../stages/split/assign.js";
 import split, { type SplitParams } from "../stages/split/index.js";
+import { readSplits } from "../lib/splits.js";
 import { lcg, stageContext } from "./helpers/video-stage.js";
 
 let dir: string;
@@ -34,10 +35,14 @@ interface SplitsFile {
   counts: Record<string, { recordings: number; events: number; spontaneous: { recordings: number; events: number }; prey: { recordings: number; events: number } }>;
 }
 
-async function runSplit(items: ItemIn[], seed = 1, params: Partial<SplitParams> = {}): Promise<SplitsFile> {
+async function runSplitFile(items: ItemIn[], seed = 1, params: Partial<SplitParams> = {}): Promise<string> {
   const ctx = stageContext(dir, undefined, seed);
   const out = (await split.run(ctx, { fractions: PAPER, balance: "events", ...params }, { events: { items } })).splits as ArtifactOut;
-  return JSON.parse(readFileSync(join(ctx.outDir, out.files!["splits"]!), "utf8")) as SplitsFile;
+  return join(ctx.outDir, out.files!["splits"]!);
+}
+
+async function runSplit(items: ItemIn[], seed = 1, params: Partial<SplitParams> = {}): Promise<SplitsFile> {
+  return JSON.parse(readFileSync(await runSplitFile(items, seed, params), "utf8")) as SplitsFile;
 }
 
 describe("split", () => {
@@ -91,5 +96,18 @@ describe("split", () => {
     await expect(runSplit(events(5, 2))).rejects.toThrow(/split: class prey has 2 recordings \(data\/prey\/fish0\.h5, data\/prey\/fish1\.h5\), too few to put one in each of the 3 splits with a fraction above 0 \(train, validation, test\): add recordings of that class, or set a split's fraction to 0/);
     const unlabelled = events(4, 4).map((i) => (i.meta["recording"] === "data/spon/fish2.h5" ? { ...i, meta: { recording: "data/spon/fish2.h5" } } : i));
     await expect(runSplit(unlabelled)).rejects.toThrow(/split needs each recording's class, and 1 of 8 recordings have none \(data\/spon\/fish2\.h5\): label them in the read stage/);
+  });
+
+  it("writes what the one splits reader (lib/splits.ts) reads back, and that reader names the file and the bad entry", async () => {
+    const path = await runSplitFile(events(8, 6));
+    const written = (JSON.parse(readFileSync(path, "utf8")) as SplitsFile).recordings;
+    expect(Object.fromEntries(readSplits(path))).toEqual(written);
+    const bad = join(dir, "bad-splits.json");
+    writeFileSync(bad, JSON.stringify({ recordings: { "data/spon/fish0.h5": "holdout" } }));
+    expect(() => readSplits(bad)).toThrow(`${bad}: recording data/spon/fish0.h5 is in split "holdout"; splits are train, validation, test`);
+    writeFileSync(bad, JSON.stringify({ recordings: ["data/spon/fish0.h5"] }));
+    expect(() => readSplits(bad)).toThrow(`${bad} has no "recordings" object`);
+    writeFileSync(bad, "{ not json");
+    expect(() => readSplits(bad)).toThrow(`cannot read the splits file ${bad}`);
   });
 });

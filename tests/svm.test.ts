@@ -7,6 +7,7 @@ import { stratifiedFolds } from "../lib/svm/folds.js";
 import { svmTrainer } from "../lib/svm/libsvm.js";
 import { tableCsv } from "../stages/svm/report.js";
 import { splitFromFile, stratifiedRecordingSplit, type Row } from "../lib/svm/split.js";
+import { parseSplits } from "../lib/splits.js";
 import { run, workspace } from "./helpers/workspace.js";
 
 const OPTIONS: BaselineOptions = { folds: 5, testFraction: 0.15, C: [0.01, 0.1, 1, 10], gamma: [0.1, 0.01, 0.001, 0.0001], kernels: ["rbf", "linear"], standardise: true, seed: 7 };
@@ -75,10 +76,10 @@ describe("svm baseline", () => {
   it("takes the CNN's test recordings from a splits file, and names recordings it lacks", () => {
     const rows = toyTable(6, 2, 5);
     const splits = { recordings: { rec0: "train", rec1: "train", rec2: "validation", rec3: "train", rec4: "test", rec5: "test" } };
-    const split = splitFromFile(rows, splits, "splits.json");
+    const split = splitFromFile(rows, parseSplits(splits, "splits.json"), "splits.json");
     expect(split.test.map((i) => rows[i]!.recording).sort()).toEqual(["rec4", "rec4", "rec5", "rec5"]);
     expect(split.train).toHaveLength(8);
-    expect(() => splitFromFile(rows, { recordings: { rec0: "train" } }, "splits.json")).toThrow(/does not assign recordings rec1, rec2, rec3, rec4, rec5/);
+    expect(() => splitFromFile(rows, parseSplits({ recordings: { rec0: "train" } }, "splits.json"), "splits.json")).toThrow(/does not assign recordings rec1, rec2, rec3, rec4, rec5/);
   });
 
   it("deals stratified folds of equal size", () => {

@@ -1,34 +1,15 @@
 /**
- * The `samples` collection and the `splits` file as labelled examples per split: the glue the
- * train and evaluate stages share.
+ * The `samples` collection and the splits (lib/splits.ts) as labelled examples per split: the glue
+ * the train, evaluate and explain stages share.
  */
-import { readFileSync } from "node:fs";
 import type { ItemIn } from "../../engine/stage-api.js";
+import type { SplitName } from "../splits.js";
 import type { ExampleRef } from "./dataset.js";
-
-export const SPLIT_NAMES = ["train", "validation", "test"] as const;
-export type SplitName = (typeof SPLIT_NAMES)[number];
 
 /** An item's recording: its `recording` meta, else the first part of its id (`rec003/ev01/s0`). */
 export function recordingOf(item: ItemIn): string {
   const r = item.meta["recording"];
   return typeof r === "string" ? r : item.id.split("/")[0]!;
-}
-
-export function readSplits(path: string): Map<string, SplitName> {
-  let data: { recordings?: Record<string, string> };
-  try {
-    data = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new Error(`cannot read the splits file ${path} (${(error as Error).message}): feed split.splits`);
-  }
-  if (!data.recordings || typeof data.recordings !== "object") throw new Error(`${path} has no "recordings" object: feed split.splits`);
-  const out = new Map<string, SplitName>();
-  for (const [rec, s] of Object.entries(data.recordings)) {
-    if (!(SPLIT_NAMES as readonly string[]).includes(s)) throw new Error(`${path}: recording ${rec} is in split "${s}"; splits are ${SPLIT_NAMES.join(", ")}`);
-    out.set(rec, s as SplitName);
-  }
-  return out;
 }
 
 /** Labelled examples per split. Every item needs a label (0/1), a `sample` file and a split. */

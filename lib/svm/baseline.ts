@@ -4,6 +4,7 @@
  * set. Used by the svm stage and by bench/svm-compare.ts (which hands the same table, split and
  * folds to scikit-learn).
  */
+import type { SplitName } from "../splits.js";
 import { stratifiedFolds } from "./folds.js";
 import { fitPredict, gridPoints, gridSearch, type GridPoint, type Trainer } from "./grid.js";
 import { testFigures, type TestFigures } from "./metrics.js";
@@ -18,8 +19,8 @@ export interface BaselineOptions {
   kernels: ("rbf" | "linear")[];
   standardise: boolean;
   seed: number;
-  /** The CNN's split, parsed, and a name for messages. */
-  splits?: { data: unknown; what: string };
+  /** The CNN's split (lib/splits.ts) and a name for messages. */
+  splits?: { assignment: ReadonlyMap<string, SplitName>; what: string };
 }
 
 export interface BaselineResult {
@@ -43,7 +44,7 @@ export function runBaseline(train: Trainer, rows: Row[], o: BaselineOptions, onP
   const seeds = mulberry32(o.seed);
   const splitSeed = Math.floor(seeds() * 2 ** 32);
   const foldSeed = Math.floor(seeds() * 2 ** 32);
-  const split = o.splits ? splitFromFile(rows, o.splits.data, o.splits.what) : stratifiedRecordingSplit(rows, o.testFraction, splitSeed);
+  const split = o.splits ? splitFromFile(rows, o.splits.assignment, o.splits.what) : stratifiedRecordingSplit(rows, o.testFraction, splitSeed);
   if (split.test.length === 0) throw new Error(`svm: the test set is empty (${split.source}): give the splits file test recordings that have fitted events`);
   const counts = classCounts(rows, split.train);
   if (counts[0] < o.folds || counts[1] < o.folds) {

@@ -3,6 +3,7 @@
  * the CNN's split (a splits file: test = its "test" recordings, the SVM trains on "train" and
  * "validation", which it needs no separate set for) or a stratified split by recording.
  */
+import type { SplitName } from "../splits.js";
 import { mulberry32, shuffle } from "./shuffle.js";
 
 export interface Row {
@@ -59,21 +60,15 @@ export function stratifiedRecordingSplit(rows: Row[], testFraction: number, seed
   };
 }
 
-/** The CNN's split: `{ "recordings": { "<id>": "train" | "validation" | "test" } }`. */
-export function splitFromFile(rows: Row[], splits: unknown, what: string): Split {
-  const recs = (splits as { recordings?: unknown } | null)?.recordings;
-  if (!recs || typeof recs !== "object") throw new Error(`svm: ${what} has no "recordings" object ({ "recordings": { "<id>": "train" | "validation" | "test" } })`);
-  const assignment = recs as Record<string, unknown>;
-  const missing = [...byRecording(rows).keys()].filter((rec) => !(rec in assignment));
+/** The CNN's split (a splits file read by lib/splits.ts; `what` names it). */
+export function splitFromFile(rows: Row[], assignment: ReadonlyMap<string, SplitName>, what: string): Split {
+  const missing = [...byRecording(rows).keys()].filter((rec) => !assignment.has(rec));
   if (missing.length) {
     throw new Error(`svm: ${what} does not assign recording${missing.length > 1 ? "s" : ""} ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}: make the splits from the same recordings as the features`);
   }
-  for (const [rec, side] of Object.entries(assignment)) {
-    if (side !== "train" && side !== "validation" && side !== "test") throw new Error(`svm: ${what}: recording ${rec} is in ${JSON.stringify(side)}, expected "train", "validation" or "test"`);
-  }
   return {
-    train: indices(rows, (r) => assignment[r.recording] !== "test"),
-    test: indices(rows, (r) => assignment[r.recording] === "test"),
+    train: indices(rows, (r) => assignment.get(r.recording) !== "test"),
+    test: indices(rows, (r) => assignment.get(r.recording) === "test"),
     source: `splits file (test = its test recordings; train = its train + validation recordings)`,
   };
 }

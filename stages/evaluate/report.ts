@@ -1,6 +1,6 @@
 /** The evaluation for people: the paper's Table 1 layout, then every split and stream, then the grid. */
 import type { BinaryMetrics } from "../../lib/model/metrics.js";
-import type { SplitName } from "../../lib/model/splits.js";
+import type { SplitName } from "../../lib/splits.js";
 import type { GridRow } from "./select.js";
 
 export type StreamName = "spatial" | "temporal" | "fused";

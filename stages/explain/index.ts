@@ -8,7 +8,7 @@ import type { ArtifactIn, CollectionIn, StageKind } from "../../engine/stage-api
 import { REGION_SCHEMA, type Region } from "../../lib/image/regions.js";
 import { METHOD_NAMES, type MethodName } from "../../lib/explain/method-names.js";
 import { BACKEND_PARAM, type BackendChoice } from "../../lib/model/backend-param.js";
-import type { SplitName } from "../../lib/model/splits.js";
+import type { SplitName } from "../../lib/splits.js";
 
 export interface ExplainParams {
   splits: SplitName | "all" | SplitName[];

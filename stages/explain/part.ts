@@ -15,7 +15,7 @@ import { SampleCache, type ExampleRef } from "../../lib/model/dataset.js";
 import { streamLogits } from "../../lib/model/forward.js";
 import { batchTensors, cropGeometry } from "../../lib/model/input.js";
 import { readModel, WEIGHTS_BIN } from "../../lib/model/model-files.js";
-import type { SplitName } from "../../lib/model/splits.js";
+import type { SplitName } from "../../lib/splits.js";
 import type { ExplainParams } from "./index.js";
 import { inputRegions } from "./regions.js";
 

@@ -3,10 +3,9 @@
  * splits, so no augmented copy leaks), class by class (stratified), as close to the fractions
  * as whole recordings allow, in a seeded random order.
  */
+import { SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
 import { Rng } from "../../lib/synth/rng.js";
 
-export const SPLITS = ["train", "validation", "test"] as const;
-export type SplitName = (typeof SPLITS)[number];
 export type Fractions = Record<SplitName, number>;
 
 export interface RecordingInfo {
@@ -33,9 +32,9 @@ function shuffled<T>(items: T[], rng: Rng): T[] {
  * empty, they go to those, so every split with a fraction above 0 gets each class.
  */
 export function assignRecordings(recordings: RecordingInfo[], fractions: Fractions, seed: number, balance: "events" | "recordings"): Map<string, SplitName> {
-  const total = SPLITS.reduce((a, s) => a + fractions[s], 0);
+  const total = SPLIT_NAMES.reduce((a, s) => a + fractions[s], 0);
   if (!(total > 0)) throw new Error("the split fractions add up to 0: give train, validation and test fractions (e.g. 0.77, 0.13, 0.10)");
-  const active = SPLITS.filter((s) => fractions[s] > 0);
+  const active = SPLIT_NAMES.filter((s) => fractions[s] > 0);
   const result = new Map<string, SplitName>();
   for (const label of [0, 1] as const) {
     const ofClass = recordings.filter((r) => r.label === label).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -5,7 +5,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CollectionIn, JsonObject, StageKind } from "../../engine/stage-api.js";
-import { assignRecordings, SPLITS, type Fractions, type RecordingInfo } from "./assign.js";
+import { SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
+import { assignRecordings, type Fractions, type RecordingInfo } from "./assign.js";
 
 export interface SplitParams {
   fractions: Fractions;
@@ -67,7 +68,7 @@ const split: StageKind<SplitParams> = {
     const items = (inputs.events as CollectionIn).items;
     if (items.length === 0) throw new Error("split: the events collection is empty: nothing to split (did extract find no events?)");
     let recordings: RecordingInfo[];
-    let assignment: Map<string, (typeof SPLITS)[number]>;
+    let assignment: Map<string, SplitName>;
     try {
       recordings = recordingsOf(items);
       assignment = assignRecordings(recordings, params.fractions, ctx.seed, params.balance);
@@ -77,7 +78,7 @@ const split: StageKind<SplitParams> = {
     }
 
     const counts: JsonObject = {};
-    for (const s of SPLITS) {
+    for (const s of SPLIT_NAMES) {
       const mine = recordings.filter((r) => assignment.get(r.id) === s);
       const byClass: JsonObject = {};
       for (const label of [0, 1] as const) {
@@ -87,16 +88,16 @@ const split: StageKind<SplitParams> = {
       counts[s] = { recordings: mine.length, events: mine.reduce((a, r) => a + r.events, 0), ...byClass };
     }
     const sorted = Object.fromEntries([...assignment].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const total = SPLITS.reduce((a, s) => a + params.fractions[s], 0);
+    const total = SPLIT_NAMES.reduce((a, s) => a + params.fractions[s], 0);
     const document = {
       recordings: sorted,
       counts,
-      fractions: Object.fromEntries(SPLITS.map((s) => [s, params.fractions[s] / total])),
+      fractions: Object.fromEntries(SPLIT_NAMES.map((s) => [s, params.fractions[s] / total])),
       balance: params.balance,
       seed: ctx.seed,
     };
     writeFileSync(join(ctx.outDir, "splits.json"), `${JSON.stringify(document, null, 2)}\n`);
-    const line = SPLITS.map((s) => `${s} ${(counts[s] as { recordings: number }).recordings} recordings / ${(counts[s] as { events: number }).events} events`).join(", ");
+    const line = SPLIT_NAMES.map((s) => `${s} ${(counts[s] as { recordings: number }).recordings} recordings / ${(counts[s] as { events: number }).events} events`).join(", ");
     ctx.log(line);
     return { splits: { files: { splits: "splits.json" }, meta: { counts } } };
   },

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ArtifactIn, CollectionIn, ItemIn, StageKind } from "../../engine/stage-api.js";
 import { fallbackNote, isFallbackSample } from "../../lib/detect/fallback.js";
+import { readSplits } from "../../lib/splits.js";
 import type { FailedEvent } from "./report.js";
 import type { Row } from "../../lib/svm/split.js";
 
@@ -110,14 +111,7 @@ const svm: StageKind<SvmStageParams> = {
     if (rows.length === 0) throw new Error(`svm: none of the ${items.length} events has fitted tail features (${failed.length} failed): check tailfit's reasons in its fit.json files`);
     const splitsIn = inputs.splits as ArtifactIn | undefined;
     const splitsPath = splitsIn ? (splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0]) : undefined;
-    let splits: { data: unknown; what: string } | undefined;
-    if (splitsPath) {
-      try {
-        splits = { data: JSON.parse(readFileSync(splitsPath, "utf8")), what: "the splits file" };
-      } catch (error) {
-        throw new Error(`svm: cannot read the splits file (${(error as Error).message}): feed split.splits`);
-      }
-    }
+    const splits = splitsPath ? { assignment: readSplits(splitsPath), what: "the splits file" } : undefined;
     const { svmTrainer } = await import("../../lib/svm/libsvm.js");
     const { runBaseline } = await import("../../lib/svm/baseline.js");
     const { gridCsv, metricsJson, reportMd, tableCsv } = await import("./report.js");

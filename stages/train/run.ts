@@ -11,7 +11,8 @@ import { SampleCache } from "../../lib/model/dataset.js";
 import { toLayersModel } from "../../lib/model/layers-model.js";
 import { PREPROCESSING, saveModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
 import { loadPretrained } from "../../lib/model/pretrained.js";
-import { examplesBySplit, flowLayoutOf, readSplits } from "../../lib/model/splits.js";
+import { examplesBySplit, flowLayoutOf } from "../../lib/model/splits.js";
+import { readSplits } from "../../lib/splits.js";
 import { trainTwoStream, type EpochRecord } from "../../lib/model/trainer.js";
 import { TRAIN_VERSION, type PointParams } from "./index.js";
 
