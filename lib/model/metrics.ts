@@ -1,4 +1,12 @@
-/** Binary classification metrics, class 1 (prey) as the positive class. */
+/**
+ * Binary classification metrics, the one definition for the CNN (evaluate) and the SVM. The
+ * convention, stated wherever the figures are printed: precision = TP / (TP + FP) and recall =
+ * TP / (TP + FN) are undefined (NaN; null in JSON, "-" in tables) when their denominator is 0 (no
+ * prediction of the class, no sample of it); F1 = 2 TP / (2 TP + FP + FN), which equals
+ * 2PR / (P + R) where both are defined, is 0 when TP is 0 and the class was missed or wrongly
+ * predicted, and undefined only when the class is in neither the labels nor the predictions.
+ * scikit-learn's zero_division=0 gives 0 instead of undefined.
+ */
 
 export interface BinaryMetrics {
   n: number;
@@ -10,23 +18,24 @@ export interface BinaryMetrics {
   confusion: [[number, number], [number, number]];
 }
 
-/** NaN where a ratio has no denominator (no positive predictions, no positive samples, no samples). */
-export function binaryMetrics(labels: number[], predicted: number[]): BinaryMetrics {
+/** Metrics of class `positive` (default 1, prey) against the other; the confusion matrix is the same either way. */
+export function binaryMetrics(labels: number[], predicted: number[], positive: 0 | 1 = 1): BinaryMetrics {
   if (labels.length !== predicted.length) throw new Error(`${labels.length} labels but ${predicted.length} predictions`);
   const confusion: [[number, number], [number, number]] = [[0, 0], [0, 0]];
   labels.forEach((y, i) => {
     if ((y !== 0 && y !== 1) || (predicted[i] !== 0 && predicted[i] !== 1)) throw new Error(`binary metrics need classes 0 and 1, got label ${y}, prediction ${predicted[i]}`);
     confusion[y][predicted[i]!]++;
   });
-  const [[tn, fp], [fn, tp]] = confusion;
-  const precision = tp / (tp + fp);
-  const recall = tp / (tp + fn);
+  const other = (1 - positive) as 0 | 1;
+  const tp = confusion[positive][positive];
+  const fp = confusion[other][positive];
+  const fn = confusion[positive][other];
   return {
     n: labels.length,
-    accuracy: (tp + tn) / labels.length,
-    precision,
-    recall,
-    f1: (2 * precision * recall) / (precision + recall),
+    accuracy: (confusion[0][0] + confusion[1][1]) / labels.length,
+    precision: tp / (tp + fp),
+    recall: tp / (tp + fn),
+    f1: (2 * tp) / (2 * tp + fp + fn),
     confusion,
   };
 }

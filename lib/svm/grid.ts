@@ -7,7 +7,8 @@
  */
 import { applyScaler, fitScaler } from "./scale.js";
 import type { SvmModel, SvmParams } from "./libsvm.js";
-import { accuracy, mean, sd } from "./metrics.js";
+import { binaryMetrics } from "../model/metrics.js";
+import { mean, sd } from "./metrics.js";
 
 export type Trainer = (samples: number[][], labels: number[], p: SvmParams) => SvmModel;
 
@@ -41,7 +42,7 @@ export function crossValidate(train: Trainer, x: number[][], y: number[], folds:
     const tr = folds.flatMap((g, i) => (g === f ? [] : [i]));
     const va = folds.flatMap((g, i) => (g === f ? [i] : []));
     const predicted = fitPredict(train, tr.map((i) => x[i]!), tr.map((i) => y[i]!), va.map((i) => x[i]!), p, standardise);
-    scores.push(accuracy(va.map((i) => y[i]!), predicted));
+    scores.push(binaryMetrics(va.map((i) => y[i]!), predicted).accuracy);
   }
   return scores;
 }

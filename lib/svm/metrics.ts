@@ -1,4 +1,9 @@
-/** Classification figures for labels 0 (spontaneous) and 1 (prey). */
+/**
+ * The SVM's figures: its test set per class (from the one binary metrics definition,
+ * lib/model/metrics.ts, with its convention for undefined ratios) and the mean and sd of fold
+ * accuracies.
+ */
+import { binaryMetrics } from "../model/metrics.js";
 
 export interface ClassFigures {
   precision: number;
@@ -26,25 +31,11 @@ export function sd(values: number[]): number {
   return Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / values.length);
 }
 
-export function accuracy(truth: number[], predicted: number[]): number {
-  let correct = 0;
-  truth.forEach((t, i) => {
-    if (t === predicted[i]) correct++;
-  });
-  return truth.length ? correct / truth.length : NaN;
-}
-
 export function testFigures(truth: number[], predicted: number[]): TestFigures {
-  const m: [[number, number], [number, number]] = [[0, 0], [0, 0]];
-  truth.forEach((t, i) => m[t as 0 | 1][predicted[i] as 0 | 1]++);
-  const figures = (c: 0 | 1): ClassFigures => {
-    const tp = m[c][c];
-    const fp = m[1 - c as 0 | 1][c];
-    const fn = m[c][1 - c as 0 | 1];
-    const precision = tp + fp > 0 ? tp / (tp + fp) : 0;
-    const recall = tp + fn > 0 ? tp / (tp + fn) : 0;
-    return { precision, recall, f1: precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0, support: tp + fn };
+  const of = (c: 0 | 1): ClassFigures => {
+    const m = binaryMetrics(truth, predicted, c);
+    return { precision: m.precision, recall: m.recall, f1: m.f1, support: m.confusion[c][0] + m.confusion[c][1] };
   };
-  const correct = m[0][0] + m[1][1];
-  return { n: truth.length, correct, accuracy: truth.length ? correct / truth.length : NaN, confusion: m, per_class: { "0": figures(0), "1": figures(1) } };
+  const { confusion, accuracy } = binaryMetrics(truth, predicted);
+  return { n: truth.length, correct: confusion[0][0] + confusion[1][1], accuracy, confusion, per_class: { "0": of(0), "1": of(1) } };
 }

@@ -14,7 +14,7 @@ export interface EvaluateParams {
 
 const evaluate: StageKind<EvaluateParams> = {
   name: "evaluate",
-  version: 1,
+  version: 2, // 2: F1 = 2TP / (2TP + FP + FN), defined (0) where precision is not, as the svm's
   description: "Selects the trained model with the best validation accuracy; accuracy, precision, recall, F1 and confusion per split and stream (the paper's Table 1)",
   params: {
     type: "object",

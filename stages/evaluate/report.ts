@@ -35,7 +35,8 @@ export function markdownReport(selected: GridRow, reason: string, m: SplitMetric
     "",
     "## Per split and stream",
     "",
-    "Class 1 (prey) is positive. Confusion: rows true class 0, 1; columns predicted 0, 1.",
+    "Class 1 (prey) is positive. Confusion: rows true class 0, 1; columns predicted 0, 1. F1 = 2 TP / (2 TP + FP + FN), as the SVM's; " +
+      "a precision or recall with no predicted or no true prey sample is undefined (-, null in metrics.json).",
     "",
     "| split | stream | samples | accuracy | precision | recall | F1 | confusion |",
     "|---|---|---|---|---|---|---|---|",

@@ -75,7 +75,7 @@ export function tableCsv(rows: Row[], res: BaselineResult, featureNames: readonl
 export function reportMd(m: Record<string, unknown>, res: BaselineResult): string {
   const ev = m.events as { total: number; fitted: number; tail_fit_failed: number; failed_by_reason: Record<string, number> };
   const t = res.test;
-  const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
+  const pct = (v: number): string => (Number.isNaN(v) ? "-" : `${(100 * v).toFixed(1)} %`);
   const failed = Object.entries(ev.failed_by_reason).map(([k, n]) => `${n} ${k}`).join(", ");
   const best = [...res.grid].sort((a, b) => b.cvMean - a.cvMean).slice(0, 5);
   return [
@@ -91,7 +91,8 @@ export function reportMd(m: Record<string, unknown>, res: BaselineResult): strin
     `| CV accuracy (mean +- sd over folds) | ${res.best.cvMean.toFixed(4)} +- ${res.best.cvSd.toFixed(4)} | 0.9457 +- 0.0391 |`,
     `| held-out test accuracy | ${t.accuracy.toFixed(4)} (${t.correct} / ${t.n}) | 0.9021 |`,
     "",
-    `Test, prey as positive: precision ${pct(t.per_class["1"].precision)}, recall ${pct(t.per_class["1"].recall)}, F1 ${t.per_class["1"].f1.toFixed(3)}.`,
+    `Test, prey as positive: precision ${pct(t.per_class["1"].precision)}, recall ${pct(t.per_class["1"].recall)}, F1 ${Number.isNaN(t.per_class["1"].f1) ? "-" : t.per_class["1"].f1.toFixed(3)} ` +
+      "(F1 = 2 TP / (2 TP + FP + FN), as the CNN's in evaluate; a precision or recall with no predicted or no true prey event is undefined: -, null in metrics.json).",
     "",
     "| true \\ predicted | spontaneous | prey |",
     "|---|---|---|",
