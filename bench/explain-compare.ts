@@ -13,7 +13,7 @@ import { method, type MethodName } from "../lib/explain/methods.js";
 import { inputChannels, STREAMS, type Architecture, type Stream } from "../lib/model/architecture.js";
 import { streamLogits, type TensorWeights } from "../lib/model/forward.js";
 import { initialWeights, type HostWeights } from "../lib/model/weights.js";
-import { Rng } from "../lib/synth/rng.js";
+import { Rng } from "../lib/random.js";
 
 /** Debian's python3-torch installs into the system Python, which a pyenv or venv python3 on PATH does not see. */
 export const PYTHON = process.env["PYTHON"] ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");

@@ -24,7 +24,7 @@ import { flowChannels, inputChannels, multiplyAdds, parameterCount, resolveArchi
 import { selectBackend, type BackendChoice } from "../lib/model/backend.js";
 import { nllLoss, streamLogits, twoStream } from "../lib/model/forward.js";
 import { cropGeometry, writeExample, type StreamSample } from "../lib/model/input.js";
-import { Rng } from "../lib/synth/rng.js";
+import { Rng } from "../lib/random.js";
 import { initialWeights } from "../lib/model/weights.js";
 
 interface Options {

@@ -2,7 +2,7 @@
  * Small data and networks for the CNN tests: a trivially separable two-class task and a tiny
  * architecture that trains on it in seconds on one core.
  */
-import { Rng } from "../lib/synth/rng.js";
+import { Rng } from "../lib/random.js";
 import type { FlowSample } from "../lib/flow/files.js";
 import { resolveArchitecture, type Architecture } from "../lib/model/architecture.js";
 import type { ExampleRef } from "../lib/model/dataset.js";

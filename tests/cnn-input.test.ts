@@ -7,7 +7,7 @@ import { cropStack, flipFlowVertical, flipRows } from "../lib/flow/augment.js";
 import { dequantise } from "../lib/flow/quantise.js";
 import { AUGMENTATIONS, epochDraws, recordingBatches } from "../lib/model/batches.js";
 import { cropGeometry, selectChannels, writeExample } from "../lib/model/input.js";
-import { Rng } from "../lib/synth/rng.js";
+import { Rng } from "../lib/random.js";
 import { tinySample } from "./cnn-helpers.js";
 
 describe("network input", () => {

@@ -16,7 +16,7 @@ import { fuse, nllLoss, streamLogits, twoStream, type TensorWeights } from "../l
 import { toLayersModel } from "../lib/model/layers-model.js";
 import { readModel, registerFileRouter, saveModel, MODEL_JSON, PREPROCESSING } from "../lib/model/model-files.js";
 import { initialWeights, type HostWeights } from "../lib/model/weights.js";
-import { Rng } from "../lib/synth/rng.js";
+import { Rng } from "../lib/random.js";
 import { tinyArchitecture } from "./cnn-helpers.js";
 
 const toTensors = (w: HostWeights): TensorWeights => new Map([...w].map(([k, v]) => [k, tf.tensor(v.values, v.shape)]));

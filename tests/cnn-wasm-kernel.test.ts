@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "../lib/model/gradients.js";
 import { selectBackend } from "../lib/model/backend.js";
 import { missingTrainingKernels } from "../lib/model/wasm-kernels.js";
-import { Rng } from "../lib/synth/rng.js";
+import { Rng } from "../lib/random.js";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
 

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Rng } from "../lib/synth/rng.js";
+import { Rng } from "../lib/random.js";
 import { writeHdf5Arrays } from "../lib/video/hdf5.js";
 import { CLI, run, workspace, writePipeline } from "./helpers/workspace.js";
 

@@ -11,7 +11,7 @@ import { method, METHOD_NAMES } from "../lib/explain/methods.js";
 import { resolveArchitecture, inputChannels, type Architecture } from "../lib/model/architecture.js";
 import { selectBackend } from "../lib/model/backend.js";
 import { streamLogits, type TensorWeights } from "../lib/model/forward.js";
-import { Rng } from "../lib/synth/rng.js";
+import { Rng } from "../lib/random.js";
 import { tinyArchitecture } from "./cnn-helpers.js";
 
 const OPTIONS = { epsilon: 0.01, lrn: "identity" as const };

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { conv2dInputGradient } from "../lib/explain/transpose.js";
 import { selectBackend } from "../lib/model/backend.js";
-import { Rng } from "../lib/synth/rng.js";
+import { Rng } from "../lib/random.js";
 
 describe("conv2dInputGradient", () => {
   beforeAll(async () => {

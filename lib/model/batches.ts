@@ -3,7 +3,7 @@
  * batch come from different recordings where possible (the paper: "all samples of one batch come
  * from different original videos"), so a batch never learns one fish's look.
  */
-import type { Rng } from "../synth/rng.js";
+import { shuffle, type Rng } from "../random.js";
 
 /** 9 crops x 2 flips: index 0..8 unflipped crops (row-major over the offsets), 9..17 flipped. */
 export const AUGMENTATIONS = 18;
@@ -23,14 +23,6 @@ export interface Draw {
   augmentation: number;
 }
 
-function shuffle<T>(xs: T[], rng: Rng): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
-}
-
 /** What one epoch shows: every example once (random or no augmentation) or in all 18 versions. */
 export function epochDraws(count: number, mode: Augmentation, rng: Rng): Draw[] {
   const draws: Draw[] = [];
@@ -48,7 +40,7 @@ export function epochDraws(count: number, mode: Augmentation, rng: Rng): Draw[] 
  */
 export function recordingBatches(draws: Draw[], examples: Example[], size: number, rng: Rng): Draw[][] {
   const byRecording = new Map<string, Draw[]>();
-  for (const d of shuffle([...draws], rng)) {
+  for (const d of shuffle(draws, rng)) {
     const key = examples[d.example]!.recording;
     if (!byRecording.has(key)) byRecording.set(key, []);
     byRecording.get(key)!.push(d);

@@ -13,7 +13,7 @@
  */
 import h5wasm from "h5wasm/node";
 import type { Dataset } from "h5wasm/node";
-import { Rng, hash32 } from "../synth/rng.js";
+import { Rng, hash32 } from "../random.js";
 import { weightShapes, STREAMS, type Architecture } from "./architecture.js";
 import { readModel } from "./model-files.js";
 import { checkWeights, sizeOf, type HostTensor, type HostWeights } from "./weights.js";

@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "./gradients.js";
-import { Rng, hash32 } from "../synth/rng.js";
+import { Rng, hash32 } from "../random.js";
 import { AdamL2, learningRate, type Schedule } from "./adam.js";
 import type { Architecture } from "./architecture.js";
 import { epochDraws, recordingBatches, type Augmentation } from "./batches.js";

@@ -2,7 +2,7 @@
  * Weights on the host: named Float32Arrays with shapes, the form in which they are initialised,
  * checkpointed, loaded from files and handed to TensorFlow.js.
  */
-import { Rng, hash32 } from "../synth/rng.js";
+import { Rng, hash32 } from "../random.js";
 import { allWeightShapes, type Architecture } from "./architecture.js";
 
 export interface HostTensor {

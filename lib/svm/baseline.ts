@@ -4,11 +4,11 @@
  * set. Used by the svm stage and by bench/svm-compare.ts (which hands the same table, split and
  * folds to scikit-learn).
  */
+import { Rng } from "../random.js";
 import type { SplitName } from "../splits.js";
 import { stratifiedFolds } from "./folds.js";
 import { fitPredict, gridPoints, gridSearch, type GridPoint, type Trainer } from "./grid.js";
 import { testFigures, type TestFigures } from "./metrics.js";
-import { mulberry32 } from "./shuffle.js";
 import { splitFromFile, stratifiedRecordingSplit, type Row, type Split } from "./split.js";
 
 export interface BaselineOptions {
@@ -41,9 +41,9 @@ function classCounts(rows: Row[], idx: number[]): [number, number] {
 }
 
 export function runBaseline(train: Trainer, rows: Row[], o: BaselineOptions, onPoint?: (done: number, total: number) => void): BaselineResult {
-  const seeds = mulberry32(o.seed);
-  const splitSeed = Math.floor(seeds() * 2 ** 32);
-  const foldSeed = Math.floor(seeds() * 2 ** 32);
+  const seeds = new Rng(o.seed);
+  const splitSeed = seeds.u32();
+  const foldSeed = seeds.u32();
   const split = o.splits ? splitFromFile(rows, o.splits.assignment, o.splits.what) : stratifiedRecordingSplit(rows, o.testFraction, splitSeed);
   if (split.test.length === 0) throw new Error(`svm: the test set is empty (${split.source}): give the splits file test recordings that have fitted events`);
   const counts = classCounts(rows, split.train);

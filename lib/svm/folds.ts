@@ -4,14 +4,14 @@
  * each class in proportion. As in the paper, folds are over events: one recording's events may
  * sit in different folds (the held-out test set never shares a recording with them).
  */
-import { mulberry32, shuffle } from "./shuffle.js";
+import { Rng, shuffle } from "../random.js";
 
 export function stratifiedFolds(labels: number[], k: number, seed: number): number[] {
   const folds = new Array<number>(labels.length).fill(-1);
-  const random = mulberry32(seed);
+  const rng = new Rng(seed);
   let next = 0;
   for (const c of [...new Set(labels)].sort((a, b) => a - b)) {
-    const members = shuffle(labels.flatMap((l, i) => (l === c ? [i] : [])), random);
+    const members = shuffle(labels.flatMap((l, i) => (l === c ? [i] : [])), rng);
     // Continue dealing where the previous class stopped, so fold sizes differ by at most one.
     for (const i of members) folds[i] = next++ % k;
   }

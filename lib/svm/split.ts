@@ -4,7 +4,7 @@
  * "validation", which it needs no separate set for) or a stratified split by recording.
  */
 import type { SplitName } from "../splits.js";
-import { mulberry32, shuffle } from "./shuffle.js";
+import { Rng, shuffle } from "../random.js";
 
 export interface Row {
   id: string;
@@ -42,7 +42,7 @@ export function stratifiedRecordingSplit(rows: Row[], testFraction: number, seed
   const counts = [0, 0];
   const test = new Set<string>();
   const distance = (a: number[]): number => Math.abs(a[0]! - target[0]!) + Math.abs(a[1]! - target[1]!);
-  for (const rec of shuffle([...recordings.keys()], mulberry32(seed))) {
+  for (const rec of shuffle([...recordings.keys()], new Rng(seed))) {
     const c = recordings.get(rec)!;
     const next = [counts[0]! + c[0]!, counts[1]! + c[1]!];
     if (distance(next) < distance(counts)) {

@@ -7,7 +7,7 @@
  * (at ~37 px/mm: eyes ~0.3 x 0.22 mm, trunk ~0.27 mm wide, mid-tail ~0.13 mm, tip ~0.05 mm) and
  * the paper's description (the swim bladder darkest, the eyes second darkest, a light body).
  */
-import { Rng } from "./rng.js";
+import { Rng } from "../random.js";
 
 /** Knots of the half-width profile (u, half-width), in mm for a 4-mm larva. */
 const HALF_WIDTH_KNOTS: [number, number][] = [

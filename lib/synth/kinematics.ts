@@ -27,7 +27,7 @@
  * classes), so that features of the tail separate the classes well but not perfectly; the
  * steadiness of the trunk separates them better.
  */
-import { Rng } from "./rng.js";
+import { Rng } from "../random.js";
 
 export type BoutClass = "spontaneous" | "prey";
 export type BoutType = "slow_swim" | "routine_turn" | "j_turn" | "approach_swim";

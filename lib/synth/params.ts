@@ -4,7 +4,7 @@
  * recording's seed and class from the dataset's seed and the recording's index.
  */
 import type { KinematicsSource } from "./kinematics.js";
-import { hash32 } from "./rng.js";
+import { hash32 } from "../random.js";
 
 export type Orientation = "head-left" | "head-right";
 export type ClassName = "spontaneous" | "prey";

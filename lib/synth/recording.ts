@@ -7,7 +7,7 @@ import { makeBody, type Body } from "./body.js";
 import { confineToCaudalTail, integrateMidline, MidlineModel, sampleBout, type BoutKinematics } from "./kinematics.js";
 import { checkParams, type RecordingParams } from "./params.js";
 import { expose, noiseTable, poseAt, Scene, toImage, type PixelRect, type Pose } from "./render.js";
-import { hash32, Rng } from "./rng.js";
+import { hash32, Rng } from "../random.js";
 import { boutFeatures, tailAngles, trunkMotion } from "./truth-stats.js";
 import type { Video } from "../video/types.js";
 

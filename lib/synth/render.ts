@@ -14,7 +14,7 @@
  * noise-free image.
  */
 import { MAX_TISSUE_DARKNESS, staticTransmission, TABLE_STEP_MM, PIGMENT_BINS, type Body } from "./body.js";
-import { hash32, Rng } from "./rng.js";
+import { hash32, Rng } from "../random.js";
 
 /** image = (ox, oy) + M (u, w), with u, w in mm. */
 export interface Pose {

@@ -4,7 +4,7 @@
  * as whole recordings allow, in a seeded random order.
  */
 import { SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
-import { Rng } from "../../lib/synth/rng.js";
+import { Rng, shuffle } from "../../lib/random.js";
 
 export type Fractions = Record<SplitName, number>;
 
@@ -16,15 +16,6 @@ export interface RecordingInfo {
 }
 
 const CLASS = ["spontaneous", "prey"] as const;
-
-function shuffled<T>(items: T[], rng: Rng): T[] {
-  const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 /**
  * Each recording, in shuffled order, goes to the split furthest below its share of the class
@@ -46,7 +37,7 @@ export function assignRecordings(recordings: RecordingInfo[], fractions: Fractio
       );
     }
     // One stream per class: adding recordings of one class leaves the other's assignment alone.
-    const order = shuffled(ofClass, new Rng(seed ^ (label === 0 ? 0x5f0a : 0x9e11)));
+    const order = shuffle(ofClass, new Rng(seed ^ (label === 0 ? 0x5f0a : 0x9e11)));
     const weight = (r: RecordingInfo): number => (balance === "events" ? r.events : 1);
     const classTotal = order.reduce((a, r) => a + weight(r), 0);
     const have = new Map<SplitName, number>(active.map((s) => [s, 0]));

@@ -5,7 +5,7 @@
  * so no more than 2 consecutive frames are ever omitted. For 150 frames: 75 blocks + 11 = 86.
  * An odd length ends with a block of one frame, which is kept.
  */
-import { hash32, Rng } from "../../lib/synth/rng.js";
+import { hash32, Rng } from "../../lib/random.js";
 
 export interface SubsampleChoice {
   /** Kept frames, increasing indices into the event. */

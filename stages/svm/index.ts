@@ -71,7 +71,7 @@ function collect(items: ItemIn[]): { rows: Row[]; failed: FailedEvent[]; names: 
 
 const svm: StageKind<SvmStageParams> = {
   name: "svm",
-  version: 2, // 2: precision, recall undefined (null) rather than 0 without a denominator; F1 = 2TP / (2TP + FP + FN), as evaluate
+  version: 3, // 2: precision, recall undefined (null) rather than 0 without a denominator, F1 = 2TP / (2TP + FP + FN) as evaluate; 3: split and folds drawn from lib/random (sfc32), not mulberry32
   description: "The paper's baseline: an SVM on the five tail features, grid-searched with stratified k-fold CV, scored on held-out test recordings",
   params: {
     type: "object",

@@ -1,7 +1,10 @@
 /**
- * Deterministic random numbers for the renderer: a 32-bit hash to derive seeds, and a small
- * fast generator (sfc32) with uniform, normal and choice helpers. Everything is integer
+ * The project's one source of deterministic random numbers (synthesis, weights, batches, split,
+ * subsample, the SVM's split and folds): a 32-bit hash to derive seeds, a small fast generator
+ * (sfc32) with uniform, normal and choice helpers, and a shuffle. Everything is integer
  * arithmetic on 32-bit values, so the same seed gives the same stream on every platform.
+ * Cached results depend on these exact streams: a change here must leave tests/random.test.ts's
+ * sequences as they are, or bump the version of every kind that draws from it.
  */
 
 /** A 32-bit avalanche hash (murmur3's finaliser) of one unsigned integer. */
@@ -104,4 +107,14 @@ export class Rng {
   logUniform(lo: number, hi: number): number {
     return Math.exp(this.uniform(Math.log(lo), Math.log(hi)));
   }
+}
+
+/** A shuffled copy (Fisher-Yates from the end, one `next()` per position). */
+export function shuffle<T>(items: readonly T[], rng: Rng): T[] {
+  const out = items.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
