@@ -17,7 +17,7 @@ import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { eventFeatures, featureVector, FEATURE_NAMES } from "../lib/tail/features.js";
 import { fitTail } from "../lib/tail/fit.js";
-import { parseCsv } from "../lib/tail/tracks-csv.js";
+import { parseCsv } from "../lib/csv.js";
 import { runBaseline, type BaselineOptions } from "../lib/svm/baseline.js";
 import { svmTrainer } from "../lib/svm/libsvm.js";
 import { tableCsv } from "../stages/svm/report.js";
@@ -56,7 +56,7 @@ function syntheticRows(recordings: number, seed: number): { rows: Row[]; failed:
 }
 
 function tableRows(path: string): Row[] {
-  const [head, ...body] = parseCsv(readFileSync(path, "utf8"));
+  const [head, ...body] = parseCsv(readFileSync(path, "utf8"), path).map((r) => r.cells);
   const col = (n: string): number => head!.indexOf(n);
   const featureCols = FEATURE_NAMES.map(col);
   if (featureCols.some((c) => c < 0) || col("label") < 0) throw new Error(`${path}: expected the svm stage's table.csv (id, recording, label, split, fold, ${FEATURE_NAMES.join(", ")})`);

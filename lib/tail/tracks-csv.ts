@@ -13,6 +13,7 @@
  *   track, frame_idx, instance.score, tail0.x, tail0.y, tail0.score, tail1.x, ...
  * Missing points are empty cells or NaN.
  */
+import { parseCsv } from "../csv.js";
 
 export type TrackFormat = "deeplabcut" | "sleap";
 
@@ -32,34 +33,6 @@ export interface TrackOptions {
   bodyparts: string[] | null;
   /** DeepLabCut multi-animal: the individual; SLEAP: the track. null: the only one. */
   individual: string | null;
-}
-
-/** Splits CSV text into rows of cells (double-quoted cells may hold commas and "" escapes). */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  for (const line of text.split(/\r?\n/)) {
-    if (line.trim() === "") continue;
-    const cells: string[] = [];
-    let cell = "";
-    let quoted = false;
-    for (let i = 0; i < line.length; i++) {
-      const c = line[i]!;
-      if (quoted) {
-        if (c === '"' && line[i + 1] === '"') {
-          cell += '"';
-          i++;
-        } else if (c === '"') quoted = false;
-        else cell += c;
-      } else if (c === '"') quoted = true;
-      else if (c === ",") {
-        cells.push(cell.trim());
-        cell = "";
-      } else cell += c;
-    }
-    cells.push(cell.trim());
-    rows.push(cells);
-  }
-  return rows;
 }
 
 export function detectFormat(rows: string[][], what: string): TrackFormat {
@@ -164,7 +137,7 @@ export function readSleap(rows: string[][], o: TrackOptions, what: string): Trac
 }
 
 export function readTracks(text: string, o: TrackOptions, format: TrackFormat | "auto", what: string): Tracks {
-  const rows = parseCsv(text);
+  const rows = parseCsv(text, what).map((r) => r.cells);
   if (rows.length < 2) throw new Error(`${what}: the CSV holds ${rows.length} row(s), no tracked frames`);
   const f = format === "auto" ? detectFormat(rows, what) : format;
   const tracks = f === "deeplabcut" ? readDeepLabCut(rows, o, what) : readSleap(rows, o, what);

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { parseCsv } from "../../lib/tail/tracks-csv.js";
+import { parseCsv } from "../../lib/csv.js";
 
 export type Label = 0 | 1;
 export const CLASS_NAMES = ["spontaneous", "prey"] as const;
@@ -36,22 +36,22 @@ export function readLabelCsv(path: string): LabelRow[] {
   } catch (error) {
     throw new Error(`cannot read the labels file ${path}: ${(error as Error).message}`);
   }
-  const rows = parseCsv(text.replace(/^\uFEFF/, ""));
-  const head = rows[0]?.map((h) => h.toLowerCase()) ?? [];
+  const rows = parseCsv(text, `the labels file ${path}`);
+  const head = rows[0]?.cells.map((h) => h.toLowerCase()) ?? [];
   const recCol = head.indexOf("recording");
   const labelCol = head.indexOf("label");
   if (recCol < 0 || labelCol < 0) {
-    throw new Error(`the labels file ${path} needs a header line with the columns recording,label; its first line is: ${rows[0]?.join(",") ?? "(empty file)"}`);
+    throw new Error(`the labels file ${path} needs a header line with the columns recording,label; its first line is: ${rows[0]?.cells.join(",") ?? "(empty file)"}`);
   }
-  return rows.slice(1).map((row, i) => {
+  return rows.slice(1).map(({ cells: row, line }) => {
     const word = (row[labelCol] ?? "").toLowerCase();
     const label = WORDS[word];
     if (label === undefined) {
-      throw new Error(`the labels file ${path}, line ${i + 2}: label ${JSON.stringify(row[labelCol] ?? "")} is none of spontaneous, spon, 0, prey, 1`);
+      throw new Error(`the labels file ${path}, line ${line}: label ${JSON.stringify(row[labelCol] ?? "")} is none of spontaneous, spon, 0, prey, 1`);
     }
     const recording = slashes(row[recCol] ?? "");
-    if (!recording) throw new Error(`the labels file ${path}, line ${i + 2}: the recording column is empty`);
-    return { recording, label, line: i + 2 };
+    if (!recording) throw new Error(`the labels file ${path}, line ${line}: the recording column is empty`);
+    return { recording, label, line };
   });
 }
 

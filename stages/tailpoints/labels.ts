@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
-import { parseCsv } from "../../lib/tail/tracks-csv.js";
+import { parseCsv } from "../../lib/csv.js";
 
 export interface EventLabel {
   label: 0 | 1;
@@ -13,16 +13,16 @@ export interface EventLabel {
 }
 
 export function readLabels(path: string): Map<string, EventLabel> {
-  const rows = parseCsv(readFileSync(path, "utf8"));
-  const head = rows[0]?.map((h) => h.toLowerCase()) ?? [];
+  const rows = parseCsv(readFileSync(path, "utf8"), `tailpoints: labels file ${path}`);
+  const head = rows[0]?.cells.map((h) => h.toLowerCase()) ?? [];
   const fileCol = head.indexOf("file");
   const labelCol = head.indexOf("label");
   const recCol = head.indexOf("recording");
-  if (fileCol < 0 || labelCol < 0) throw new Error(`tailpoints: labels file ${path} needs a header with columns file,label[,recording]; it has: ${rows[0]?.join(",") ?? "nothing"}`);
+  if (fileCol < 0 || labelCol < 0) throw new Error(`tailpoints: labels file ${path} needs a header with columns file,label[,recording]; it has: ${rows[0]?.cells.join(",") ?? "nothing"}`);
   const out = new Map<string, EventLabel>();
-  rows.slice(1).forEach((row, i) => {
+  rows.slice(1).forEach(({ cells: row, line }) => {
     const label = Number(row[labelCol]);
-    if (label !== 0 && label !== 1) throw new Error(`tailpoints: labels file ${path}, row ${i + 2}: label must be 0 (spontaneous) or 1 (prey), got ${JSON.stringify(row[labelCol])}`);
+    if (label !== 0 && label !== 1) throw new Error(`tailpoints: labels file ${path}, line ${line}: label must be 0 (spontaneous) or 1 (prey), got ${JSON.stringify(row[labelCol])}`);
     out.set(row[fileCol]!, { label, recording: recCol >= 0 && row[recCol] ? row[recCol]! : null });
   });
   return out;
