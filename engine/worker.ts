@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
+import { captureConsole } from "./console-capture.js";
 import { pathToFileURL } from "node:url";
 import type { MessagePort } from "node:worker_threads";
 import type { ItemRecord, TaskOutput } from "../cache/records.js";
@@ -47,6 +48,7 @@ export async function runTask(spec: TaskSpec, port?: MessagePort, abortFlag?: In
   const send = (m: TaskMessage): void => port?.postMessage(m);
   const measurements: JsonObject = {};
   let lastProgress = 0;
+  const restoreConsole = captureConsole((type, message) => send({ type, message }));
   try {
     const outputs = await kind.run(
       {
@@ -77,6 +79,7 @@ export async function runTask(spec: TaskSpec, port?: MessagePort, abortFlag?: In
     // Only the message crosses the thread: make it name where the disk filled up.
     throw asDiskFull(err, spec.outDir);
   } finally {
+    restoreConsole();
     rmSync(spec.outDir, { recursive: true, force: true });
     port?.close();
   }
