@@ -257,13 +257,13 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
     const eq = assignment.indexOf("=");
     const where = `--set ${assignment}`;
     if (eq <= 0) {
-      diagnostics.push({ file: where, message: "expected KEY=VALUE, e.g. --set mask.size=0" });
+      diagnostics.push({ file: where, message: "expected KEY=VALUE, e.g. --set train.epochs=5" });
       continue;
     }
     const path = assignment.slice(0, eq).split(".");
     const bad = path.find((k) => FORBIDDEN_KEYS.has(k) || !k);
     if (bad !== undefined) {
-      diagnostics.push({ file: where, message: bad ? `"${bad}" cannot be a key` : "a key cannot be empty", hint: "keys are stage names and their params, e.g. --set mask.size=0" });
+      diagnostics.push({ file: where, message: bad ? `"${bad}" cannot be a key` : "a key cannot be empty", hint: "keys are stage names and their params, e.g. --set train.epochs=5" });
       continue;
     }
     let value: unknown;
