@@ -1,4 +1,5 @@
 import type { JsonObject } from "../engine/stage-api.js";
+import type { FailureReason } from "../engine/task-spec.js";
 
 /** A file in the content-addressed store. */
 export interface FileRef {
@@ -59,7 +60,10 @@ export interface RunTaskEntry {
   key: string;
   source: TaskSource;
   ms?: number;
+  /** A failed task: its message, what kind of failure, and a log to read (a cluster job's). */
   error?: string;
+  reason?: FailureReason;
+  logPath?: string;
   measurements?: JsonObject;
 }
 

@@ -1,4 +1,5 @@
 import type { TaskSource } from "../cache/records.js";
+import type { FailureReason } from "./task-spec.js";
 
 /**
  * The engine speaks only in events; each presentation (progress bars, plain lines, --json)
@@ -12,7 +13,8 @@ export type EngineEvent =
   | { type: "task-progress"; stage: string; item?: string; done: number; total: number; note?: string }
   | { type: "task-log"; stage: string; item?: string; message: string }
   | { type: "task-done"; stage: string; item?: string; source: Exclude<TaskSource, "failed" | "skipped">; ms: number; key: string }
-  | { type: "task-failed"; stage: string; item?: string; error: string }
+  /** `error` is the message; `reason` says what kind of failure (a cluster job's log in `logPath`). */
+  | { type: "task-failed"; stage: string; item?: string; reason: FailureReason; error: string; logPath?: string }
   | { type: "task-would-run"; stage: string; item?: string; key: string }
   | { type: "stage-done"; stage: string; ran: number; cached: number; failed: number; skipped: number; ms: number }
   | { type: "stage-blocked"; stage: string; reason: string }
@@ -25,3 +27,11 @@ export type EngineEvent =
   | { type: "warning"; message: string };
 
 export type Logger = (event: EngineEvent) => void;
+
+/**
+ * The default branch of a logger's switch over event kinds: `event` is `never` only when every
+ * kind has its case, so a new kind fails to compile until each logger says what to do with it.
+ */
+export function unhandledEvent(event: never): never {
+  throw new Error(`no logger case for event ${JSON.stringify(event)}`);
+}

@@ -15,7 +15,7 @@ import { canonicalJson, deriveSeed, taskKey } from "./hash.js";
 import { taskName } from "./loggers/format.js";
 import type { Pipeline, StageNode } from "./pipeline.js";
 import type { InputValue, JsonObject } from "./stage-api.js";
-import type { TaskOutputs } from "./task-spec.js";
+import { TaskFailure, type FailureReason, type TaskOutputs } from "./task-spec.js";
 
 export interface RunOptions {
   /** Stages to bring up to date, with what they need; all stages when empty. */
@@ -64,7 +64,7 @@ interface TaskState extends PlannedTask {
   outputs?: TaskOutputs;
   measurements?: JsonObject;
   ms?: number;
-  error?: string;
+  failure?: TaskFailure;
 }
 
 interface StageState {
@@ -398,10 +398,11 @@ export class Scheduler {
             task.status = "skipped";
             return;
           }
+          const failure = asTaskFailure(err);
           task.status = "failed";
-          task.error = errorText(err);
+          task.failure = failure;
           state.failed = true;
-          logger({ type: "task-failed", stage: node.name, item: task.itemId, error: task.error });
+          logger({ type: "task-failed", stage: node.name, item: task.itemId, reason: failure.reason, error: failure.message, ...(failure.logPath ? { logPath: failure.logPath } : {}) });
           if (!this.options.keepGoing) this.stopping = true;
         },
       )
@@ -555,7 +556,7 @@ export class Scheduler {
 
   private failStage(state: StageState, message: string): void {
     state.failed = true;
-    this.options.logger({ type: "task-failed", stage: state.node.name, error: `stage kind "${state.node.kindName}" ${message}` });
+    this.options.logger({ type: "task-failed", stage: state.node.name, reason: "stage-error", error: `stage kind "${state.node.kindName}" ${message}` });
     if (!this.options.keepGoing) this.stopping = true;
   }
 
@@ -572,7 +573,7 @@ export class Scheduler {
           key: t.key,
           source: t.status === "done" ? (t.ms === undefined ? "cached" : "ran") : t.status === "failed" ? "failed" : "skipped",
           ...(t.ms !== undefined ? { ms: t.ms } : {}),
-          ...(t.error ? { error: t.error } : {}),
+          ...(t.failure ? { error: t.failure.message, reason: t.failure.reason, ...(t.failure.logPath ? { logPath: t.failure.logPath } : {}) } : {}),
           ...(t.measurements && Object.keys(t.measurements).length ? { measurements: t.measurements } : {}),
         };
       }
@@ -593,9 +594,19 @@ export class Scheduler {
   }
 }
 
-function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message || String(err);
-  return String(err);
+const REASONS = new Set<FailureReason>(["stage-error", "worker-crashed", "out-of-memory", "timeout", "cancelled", "job-failed"]);
+
+/**
+ * What an executor's rejection says about the failure. A `TaskFailure` carries its reason; one
+ * that crossed a thread or process as plain data keeps its fields but not its class; anything
+ * else is the stage's own error (its message kept).
+ */
+export function asTaskFailure(err: unknown): TaskFailure {
+  if (err instanceof TaskFailure) return err;
+  const fields = (typeof err === "object" && err !== null ? err : {}) as { reason?: unknown; message?: unknown; logPath?: unknown };
+  const message = err instanceof Error ? err.message || String(err) : typeof fields.message === "string" ? fields.message : String(err);
+  const reason = REASONS.has(fields.reason as FailureReason) ? (fields.reason as FailureReason) : "stage-error";
+  return new TaskFailure(reason, message, typeof fields.logPath === "string" ? fields.logPath : undefined);
 }
 
 /** One keyed copy per params object: every task of a per-item stage shares it, so taskKey serialises it once. */

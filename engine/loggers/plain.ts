@@ -1,5 +1,5 @@
-import type { EngineEvent, Logger } from "../events.js";
-import { plural, seconds, taskName } from "./format.js";
+import { unhandledEvent, type EngineEvent, type Logger } from "../events.js";
+import { failureHead, plural, seconds, taskName } from "./format.js";
 
 /**
  * Plain log lines, for logs and pipes: what ran, what failed, a summary per stage.
@@ -19,7 +19,8 @@ export function plainLogger(write: (line: string) => void = (l) => process.stder
         out(`  would run ${taskName(e.stage, e.item)}`);
         break;
       case "task-failed":
-        out(`FAILED ${taskName(e.stage, e.item)}: ${e.error}`);
+        out(`FAILED ${failureHead(e)}: ${e.error}`);
+        if (e.logPath) out(`  its log: ${e.logPath}`);
         break;
       case "task-log":
         out(`  ${taskName(e.stage, e.item)}: ${e.message}`);
@@ -40,8 +41,13 @@ export function plainLogger(write: (line: string) => void = (l) => process.stder
       case "run-done":
         out(runSummary(e));
         break;
+      case "stage-start":
+      case "stage-total":
+      case "task-start":
+      case "task-progress":
+        break; // a log line per task started would drown what ran and what failed
       default:
-        break;
+        unhandledEvent(e);
     }
   };
 }

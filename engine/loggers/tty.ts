@@ -1,5 +1,5 @@
 import cliProgress from "cli-progress";
-import type { EngineEvent, Logger } from "../events.js";
+import { unhandledEvent, type EngineEvent, type Logger } from "../events.js";
 import { plainLogger } from "./plain.js";
 import { seconds } from "./format.js";
 
@@ -106,8 +106,16 @@ export function ttyLogger(stream: NodeJS.WriteStream = process.stderr): Logger {
         multi.stop();
         lines(e);
         return;
-      default:
+      case "stage-start":
+      case "task-log":
+      case "task-would-run":
+      case "stage-blocked":
+      case "info":
+      case "warning":
         lines(e);
+        return;
+      default:
+        unhandledEvent(e);
     }
   };
 }
