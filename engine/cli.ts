@@ -15,7 +15,8 @@ import { formatMarkdown, runTable } from "./run-table.js";
 import { buildReport } from "./report/build.js";
 import { writeFileAtomic } from "../cache/atomic.js";
 import { writeSideBySideImages } from "./compare-images.js";
-import { defaultJobs, LocalPoolExecutor } from "./executor.js";
+import { defaultJobs, type Executor } from "./executor.js";
+import { createExecutor, EXECUTORS, type ExecutorName } from "./executors/choose.js";
 import { toDot, toMermaid } from "./graph.js";
 import { describeKind, listKinds } from "./kinds-help.js";
 import { jsonLogger } from "./loggers/json.js";
@@ -23,6 +24,7 @@ import { plainLogger } from "./loggers/plain.js";
 import { displayPath, loadPipeline, type Pipeline } from "./pipeline.js";
 import { publishStage } from "./results.js";
 import { Scheduler } from "./scheduler.js";
+import { runTaskFile } from "./task-entry.js";
 import { pipelineStatus } from "./status.js";
 import { watchedPaths, watchLoop } from "./watch.js";
 
@@ -97,6 +99,8 @@ common(
   .option("--name <name>", "name this run (kept by gc; for comparing runs later)")
   .option("--wait", "if another dag process holds the workspace, wait for it instead of failing")
   .option("--json", "machine-readable events, one JSON object per line on stdout")
+  .addOption(new Option("--executor <name>", "where tasks run: local (worker threads), subprocess (a process per task, here)").choices(EXECUTORS).default("local"))
+  .option("--retries <n>", "run a task again up to N times when where it ran failed (a killed or lost job, a node failure, a crashed worker, out of memory, a time limit); a stage's own error is never retried", (v) => wholeNumber(v, "--retries", 0), 0)
   .action(async (stages: string[], opts: CommonOptions & RunFlags) => {
     process.exitCode = await runCommand(stages, opts);
   });
@@ -110,6 +114,16 @@ interface RunFlags {
   name?: string;
   wait?: boolean;
   json?: boolean;
+  executor?: ExecutorName;
+  retries?: number;
+}
+
+function executorOf(opts: RunFlags): Executor {
+  return createExecutor({
+    executor: opts.executor ?? "local",
+    jobs: opts.jobs,
+    retries: opts.retries ?? 0,
+  });
 }
 
 async function runCommand(stages: string[], opts: CommonOptions & RunFlags, loaded?: Pipeline): Promise<number> {
@@ -119,13 +133,14 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags, load
   }
   // Progress bars (and their library) only for a person at a terminal.
   const logger: Logger = opts.json ? jsonLogger() : process.stderr.isTTY ? (await import("./loggers/tty.js")).ttyLogger() : plainLogger();
+  // Before the lock: an executor that cannot work here is a usage error, said at once.
+  const executor = executorOf(opts);
   const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
   if (!opts.dryRun) {
     new Store(pipeline.cacheDir).init();
     await lock.acquire(process.argv.slice(2).join(" "), Boolean(opts.wait), (holder) =>
       logger({ type: "info", message: `waiting for dag process ${holder.pid} (${holder.command}) to release ${displayPath(lock.path)}...` }));
   }
-  const executor = new LocalPoolExecutor(opts.jobs);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (): void => {
@@ -382,6 +397,15 @@ common(program.command("clean").description("delete the whole cache and the resu
   });
 
 program
+  .command("task")
+  .description("run one task from the spec file that dag run wrote for it (what --executor subprocess and slurm start, here or on a cluster node)")
+  .argument("<spec>", "the task's spec.json; its result goes to result.json beside it")
+  .addHelpText("after", "\nExit codes: 0 done, 1 the stage failed, 2 the spec cannot be read, 3 out of memory, 70 the thread running the stage died, 130 cancelled (SIGTERM, SIGINT).")
+  .action(async (spec: string) => {
+    process.exitCode = await runTaskFile(spec);
+  });
+
+program
   .command("kinds")
   .description("list the stage kinds, or show one kind's inputs, outputs and params (units, defaults)")
   .argument("[kind]", "a stage kind")
@@ -389,6 +413,12 @@ program
   .action(async (kind: string | undefined, opts: { pipeline: string }) => {
     process.stdout.write(kind ? await describeKind(kind, opts.pipeline) : await listKinds(opts.pipeline));
   });
+
+function wholeNumber(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} takes a whole number of at least ${min} (got "${value}")`);
+  return n;
+}
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
