@@ -99,8 +99,11 @@ common(
   .option("--name <name>", "name this run (kept by gc; for comparing runs later)")
   .option("--wait", "if another dag process holds the workspace, wait for it instead of failing")
   .option("--json", "machine-readable events, one JSON object per line on stdout")
-  .addOption(new Option("--executor <name>", "where tasks run: local (worker threads), subprocess (a process per task, here)").choices(EXECUTORS).default("local"))
+  .addOption(new Option("--executor <name>", "where tasks run: local (worker threads), subprocess (a process per task, here), slurm (a SLURM job per task, a job array per stage's batch of items; the cache must be on a filesystem the nodes share)").choices(EXECUTORS).default("local"))
   .option("--retries <n>", "run a task again up to N times when where it ran failed (a killed or lost job, a node failure, a crashed worker, out of memory, a time limit); a stage's own error is never retried", (v) => wholeNumber(v, "--retries", 0), 0)
+  .option("--slurm-max-jobs <n>", "slurm: jobs (array elements) in the queue at once", (v) => positiveInt(v, "--slurm-max-jobs"), 100)
+  .option("--slurm-poll <seconds>", "slurm: seconds between looks at the queue (one squeue call for all jobs in flight)", (v) => positiveSeconds(v, "--slurm-poll"), 5)
+  .option("--slurm-sbatch <options>", "slurm: sbatch options for every job, e.g. \"--account=lab --qos=short\" (a stage's resources.sbatch adds its own)")
   .action(async (stages: string[], opts: CommonOptions & RunFlags) => {
     process.exitCode = await runCommand(stages, opts);
   });
@@ -116,6 +119,9 @@ interface RunFlags {
   json?: boolean;
   executor?: ExecutorName;
   retries?: number;
+  slurmMaxJobs?: number;
+  slurmPoll?: number;
+  slurmSbatch?: string;
 }
 
 function executorOf(opts: RunFlags): Executor {
@@ -123,6 +129,7 @@ function executorOf(opts: RunFlags): Executor {
     executor: opts.executor ?? "local",
     jobs: opts.jobs,
     retries: opts.retries ?? 0,
+    slurm: { maxJobs: opts.slurmMaxJobs ?? 100, pollMs: (opts.slurmPoll ?? 5) * 1000, sbatch: opts.slurmSbatch?.split(/\s+/).filter(Boolean) },
   });
 }
 
@@ -133,7 +140,7 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags, load
   }
   // Progress bars (and their library) only for a person at a terminal.
   const logger: Logger = opts.json ? jsonLogger() : process.stderr.isTTY ? (await import("./loggers/tty.js")).ttyLogger() : plainLogger();
-  // Before the lock: an executor that cannot work here is a usage error, said at once.
+  // Before the lock: an executor that cannot work here (no sbatch) is a usage error, said at once.
   const executor = executorOf(opts);
   const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
   if (!opts.dryRun) {
@@ -417,6 +424,12 @@ program
 function wholeNumber(value: string, flag: string, min: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} takes a whole number of at least ${min} (got "${value}")`);
+  return n;
+}
+
+function positiveSeconds(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.1) throw new UsageError(`${flag} takes a number of seconds of at least 0.1 (got "${value}")`);
   return n;
 }
 
