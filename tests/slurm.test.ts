@@ -89,6 +89,13 @@ describe.skipIf(!cluster.available)("the SLURM executor on a real single-node cl
     expect(readFileSync(join(dir, "results/sleepy/done/done.txt"), "utf8")).toBe("done");
   });
 
+  it("passes a stage's resources to sbatch: a partition the cluster has not fails the task with sbatch's own words", () => {
+    const dir = workspace("stages:\n  sleepy:\n    params: { ms: 1 }\n    resources: { partition: nosuch }\n");
+    const r = spawnSync(process.execPath, [CLI, "run", "--executor", "slurm", "--slurm-poll", "0.2"], { cwd: dir, encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/sleepy.*sbatch refused the job: .*invalid partition.*\(options: .*--cpus-per-task=1 --mem=200M --partition=nosuch\)/i);
+  });
+
   it("Ctrl-C cancels the submitted jobs, running and pending: none is left in the queue", async () => {
     const dir = workspace("stages:\n  a: { kind: sleepy, params: { ms: 60000 } }\n  b: { kind: sleepy, params: { ms: 60000 } }\n  c: { kind: sleepy, params: { ms: 60000 } }\n");
     const child = spawn(process.execPath, [CLI, "run", "--executor", "slurm", "--slurm-poll", "0.2"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
