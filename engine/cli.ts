@@ -72,6 +72,7 @@ Examples:
   dag status                           what is stale, and exactly why
   dag watch                            run again on every saved change of pipeline.yaml or an input
   dag run --dry-run                    what would run, without running it
+  dag run --executor slurm             each task a SLURM job (the cache on a filesystem the nodes share)
   dag runs                             the recorded runs with their headline figures
   dag show before                      one run: params, what ran and what was cached, timings
   dag compare before after             what differs between two named runs (dag run --name)
@@ -91,7 +92,7 @@ common(
     .description("bring stages up to date: restore cached results, run the rest in a worker pool")
     .argument("[stages...]", "target stages (with everything they need); all when none"),
 )
-  .option("-j, --jobs <n>", "tasks run at once (worker threads)", (v) => positiveInt(v, "--jobs"), defaultJobs())
+  .option("-j, --jobs <n>", "tasks run at once (worker threads; processes with --executor subprocess)", (v) => positiveInt(v, "--jobs"), defaultJobs())
   .option("-f, --force <stage>", "ignore the cached results of this stage (repeatable)", collect, [] as string[])
   .option("-k, --keep-going", "after a failure, finish every task that does not depend on it")
   .option("-n, --dry-run", "say what would run; run and write nothing")
@@ -103,6 +104,7 @@ common(
   .option("--retries <n>", "run a task again up to N times when where it ran failed (a killed or lost job, a node failure, a crashed worker, out of memory, a time limit); a stage's own error is never retried", (v) => wholeNumber(v, "--retries", 0), 0)
   .option("--slurm-max-jobs <n>", "slurm: jobs (array elements) in the queue at once", (v) => positiveInt(v, "--slurm-max-jobs"), 100)
   .option("--slurm-poll <seconds>", "slurm: seconds between looks at the queue (one squeue call for all jobs in flight)", (v) => positiveSeconds(v, "--slurm-poll"), 5)
+  .option("--no-slurm-arrays", "slurm: a job per task, never a job array (for clusters that limit arrays)")
   .option("--slurm-sbatch <options>", "slurm: sbatch options for every job, e.g. \"--account=lab --qos=short\" (a stage's resources.sbatch adds its own)")
   .action(async (stages: string[], opts: CommonOptions & RunFlags) => {
     process.exitCode = await runCommand(stages, opts);
@@ -122,6 +124,7 @@ interface RunFlags {
   slurmMaxJobs?: number;
   slurmPoll?: number;
   slurmSbatch?: string;
+  slurmArrays?: boolean;
 }
 
 function executorOf(opts: RunFlags): Executor {
@@ -129,7 +132,7 @@ function executorOf(opts: RunFlags): Executor {
     executor: opts.executor ?? "local",
     jobs: opts.jobs,
     retries: opts.retries ?? 0,
-    slurm: { maxJobs: opts.slurmMaxJobs ?? 100, pollMs: (opts.slurmPoll ?? 5) * 1000, sbatch: opts.slurmSbatch?.split(/\s+/).filter(Boolean) },
+    slurm: { maxJobs: opts.slurmMaxJobs ?? 100, pollMs: (opts.slurmPoll ?? 5) * 1000, arrays: opts.slurmArrays !== false, sbatch: opts.slurmSbatch?.split(/\s+/).filter(Boolean) },
   });
 }
 

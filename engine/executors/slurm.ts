@@ -14,6 +14,8 @@ export interface SlurmSettings {
   pollMs: number;
   /** How long tasks of one stage are gathered into one job array after the first arrives. */
   gatherMs?: number;
+  /** false: a job per task, never an array (for clusters that limit arrays). */
+  arrays?: boolean;
   /** sbatch options for every job (`--account=lab`), before each stage's own `resources.sbatch`. */
   sbatch?: string[];
 }
@@ -62,6 +64,7 @@ export class SlurmExecutor implements Executor {
   private polling = false;
   private readonly toCancel = new Set<string>();
   private batches = 0;
+  private tasks = 0;
   /** Per batch folder, its tasks not yet done; it goes when all succeeded (a failed one's log stays). */
   private readonly batchLeft = new Map<string, { left: number; failed: boolean }>();
 
@@ -84,7 +87,8 @@ export class SlurmExecutor implements Executor {
         onAbort: () => this.cancel(job),
       };
       signal.addEventListener("abort", job.onAbort, { once: true });
-      const group = `${spec.stage}\0${JSON.stringify(spec.resources)}`;
+      // Without arrays each task is a group of its own.
+      const group = this.settings.arrays === false ? `task ${this.tasks++}` : `${spec.stage}\0${JSON.stringify(spec.resources)}`;
       const gathered = this.gathering.get(group);
       if (gathered) {
         gathered.push(job);
