@@ -25,8 +25,11 @@ describe("the subprocess executor (a dag task process per task)", () => {
     const local = workspace(CHAIN);
     const viaProcesses = workspace(CHAIN);
     expect((await run(local)).ok).toBe(true);
-    const sub = await run(viaProcesses, { executor: new SubprocessExecutor(2) });
+    const executor = recording(new SubprocessExecutor(2));
+    const sub = await run(viaProcesses, { executor });
     expect(sub.ok).toBe(true);
+    // A task's progress comes back over its process's stdout.
+    expect(executor.messages.filter((x) => x.task.startsWith("square[") && x.m.type === "progress")).toHaveLength(4);
     expect(sub.ran).toHaveLength(4 * 4 + 1); // numbers, clamp, square, digits per item; total
     expect(resultBytes(viaProcesses)).toEqual(resultBytes(local));
 
@@ -89,6 +92,8 @@ describe("the subprocess executor (a dag task process per task)", () => {
     expect(out.ok).toBe(false);
     expect(executor.failures.map((f) => f.failure.reason)).toEqual(["cancelled"]);
     expect(executor.failures[0].failure.message).toMatch(/cancelled after batch \d+/);
+    const [scratch] = readdirSync(join(dir, ".dag/scratch"));
+    expect(Number(readFileSync(join(dir, ".dag/scratch", scratch, "batches-done"), "utf8"))).toBeGreaterThan(0);
   });
 });
 

@@ -48,6 +48,8 @@ describe.skipIf(!cluster.available)("the SLURM executor on a real single-node cl
     expect(ids.every(Boolean)).toBe(true);
     expect(new Set(ids.map((m) => m![1])).size).toBe(1);
     expect(ids.map((m) => m![2]).sort()).toEqual(["0", "1", "2"]);
+    // What a task says on the node comes back through its job's log.
+    expect(executor.messages.filter((x) => x.task.startsWith("square[") && x.m.type === "progress")).toHaveLength(3);
 
     // Two more items: they run on the cluster, the rest comes from what the local pool made.
     const more = chainPipeline({ seed: 5, count: 5, base: 2, max: 40 });
@@ -60,6 +62,17 @@ describe.skipIf(!cluster.available)("the SLURM executor on a real single-node cl
     expect((await run(fresh)).ok).toBe(true);
     expect(resultBytes(local)).toEqual(resultBytes(fresh));
     expect(queuedJobs(local)).toEqual([]);
+  });
+
+  it("keeps no more jobs in the queue than --slurm-max-jobs", async () => {
+    const dir = workspace("stages:\n  numbers: { params: { count: 5 } }\n");
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, queuedJobs(dir).length)), 100);
+    const out = await run(dir, { executor: new SlurmExecutor({ maxJobs: 2, pollMs: 200 }) });
+    clearInterval(watch);
+    expect(out.ran).toHaveLength(5);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
   });
 
   it("a job whose process is killed fails its task as worker-crashed, with its log", async () => {

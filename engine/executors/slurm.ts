@@ -184,10 +184,10 @@ export class SlurmExecutor implements Executor {
     if (answer.code !== 0 && !/invalid job id/i.test(answer.stderr)) return;
     const states = answer.code === 0 ? parseSqueue(answer.stdout) : new Map<string, { state: string }>();
     for (const job of jobs) {
-      this.readLog(job);
       const seen = states.get(job.id!);
       if (seen && !hasEnded(seen.state)) {
         job.unseen = 0;
+        this.readLog(job);
         continue;
       }
       // A job squeue no longer lists has ended long ago (MinJobAge) or SLURM lost it: twice, to be sure.
@@ -218,6 +218,7 @@ export class SlurmExecutor implements Executor {
 
   private async finish(job: Job, state: string): Promise<void> {
     this.inFlight.delete(job);
+    this.readLog(job); // what it wrote since the last look
     job.log.end();
     const logPath = join(job.dir, "job.log");
     const result = readResult(job.dir);
