@@ -104,8 +104,18 @@ export class SlurmExecutor implements Executor {
     });
   }
 
-  /** One sbatch call for tasks of one stage: a plain job, or a job array of them. */
+  /** Submits, or fails every task of the batch with why it could not be (never rejects: the chain goes on). */
   private async submit(jobs: Job[]): Promise<void> {
+    try {
+      await this.sbatch(jobs);
+    } catch (err) {
+      // Writing the specs or the script failed (a full disk: the message says ENOSPC).
+      for (const job of jobs.filter((j) => !j.id)) this.settle(job, () => job.reject(new TaskFailure("job-failed", `could not prepare the job: ${(err as Error).message}`)));
+    }
+  }
+
+  /** One sbatch call for tasks of one stage: a plain job, or a job array of them. */
+  private async sbatch(jobs: Job[]): Promise<void> {
     const batch = join(this.dirs!.root, `${this.batches++}-${jobs[0].spec.stage.replace(/[^A-Za-z0-9_.-]/g, "_")}`);
     jobs.forEach((job, i) => {
       job.batch = batch;
@@ -167,7 +177,8 @@ export class SlurmExecutor implements Executor {
     this.pollTimer = setTimeout(() => {
       this.pollTimer = undefined;
       this.polling = true;
-      void this.poll().finally(() => {
+      // A look that failed half-way (a log that cannot be read) is taken again next time.
+      void this.poll().catch(() => undefined).finally(() => {
         this.polling = false;
         this.schedulePoll();
       });
@@ -198,21 +209,19 @@ export class SlurmExecutor implements Executor {
 
   /** New lines of the job's log: progress, log and warnings of the task on the node. */
   private readLog(job: Job): void {
-    let fd: number;
+    let fd: number | undefined;
     try {
       fd = openSync(join(job.dir, "job.log"), "r");
-    } catch {
-      return; // not started yet
-    }
-    try {
       const buffer = Buffer.alloc(64 * 1024);
       let n: number;
       while ((n = readSync(fd, buffer, 0, buffer.length, job.logOffset)) > 0) {
         job.logOffset += n;
         job.log.push(buffer.toString("utf8", 0, n));
       }
+    } catch {
+      // Not started yet, or the shared filesystem did not answer: the next look reads on.
     } finally {
-      closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
     }
   }
 
