@@ -24,7 +24,6 @@ import { plainLogger } from "./loggers/plain.js";
 import { displayPath, loadPipeline, type Pipeline } from "./pipeline.js";
 import { publishStage } from "./results.js";
 import { Scheduler } from "./scheduler.js";
-import { runTaskFile } from "./task-entry.js";
 import { pipelineStatus } from "./status.js";
 import { watchedPaths, watchLoop } from "./watch.js";
 
@@ -127,7 +126,7 @@ interface RunFlags {
   slurmArrays?: boolean;
 }
 
-function executorOf(opts: RunFlags): Executor {
+function executorOf(opts: RunFlags): Promise<Executor> {
   return createExecutor({
     executor: opts.executor ?? "local",
     jobs: opts.jobs,
@@ -144,7 +143,7 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags, load
   // Progress bars (and their library) only for a person at a terminal.
   const logger: Logger = opts.json ? jsonLogger() : process.stderr.isTTY ? (await import("./loggers/tty.js")).ttyLogger() : plainLogger();
   // Before the lock: an executor that cannot work here (no sbatch) is a usage error, said at once.
-  const executor = executorOf(opts);
+  const executor = await executorOf(opts);
   const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
   if (!opts.dryRun) {
     new Store(pipeline.cacheDir).init();
@@ -412,7 +411,7 @@ program
   .argument("<spec>", "the task's spec.json; its result goes to result.json beside it")
   .addHelpText("after", "\nExit codes: 0 done, 1 the stage failed, 2 the spec cannot be read, 3 out of memory, 70 the thread running the stage died, 130 cancelled (SIGTERM, SIGINT).")
   .action(async (spec: string) => {
-    process.exitCode = await runTaskFile(spec);
+    process.exitCode = await (await import("./task-entry.js")).runTaskFile(spec);
   });
 
 program

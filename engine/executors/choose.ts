@@ -1,8 +1,5 @@
 import type { Executor } from "../executor.js";
-import { LocalPoolExecutor } from "./local.js";
-import { RetryingExecutor } from "./retry.js";
-import { SlurmExecutor, type SlurmSettings } from "./slurm.js";
-import { SubprocessExecutor } from "./subprocess.js";
+import type { SlurmSettings } from "./slurm.js";
 
 export const EXECUTORS = ["local", "subprocess", "slurm"] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
@@ -16,11 +13,11 @@ export interface ExecutorChoice {
   slurm: SlurmSettings;
 }
 
-/** The executor `dag run --executor NAME` asks for, with its settings. */
-export function createExecutor(choice: ExecutorChoice): Executor {
+/** The executor `dag run --executor NAME` asks for, with its settings; only its own module is loaded. */
+export async function createExecutor(choice: ExecutorChoice): Promise<Executor> {
   const executor =
-    choice.executor === "slurm" ? new SlurmExecutor(choice.slurm)
-    : choice.executor === "subprocess" ? new SubprocessExecutor(choice.jobs)
-    : new LocalPoolExecutor(choice.jobs);
-  return choice.retries > 0 ? new RetryingExecutor(executor, choice.retries) : executor;
+    choice.executor === "slurm" ? new (await import("./slurm.js")).SlurmExecutor(choice.slurm)
+    : choice.executor === "subprocess" ? new (await import("./subprocess.js")).SubprocessExecutor(choice.jobs)
+    : new (await import("./local.js")).LocalPoolExecutor(choice.jobs);
+  return choice.retries > 0 ? new (await import("./retry.js")).RetryingExecutor(executor, choice.retries) : executor;
 }
