@@ -38,7 +38,7 @@ describe("per-stage resources", () => {
 });
 
 describe("SLURM job states as failure reasons", () => {
-  const job = { id: "12_3", exitCode: undefined, cancelledByUs: false, logPath: "/c/.dag/jobs/s/0-train/3/job.log", logTail: "" };
+  const job: { id: string; exitCode?: string; cancelledByUs: boolean; logPath: string; logTail: string } = { id: "12_3", cancelledByUs: false, logPath: "/c/.dag/jobs/s/0-train/3/job.log", logTail: "" };
   it("maps each final state to a reason with what to do, and keeps the log's path", () => {
     const of = (state: string, more: Partial<typeof job> = {}) => {
       const f = jobFailure({ ...job, ...more, state });
