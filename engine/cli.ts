@@ -15,7 +15,8 @@ import { formatMarkdown, runTable } from "./run-table.js";
 import { buildReport } from "./report/build.js";
 import { writeFileAtomic } from "../cache/atomic.js";
 import { writeSideBySideImages } from "./compare-images.js";
-import { defaultJobs, LocalPoolExecutor } from "./executor.js";
+import { defaultJobs, type Executor } from "./executor.js";
+import { createExecutor, EXECUTORS, type ExecutorName } from "./executors/choose.js";
 import { toDot, toMermaid } from "./graph.js";
 import { describeKind, listKinds } from "./kinds-help.js";
 import { jsonLogger } from "./loggers/json.js";
@@ -70,6 +71,7 @@ Examples:
   dag status                           what is stale, and exactly why
   dag watch                            run again on every saved change of pipeline.yaml or an input
   dag run --dry-run                    what would run, without running it
+  dag run --executor slurm             each task a SLURM job (the cache on a filesystem the nodes share)
   dag runs                             the recorded runs with their headline figures
   dag show before                      one run: params, what ran and what was cached, timings
   dag compare before after             what differs between two named runs (dag run --name)
@@ -89,7 +91,7 @@ common(
     .description("bring stages up to date: restore cached results, run the rest in a worker pool")
     .argument("[stages...]", "target stages (with everything they need); all when none"),
 )
-  .option("-j, --jobs <n>", "tasks run at once (worker threads)", (v) => positiveInt(v, "--jobs"), defaultJobs())
+  .option("-j, --jobs <n>", "tasks run at once (worker threads; processes with --executor subprocess)", (v) => positiveInt(v, "--jobs"), defaultJobs())
   .option("-f, --force <stage>", "ignore the cached results of this stage (repeatable)", collect, [] as string[])
   .option("-k, --keep-going", "after a failure, finish every task that does not depend on it")
   .option("-n, --dry-run", "say what would run; run and write nothing")
@@ -97,6 +99,12 @@ common(
   .option("--name <name>", "name this run (kept by gc; for comparing runs later)")
   .option("--wait", "if another dag process holds the workspace, wait for it instead of failing")
   .option("--json", "machine-readable events, one JSON object per line on stdout")
+  .addOption(new Option("--executor <name>", "where tasks run: local (worker threads), subprocess (a process per task, here), slurm (a SLURM job per task, a job array per stage's batch of items; the cache must be on a filesystem the nodes share)").choices(EXECUTORS).default("local"))
+  .option("--retries <n>", "run a task again up to N times when where it ran failed (a killed or lost job, a node failure, a crashed worker, out of memory, a time limit); a stage's own error is never retried", (v) => wholeNumber(v, "--retries", 0), 0)
+  .option("--slurm-max-jobs <n>", "slurm: jobs (array elements) in the queue at once", (v) => positiveInt(v, "--slurm-max-jobs"), 100)
+  .option("--slurm-poll <seconds>", "slurm: seconds between looks at the queue (one squeue call for all jobs in flight)", (v) => positiveSeconds(v, "--slurm-poll"), 5)
+  .option("--no-slurm-arrays", "slurm: a job per task, never a job array (for clusters that limit arrays)")
+  .option("--slurm-sbatch <options>", "slurm: sbatch options for every job, e.g. \"--account=lab --qos=short\" (a stage's resources.sbatch adds its own)")
   .action(async (stages: string[], opts: CommonOptions & RunFlags) => {
     process.exitCode = await runCommand(stages, opts);
   });
@@ -110,6 +118,21 @@ interface RunFlags {
   name?: string;
   wait?: boolean;
   json?: boolean;
+  executor?: ExecutorName;
+  retries?: number;
+  slurmMaxJobs?: number;
+  slurmPoll?: number;
+  slurmSbatch?: string;
+  slurmArrays?: boolean;
+}
+
+function executorOf(opts: RunFlags): Promise<Executor> {
+  return createExecutor({
+    executor: opts.executor ?? "local",
+    jobs: opts.jobs,
+    retries: opts.retries ?? 0,
+    slurm: { maxJobs: opts.slurmMaxJobs ?? 100, pollMs: (opts.slurmPoll ?? 5) * 1000, arrays: opts.slurmArrays !== false, sbatch: opts.slurmSbatch?.split(/\s+/).filter(Boolean) },
+  });
 }
 
 async function runCommand(stages: string[], opts: CommonOptions & RunFlags, loaded?: Pipeline): Promise<number> {
@@ -119,13 +142,14 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags, load
   }
   // Progress bars (and their library) only for a person at a terminal.
   const logger: Logger = opts.json ? jsonLogger() : process.stderr.isTTY ? (await import("./loggers/tty.js")).ttyLogger() : plainLogger();
+  // Before the lock: an executor that cannot work here (no sbatch) is a usage error, said at once.
+  const executor = await executorOf(opts);
   const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
   if (!opts.dryRun) {
     new Store(pipeline.cacheDir).init();
     await lock.acquire(process.argv.slice(2).join(" "), Boolean(opts.wait), (holder) =>
       logger({ type: "info", message: `waiting for dag process ${holder.pid} (${holder.command}) to release ${displayPath(lock.path)}...` }));
   }
-  const executor = new LocalPoolExecutor(opts.jobs);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (): void => {
@@ -382,6 +406,15 @@ common(program.command("clean").description("delete the whole cache and the resu
   });
 
 program
+  .command("task")
+  .description("run one task from the spec file that dag run wrote for it (what --executor subprocess and slurm start, here or on a cluster node)")
+  .argument("<spec>", "the task's spec.json; its result goes to result.json beside it")
+  .addHelpText("after", "\nExit codes: 0 done, 1 the stage failed, 2 the spec cannot be read, 3 out of memory, 70 the thread running the stage died, 130 cancelled (SIGTERM, SIGINT).")
+  .action(async (spec: string) => {
+    process.exitCode = await (await import("./task-entry.js")).runTaskFile(spec);
+  });
+
+program
   .command("kinds")
   .description("list the stage kinds, or show one kind's inputs, outputs and params (units, defaults)")
   .argument("[kind]", "a stage kind")
@@ -389,6 +422,18 @@ program
   .action(async (kind: string | undefined, opts: { pipeline: string }) => {
     process.stdout.write(kind ? await describeKind(kind, opts.pipeline) : await listKinds(opts.pipeline));
   });
+
+function wholeNumber(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} takes a whole number of at least ${min} (got "${value}")`);
+  return n;
+}
+
+function positiveSeconds(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.1) throw new UsageError(`${flag} takes a number of seconds of at least 0.1 (got "${value}")`);
+  return n;
+}
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);

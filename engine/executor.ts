@@ -1,7 +1,4 @@
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
-import { MessageChannel } from "node:worker_threads";
-import type { Piscina } from "piscina";
 import type { TaskMessage, TaskResult, TaskSpec } from "./task-spec.js";
 
 /**
@@ -26,56 +23,6 @@ export interface Executor {
   close(): Promise<void>;
 }
 
-const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
-
 export function defaultJobs(): number {
   return availableParallelism();
-}
-
-/** Worker threads on this machine (Piscina), one task per thread. */
-export class LocalPoolExecutor implements Executor {
-  readonly name = "local";
-  readonly needsSharedFilesystem = false;
-  private poolInstance?: Promise<Piscina>;
-
-  constructor(readonly slots: number) {}
-
-  /**
-   * Threads start with the first task, and Piscina is imported only then: a run that restores
-   * everything from the cache neither starts threads nor pays for loading the pool.
-   */
-  private pool(): Promise<Piscina> {
-    return (this.poolInstance ??= import("piscina").then(({ Piscina }) => new Piscina({
-      filename: WORKER,
-      minThreads: Math.min(this.slots, 1),
-      maxThreads: this.slots,
-      // Stage kinds load heavy libraries (OpenCV, HDF5): keep threads warm across tasks.
-      idleTimeout: 60_000,
-      // A task is queued only when a thread is free: the scheduler never oversubscribes.
-      concurrentTasksPerWorker: 1,
-    })));
-  }
-
-  async run(spec: TaskSpec, onMessage: (m: TaskMessage) => void, signal: AbortSignal): Promise<TaskResult> {
-    const { port1, port2 } = new MessageChannel();
-    port1.on("message", onMessage);
-    // Shared memory reaches a worker busy in a loop; the message wakes one that awaits.
-    const abortFlag = new Int32Array(new SharedArrayBuffer(4));
-    const abort = (): void => {
-      Atomics.store(abortFlag, 0, 1);
-      port1.postMessage({ type: "abort" });
-    };
-    signal.addEventListener("abort", abort, { once: true });
-    try {
-      const pool = await this.pool();
-      return (await pool.run({ spec, port: port2, abortFlag }, { transferList: [port2] })) as TaskResult;
-    } finally {
-      signal.removeEventListener("abort", abort);
-      port1.close();
-    }
-  }
-
-  async close(): Promise<void> {
-    await (await this.poolInstance)?.destroy();
-  }
 }

@@ -23,6 +23,28 @@ export const inputSchema: JsonSchema = {
   ],
 };
 
+/**
+ * What each task of a stage asks of the machine that runs it (engine/stage-api.ts `Resources`):
+ * execution settings, outside every key. The local pool ignores them; SLURM maps each to sbatch.
+ */
+export const resourcesSchema: JsonSchema = {
+  type: "object",
+  additionalProperties: false,
+  description: "what each task asks of the machine (SLURM: sbatch options); outside the key: changing it reruns nothing",
+  properties: {
+    cpus: { type: "integer", minimum: 1, description: "CPU cores per task (sbatch --cpus-per-task)" },
+    mem_mb: { type: "integer", minimum: 1, description: "memory per task in MiB (sbatch --mem)" },
+    gpus: { type: "integer", minimum: 0, description: "GPUs per task (sbatch --gres=gpu:N)" },
+    time_min: { type: "integer", minimum: 1, description: "wall-clock limit per task in minutes (sbatch --time)" },
+    partition: { type: "string", pattern: "^[^\\s,]+$", description: "the cluster partition (sbatch --partition)" },
+    sbatch: {
+      type: "array",
+      items: { type: "string", pattern: "^--?[A-Za-z]", description: "one sbatch option, e.g. --account=lab" },
+      description: "extra sbatch options, each as one string: [--account=lab, --constraint=a100]",
+    },
+  },
+};
+
 /** The shape of a pipeline file; each stage's `params` are checked against its kind's own schema. */
 export function pipelineSchema(stageSchemas: { params: Record<string, JsonSchema>; names: string[] }): JsonSchema {
   const stage = (kind?: string): JsonSchema => ({
@@ -35,6 +57,7 @@ export function pipelineSchema(stageSchemas: { params: Record<string, JsonSchema
       description: { type: "string" },
       inputs: { type: "object", additionalProperties: { $ref: "#/$defs/input" } },
       params: kind && stageSchemas.params[kind] ? stageSchemas.params[kind] : { type: "object" },
+      resources: resourcesSchema,
     },
   });
   const named: Record<string, JsonSchema> = {};

@@ -51,6 +51,7 @@ interface RawStage {
   kind?: string;
   inputs?: Record<string, unknown>;
   params?: Record<string, unknown>;
+  resources?: Resources;
 }
 
 /** Read, override, validate and resolve a pipeline file; every problem found is reported at once. */
@@ -152,8 +153,8 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
       name, kindName: kind.name, kind, modulePath: entry.modulePath, params, inputs,
       eachInput: eachInput && inputs[eachInput] ? eachInput : undefined,
       perItem: Boolean((eachInput && inputs[eachInput]) || kind.split),
-      // The stage's own `resources` (parsed with the executors' work) will override these.
-      resources: { ...(kind.resources ?? {}) } satisfies Resources,
+      // Validated with the file's structure; each one the stage sets replaces the kind's default.
+      resources: { ...(kind.resources ?? {}), ...(stage.resources ?? {}) } satisfies Resources,
       line: at.key(["stages", name]).line,
     });
   }

@@ -21,11 +21,24 @@ function loadKind(modulePath: string): Promise<StageKind> {
 }
 
 /**
- * The task's abort signal. A busy stage (a training loop) may not return to the event loop for
- * minutes, so a message would wait: the executor also raises a flag in shared memory, and reading
- * `signal.aborted` (or `throwIfAborted()`) checks it, so the stage stops at its next check.
+ * How a running task talks to whoever runs it, whatever the transport: a thread's MessagePort
+ * (below), a process's stdout lines and signals (task-entry.ts, which runs the task in a thread of
+ * its own so that a busy stage still sees the abort).
  */
-function abortSignal(port: MessagePort | undefined, flag: Int32Array | undefined): AbortSignal {
+export interface TaskChannel {
+  send(message: TaskMessage): void;
+  signal: AbortSignal;
+}
+
+/** What a thread sends back for a task: a stage's own failure is a value, so that a rejection means the thread died. */
+export type ThreadAnswer = { result: TaskResult } | { stageError: string };
+
+/**
+ * The task's abort signal in a thread. A busy stage (a training loop) may not return to the event
+ * loop for minutes, so a message would wait: the executor also raises a flag in shared memory, and
+ * reading `signal.aborted` (or `throwIfAborted()`) checks it, so the stage stops at its next check.
+ */
+function threadAbortSignal(port: MessagePort | undefined, flag: Int32Array | undefined): AbortSignal {
   const controller = new AbortController();
   port?.on("message", (m: { type: string }) => m.type === "abort" && controller.abort());
   const signal = controller.signal;
@@ -42,10 +55,13 @@ function abortSignal(port: MessagePort | undefined, flag: Int32Array | undefined
   return signal;
 }
 
-/** Run one task in this worker thread: call the stage, then move its files into the store. */
-export async function runTask(spec: TaskSpec, port?: MessagePort, abortFlag?: Int32Array): Promise<TaskResult> {
+/** Run one task: call the stage, then move its files into the store (never a task record: that is the coordinator's). */
+export async function runTask(spec: TaskSpec, channel: TaskChannel): Promise<TaskResult> {
   const kind = await loadKind(spec.modulePath);
-  const send = (m: TaskMessage): void => port?.postMessage(m);
+  // Empty, also for an attempt after one that was killed mid-way (a retried cluster job).
+  rmSync(spec.outDir, { recursive: true, force: true });
+  mkdirSync(spec.outDir, { recursive: true });
+  const send = (m: TaskMessage): void => channel.send(m);
   const measurements: JsonObject = {};
   let lastProgress = 0;
   const restoreConsole = captureConsole((type, message) => send({ type, message }));
@@ -61,7 +77,7 @@ export async function runTask(spec: TaskSpec, port?: MessagePort, abortFlag?: In
         measure: (values) => Object.assign(measurements, values),
         seed: spec.seed,
         itemId: spec.itemId,
-        signal: abortSignal(port, abortFlag),
+        signal: channel.signal,
         log: (message) => send({ type: "log", message }),
         warn: (message) => send({ type: "warning", message }),
         progress: (done, total, note) => {
@@ -76,12 +92,11 @@ export async function runTask(spec: TaskSpec, port?: MessagePort, abortFlag?: In
     );
     return { outputs: await ingestOutputs(kind, outputs, spec), measurements };
   } catch (err) {
-    // Only the message crosses the thread: make it name where the disk filled up.
+    // Only the message crosses the thread or process: make it name where the disk filled up.
     throw asDiskFull(err, spec.outDir);
   } finally {
     restoreConsole();
     rmSync(spec.outDir, { recursive: true, force: true });
-    port?.close();
   }
 }
 
@@ -124,7 +139,14 @@ async function ingestOutputs(kind: StageKind, outputs: Record<string, OutputValu
   return result;
 }
 
-/** Piscina's entry point. */
-export default function (message: { spec: TaskSpec; port?: MessagePort; abortFlag?: Int32Array }): Promise<TaskResult> {
-  return runTask(message.spec, message.port, message.abortFlag);
+/** Piscina's entry point: one task in this thread, over the port it was given. */
+export default async function (message: { spec: TaskSpec; port?: MessagePort; abortFlag?: Int32Array }): Promise<ThreadAnswer> {
+  const { spec, port, abortFlag } = message;
+  try {
+    return { result: await runTask(spec, { send: (m) => port?.postMessage(m), signal: threadAbortSignal(port, abortFlag) }) };
+  } catch (err) {
+    return { stageError: err instanceof Error ? err.message || String(err) : String(err) };
+  } finally {
+    port?.close();
+  }
 }

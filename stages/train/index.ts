@@ -94,6 +94,9 @@ const train: StageKind<TrainParams> = {
   },
   // The backend changes float rounding only (README: results across backends), the others speed.
   executionParams: ["backend", "memory_mb"],
+  // On a cluster: room for memory_mb's sample cache (2 GiB) and the model beside it, two cores
+  // for the backend. No GPU by default: on a CPU-only cluster a GPU request is never scheduled.
+  resources: { cpus: 2, mem_mb: 4096 },
   inputs: {
     samples: { type: "collection", description: "flow.samples: HDF5 `sample` per subsample (flow, flow_range, spatial), meta label and recording" },
     splits: { type: "artifact", description: "split.splits: which recordings train, validate, test" },

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { EngineEvent } from "../../dist/engine/events.js";
-import { LocalPoolExecutor } from "../../dist/engine/executor.js";
+import type { Executor } from "../../dist/engine/executor.js";
+import { LocalPoolExecutor } from "../../dist/engine/executors/local.js";
 import { loadPipeline } from "../../dist/engine/pipeline.js";
 import { publishStage } from "../../dist/engine/results.js";
 import { Scheduler, type RunOptions } from "../../dist/engine/scheduler.js";
@@ -41,10 +42,10 @@ export interface Outcome {
   events: EngineEvent[];
 }
 
-/** Run the pipeline in `dir` in-process through the real worker pool. */
-export async function run(dir: string, options: Partial<RunOptions> & { set?: string[]; jobs?: number } = {}): Promise<Outcome> {
+/** Run the pipeline in `dir` in-process through the real worker pool (or the executor given). */
+export async function run(dir: string, options: Partial<RunOptions> & { set?: string[]; jobs?: number; executor?: Executor } = {}): Promise<Outcome> {
   const pipeline = await loadPipeline(join(dir, "pipeline.yaml"), { set: options.set });
-  const executor = new LocalPoolExecutor(options.jobs ?? 2);
+  const executor = options.executor ?? new LocalPoolExecutor(options.jobs ?? 2);
   const events: EngineEvent[] = [];
   const store = new Store(pipeline.cacheDir);
   try {
