@@ -5,19 +5,10 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ArtifactIn, CollectionIn, ItemIn, StageKind } from "../../engine/stage-api.js";
+import type { InputsOf, ItemIn, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
 import { fallbackNote, isFallbackSample } from "../../lib/detect/fallback.js";
 import type { FailedEvent } from "./report.js";
 import type { Row } from "./split.js";
-
-export interface SvmStageParams {
-  folds: number;
-  test_fraction: number;
-  C: number[];
-  gamma: number[];
-  kernels: ("rbf" | "linear")[];
-  standardise: boolean;
-}
 
 /** The recording of an event: its `recording` meta, else its id up to the last "/" (rec003/ev01 -> rec003). */
 function recordingOf(item: ItemIn): string {
@@ -68,7 +59,7 @@ function collect(items: ItemIn[]): { rows: Row[]; failed: FailedEvent[]; names: 
   return { rows, failed, names };
 }
 
-const svm: StageKind<SvmStageParams> = {
+const svm = {
   name: "svm",
   version: 1,
   description: "The paper's baseline: an SVM on the five tail features, grid-searched with stratified k-fold CV, scored on held-out test recordings",
@@ -104,11 +95,11 @@ const svm: StageKind<SvmStageParams> = {
     report: { type: "artifact", description: "metrics.json, grid.csv (CV accuracy per grid point), report.md, table.csv (features, split, folds, predictions)" },
   },
 
-  async run(ctx, params, inputs) {
-    const items = (inputs.features as CollectionIn).items;
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
+    const items = inputs.features.items;
     const { rows, failed, names } = collect(items);
     if (rows.length === 0) throw new Error(`svm: none of the ${items.length} events has fitted tail features (${failed.length} failed): check tailfit's reasons in its fit.json files`);
-    const splitsIn = inputs.splits as ArtifactIn | undefined;
+    const splitsIn = inputs.splits;
     const splitsPath = splitsIn ? (splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0]) : undefined;
     let splits: { data: unknown; what: string } | undefined;
     if (splitsPath) {
@@ -146,6 +137,7 @@ const svm: StageKind<SvmStageParams> = {
       },
     };
   },
-};
+} as const;
 
-export default svm;
+export type SvmStageParams = ParamsOf<typeof svm.params>;
+export default svm satisfies StageKind;
