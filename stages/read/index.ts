@@ -3,25 +3,10 @@
  * uint8, root attribute `framerate`), with its label, orientation and frame rate. See README.md.
  */
 import { join } from "node:path";
-import type { ArtifactIn, ItemIn, JsonObject, StageKind } from "../../engine/stage-api.js";
-import type { SixteenBit } from "../../lib/video/frames.js";
-import type { RecordingFormat } from "../../lib/video/read.js";
+import type { ArtifactIn, InputsOf, JsonObject, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
 import { CLASS_NAMES, labelFromCsv, labelFromFolder, readLabelCsv, type FoundLabel } from "./labels.js";
 
-export interface ReadParams {
-  format: RecordingFormat;
-  dataset: string | null;
-  fps: number | null;
-  orientation: "head-left" | "head-right";
-  images: "folder" | "file";
-  sixteen_bit: SixteenBit;
-  labels_from: "auto" | "folder" | "csv" | "none";
-  label_folders: Record<string, 0 | 1>;
-  unlabelled: "fail" | "keep";
-  gzip: number;
-}
-
-const read: StageKind<ReadParams> = {
+const read = {
   name: "read",
   version: 1,
   description: "Per user file: a recording (HDF5 video, AVI / MP4 / MOV through FFmpeg, or a folder of PNG / TIFF frames) in the project's HDF5 format, with label, orientation and frame rate",
@@ -76,14 +61,14 @@ const read: StageKind<ReadParams> = {
     },
   },
 
-  async run(ctx, params, inputs) {
-    const item = inputs.videos as ItemIn;
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
+    const item = inputs.videos;
     const path = item.files["data"];
     const rel = typeof item.meta["path"] === "string" ? item.meta["path"] : item.id;
     if (!path) throw new Error(`read: item ${item.id} has no file (it has: ${Object.keys(item.files).join(", ") || "none"}): feed it a glob, e.g. videos: { glob: "data/**/*.h5" }`);
     const fail = (message: string): Error => new Error(`read: recording ${rel}: ${message}`);
 
-    const found = findLabel(rel, params, inputs.labels as ArtifactIn | undefined, fail);
+    const found = findLabel(rel, params, inputs.labels, fail);
 
     const { readRecording } = await import("../../lib/video/read.js");
     const recording = await readRecording(path, {
@@ -122,7 +107,9 @@ const read: StageKind<ReadParams> = {
     };
     return { recordings: { files: { video: "video.h5" }, meta } };
   },
-};
+} as const;
+
+export type ReadParams = ParamsOf<typeof read.params>;
 
 /** The recording's label by labels_from, or undefined (unlabelled), or an error saying what to fix. */
 function findLabel(rel: string, params: ReadParams, labels: ArtifactIn | undefined, fail: (m: string) => Error): FoundLabel | undefined {
@@ -152,4 +139,4 @@ function findLabel(rel: string, params: ReadParams, labels: ArtifactIn | undefin
   }
 }
 
-export default read;
+export default read satisfies StageKind;

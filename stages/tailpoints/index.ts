@@ -4,18 +4,9 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
-import type { ArtifactIn, ItemIn, JsonObject, OutputValue, StageKind } from "../../engine/stage-api.js";
+import type { InputsOf, JsonObject, OutputValue, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
 
-export interface TailpointsParams {
-  format: "auto" | "deeplabcut" | "sleap";
-  bodyparts: string[] | null;
-  individual: string | null;
-  min_likelihood: number;
-  max_missing_fraction: number;
-  axis_deg: number | null;
-}
-
-const tailpoints: StageKind<TailpointsParams> = {
+const tailpoints = {
   name: "tailpoints",
   version: 1,
   description: "Per CSV of tail points tracked with DeepLabCut or SLEAP: tail points in tailfit's format (for features)",
@@ -51,8 +42,8 @@ const tailpoints: StageKind<TailpointsParams> = {
     tails: { type: "collection", description: "per CSV: `points` (JSON tail-points/1) and `fit` (JSON); meta `tailfit` ok | failed, `reason`, `label`, `recording`" },
   },
 
-  async run(ctx, params, inputs): Promise<Record<string, OutputValue>> {
-    const item = inputs.tracks as ItemIn;
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>): Promise<Record<string, OutputValue>> {
+    const item = inputs.tracks;
     const path = item.files["data"] ?? Object.values(item.files)[0];
     if (!path) throw new Error(`tailpoints: ${item.id} has no file: feed CSV files with { glob: "tracks/*.csv" }`);
     const { readTracks } = await import("../../lib/tail/tracks-csv.js");
@@ -61,7 +52,7 @@ const tailpoints: StageKind<TailpointsParams> = {
     const { readLabels, labelFor } = await import("./labels.js");
 
     const meta: JsonObject = {};
-    const labelsIn = inputs.labels as ArtifactIn | undefined;
+    const labelsIn = inputs.labels;
     const labelsPath = labelsIn ? Object.values(labelsIn.files)[0] : undefined;
     if (labelsPath) {
       const found = labelFor(readLabels(labelsPath), item.id);
@@ -90,6 +81,7 @@ const tailpoints: StageKind<TailpointsParams> = {
     writeTailPoints(join(ctx.outDir, "points.json"), result.tail);
     return { tails: { files: { fit: "fit.json", points: "points.json" }, meta: { ...meta, tailfit: "ok", tail_points: tracks.parts.length } } };
   },
-};
+} as const;
 
-export default tailpoints;
+export type TailpointsParams = ParamsOf<typeof tailpoints.params>;
+export default tailpoints satisfies StageKind;
