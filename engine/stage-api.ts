@@ -5,7 +5,7 @@
  * The engine hands a stage everything it needs as arguments (params, input files, a context)
  * and takes back what it returns; a stage never touches the cache, the plan or other stages.
  */
-import type { FromSchema, JSONSchema } from "json-schema-to-ts";
+import type { FromSchema, FromSchemaOptions, JSONSchema } from "json-schema-to-ts";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -132,18 +132,23 @@ export interface Resources {
 }
 
 /** One unit of work that a generator stage (one with `split`) declares for itself. */
-export interface SplitItem {
+export interface SplitItem<P extends JsonObject = JsonObject> {
   id: string;
   /** Everything this item's result depends on: it is the item's params and part of its key. */
-  params: JsonObject;
+  params: P;
   meta?: JsonObject;
 }
+
+/** What `run` of a generator stage receives: the params of the items its `split` lists. */
+export type SplitParamsOf<Split> = Split extends (params: never) => readonly SplitItem<infer P>[] ? P : never;
 
 /**
  * The params a kind's `run` receives, derived from its params schema (declared `as const`): the
  * engine fills in defaults before a task runs, so a property with a `default` is never missing.
+ * `Options.deserialize` gives the type of a part of the schema that json-schema-to-ts cannot read
+ * (extract's durations: exactly one of two properties, by minProperties / maxProperties).
  */
-export type ParamsOf<S> = S extends JSONSchema ? FromSchema<S> : never;
+export type ParamsOf<S, Options extends FromSchemaOptions = {}> = S extends JSONSchema ? FromSchema<S, Options> : never;
 
 /** One declared input as `run` receives it: `each: true` one item, a collection, or an artifact. */
 export type InputOf<S extends InputSpec> = S extends { each: true } ? ItemIn : S extends { type: "collection" } ? CollectionIn : ArtifactIn;
