@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import type { InputsOf, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 
 const flow = {
   name: "flow",
@@ -40,9 +41,8 @@ const flow = {
 
   async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
     const item = inputs.subsamples;
-    const files = Object.values(item.files);
-    const path = item.files["frames"] ?? (files.length === 1 ? files[0] : undefined);
-    if (!path) throw new Error(`flow: subsample ${item.id} has no "frames" file (it has: ${Object.keys(item.files).join(", ") || "none"}): feed subsample.subsamples`);
+    const path = mainFile(item, "frames");
+    if (!path) throw new Error(`flow: subsample ${item.id} has no "frames" file (it has: ${fileNames(item)}): feed subsample.subsamples`);
     const [{ readSubsampleFile, writeFlowSample }, { loadOpenCV }, { FarnebackFlow }, { clipFlow, quantiseFlowPair }] = await Promise.all([
       import("../../lib/flow/files.js"), import("../../lib/cv/opencv.js"), import("../../lib/flow/farneback.js"), import("../../lib/flow/quantise.js"),
     ]);

@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import type { InputsOf, ItemOut, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 import { checkSubsampleSize, chooseSubsample, longestOmittedRun, MAX_OMITTED_RUN, subsampleSeed } from "./select.js";
 
 const subsample = {
@@ -35,10 +36,9 @@ const subsample = {
   async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
     const event = inputs.events;
     // `frames` as extract and mask name it; a lone file of another name (a glob of event files) will do.
-    const files = Object.values(event.files);
-    const path = event.files["frames"] ?? (files.length === 1 ? files[0] : undefined);
+    const path = mainFile(event, "frames");
     if (!path) {
-      throw new Error(`subsample: event ${event.id} has no "frames" file (it has: ${Object.keys(event.files).join(", ") || "none"}): feed the events of extract or mask, or one HDF5 file per item`);
+      throw new Error(`subsample: event ${event.id} has no "frames" file (it has: ${fileNames(event)}): feed the events of extract or mask, or one HDF5 file per item`);
     }
     const { readHdf5Video } = await import("../../lib/video/hdf5.js");
     const { writeSubsampleFile } = await import("../../lib/flow/files.js");
