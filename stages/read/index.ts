@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import type { ArtifactIn, InputsOf, JsonObject, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 import { CLASS_NAMES, labelFromCsv, labelFromFolder, readLabelCsv, type FoundLabel } from "./labels.js";
 
 const read = {
@@ -63,9 +64,9 @@ const read = {
 
   async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
     const item = inputs.videos;
-    const path = item.files["data"];
+    const path = mainFile(item, "data");
     const rel = typeof item.meta["path"] === "string" ? item.meta["path"] : item.id;
-    if (!path) throw new Error(`read: item ${item.id} has no file (it has: ${Object.keys(item.files).join(", ") || "none"}): feed it a glob, e.g. videos: { glob: "data/**/*.h5" }`);
+    if (!path) throw new Error(`read: item ${item.id} has no one file (it has: ${fileNames(item)}): feed it a glob, e.g. videos: { glob: "data/**/*.h5" }`);
     const fail = (message: string): Error => new Error(`read: recording ${rel}: ${message}`);
 
     const found = findLabel(rel, params, inputs.labels, fail);
@@ -113,7 +114,8 @@ export type ReadParams = ParamsOf<typeof read.params>;
 
 /** The recording's label by labels_from, or undefined (unlabelled), or an error saying what to fix. */
 function findLabel(rel: string, params: ReadParams, labels: ArtifactIn | undefined, fail: (m: string) => Error): FoundLabel | undefined {
-  const csvPath = labels?.files["data"] ?? (labels ? Object.values(labels.files)[0] : undefined);
+  const csvPath = labels ? mainFile(labels, "data") : undefined;
+  if (labels && !csvPath) throw fail(`the labels input holds no one CSV file (it has: ${fileNames(labels)}): give it as labels: { file: labels.csv }`);
   const csvName = typeof labels?.meta["path"] === "string" ? labels.meta["path"] : "the labels file";
   const isFolder = /\.txt$/i.test(rel) || (params.images === "folder" && /\.(png|tiff?)$/i.test(rel));
   const mode = params.labels_from;

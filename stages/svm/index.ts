@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { InputsOf, ItemIn, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
 import { fallbackNote, isFallbackSample } from "../../lib/detect/fallback.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 import type { FailedEvent } from "./report.js";
 import type { Row } from "./split.js";
 
@@ -100,7 +101,8 @@ const svm = {
     const { rows, failed, names } = collect(items);
     if (rows.length === 0) throw new Error(`svm: none of the ${items.length} events has fitted tail features (${failed.length} failed): check tailfit's reasons in its fit.json files`);
     const splitsIn = inputs.splits;
-    const splitsPath = splitsIn ? (splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0]) : undefined;
+    const splitsPath = splitsIn ? mainFile(splitsIn, "splits") : undefined;
+    if (splitsIn && !splitsPath) throw new Error(`svm: the splits input has no "splits" file (it has: ${fileNames(splitsIn)}): feed split.splits`);
     let splits: { data: unknown; what: string } | undefined;
     if (splitsPath) {
       try {

@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import type { InputsOf, JsonObject, OutputValue, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 
 const tailpoints = {
   name: "tailpoints",
@@ -44,8 +45,8 @@ const tailpoints = {
 
   async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>): Promise<Record<string, OutputValue>> {
     const item = inputs.tracks;
-    const path = item.files["data"] ?? Object.values(item.files)[0];
-    if (!path) throw new Error(`tailpoints: ${item.id} has no file: feed CSV files with { glob: "tracks/*.csv" }`);
+    const path = mainFile(item, "data");
+    if (!path) throw new Error(`tailpoints: ${item.id} has no CSV file (it has: ${fileNames(item)}): feed CSV files with { glob: "tracks/*.csv" }`);
     const { readTracks } = await import("../../lib/tail/tracks-csv.js");
     const { tracksToTailPoints } = await import("../../lib/tail/tracks-points.js");
     const { writeTailPoints } = await import("../../lib/tail/points-file.js");
@@ -53,7 +54,8 @@ const tailpoints = {
 
     const meta: JsonObject = {};
     const labelsIn = inputs.labels;
-    const labelsPath = labelsIn ? Object.values(labelsIn.files)[0] : undefined;
+    const labelsPath = labelsIn ? mainFile(labelsIn, "data") : undefined;
+    if (labelsIn && !labelsPath) throw new Error(`tailpoints: the labels input holds no one CSV file (it has: ${fileNames(labelsIn)}): give it as labels: { file: labels.csv }`);
     if (labelsPath) {
       const found = labelFor(readLabels(labelsPath), item.id);
       if (!found) throw new Error(`tailpoints: the labels file has no row for ${item.id}: add a row "${basename(item.id)},<0|1>" (0 spontaneous, 1 prey)`);
