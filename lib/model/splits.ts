@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { ItemIn } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../main-file.js";
 import type { ExampleRef } from "./dataset.js";
 
 export const SPLIT_NAMES = ["train", "validation", "test"] as const;
@@ -38,8 +39,8 @@ export function examplesBySplit(items: ItemIn[], splits: Map<string, SplitName>)
   for (const item of items) {
     const label = item.meta["label"];
     if (label !== 0 && label !== 1) throw new Error(`sample ${item.id} has no label 0/1 (meta label: ${JSON.stringify(label)}): label its recording in the read stage`);
-    const path = item.files["sample"] ?? (Object.keys(item.files).length === 1 ? Object.values(item.files)[0] : undefined);
-    if (!path) throw new Error(`sample ${item.id} has no "sample" file (it has: ${Object.keys(item.files).join(", ") || "none"}): feed flow.samples`);
+    const path = mainFile(item, "sample");
+    if (!path) throw new Error(`sample ${item.id} has no "sample" file (it has: ${fileNames(item)}): feed flow.samples`);
     const recording = recordingOf(item);
     const split = splits.get(recording);
     if (!split) {
