@@ -613,7 +613,7 @@ export function asTaskFailure(err: unknown): TaskFailure {
 const keyedCopies = new WeakMap<JsonObject, JsonObject>();
 
 /** The params that go into a task's key: all but the kind's execution params (how, not what). */
-function keyedParams(params: JsonObject, executionParams: string[] | undefined): JsonObject {
+function keyedParams(params: JsonObject, executionParams: readonly string[] | undefined): JsonObject {
   if (!executionParams?.length) return params;
   let keyed = keyedCopies.get(params);
   if (!keyed) keyedCopies.set(params, (keyed = Object.fromEntries(Object.entries(params).filter(([name]) => !executionParams.includes(name)))));

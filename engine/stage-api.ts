@@ -5,6 +5,7 @@
  * The engine hands a stage everything it needs as arguments (params, input files, a context)
  * and takes back what it returns; a stage never touches the cache, the plan or other stages.
  */
+import type { FromSchema, FromSchemaOptions, JSONSchema } from "json-schema-to-ts";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -48,6 +49,7 @@ export interface CollectionOut {
 
 export type OutputValue = ArtifactOut | CollectionOut;
 
+/** What a kind's inputs look like in `run`, from their declaration (see `InputsOf`). */
 export interface InputSpec {
   description: string;
   /** `collection`: a list of items; `artifact`: a single set of files. */
@@ -130,13 +132,42 @@ export interface Resources {
 }
 
 /** One unit of work that a generator stage (one with `split`) declares for itself. */
-export interface SplitItem {
+export interface SplitItem<P extends JsonObject = JsonObject> {
   id: string;
   /** Everything this item's result depends on: it is the item's params and part of its key. */
-  params: JsonObject;
+  params: P;
   meta?: JsonObject;
 }
 
+/** What `run` of a generator stage receives: the params of the items its `split` lists. */
+export type SplitParamsOf<Split> = Split extends (params: never) => readonly SplitItem<infer P>[] ? P : never;
+
+/**
+ * The params a kind's `run` receives, derived from its params schema (declared `as const`): the
+ * engine fills in defaults before a task runs, so a property with a `default` is never missing.
+ * `Options.deserialize` gives the type of a part of the schema that json-schema-to-ts cannot read
+ * (extract's durations: exactly one of two properties, by minProperties / maxProperties).
+ */
+export type ParamsOf<S, Options extends FromSchemaOptions = {}> = S extends JSONSchema ? FromSchema<S, Options> : never;
+
+/** One declared input as `run` receives it: `each: true` one item, a collection, or an artifact. */
+export type InputOf<S extends InputSpec> = S extends { each: true } ? ItemIn : S extends { type: "collection" } ? CollectionIn : ArtifactIn;
+
+/** A kind's inputs as `run` receives them, from its `inputs` declaration; an optional one may be absent. */
+export type InputsOf<I extends Readonly<Record<string, InputSpec>>> = { -readonly [K in keyof I as I[K] extends { optional: true } ? never : K]: InputOf<I[K]> } & {
+  -readonly [K in keyof I as I[K] extends { optional: true } ? K : never]?: InputOf<I[K]>;
+};
+
+/**
+ * A stage kind. A kind declares its params and inputs once and types `run` from them, without a
+ * contextual type so that `this` is the kind itself, and checks itself against this interface where
+ * it is exported:
+ *
+ *     const mask = { name: "mask", params: { ... }, inputs: { ... }, ...,
+ *       async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) { ... },
+ *     } as const;
+ *     export default mask satisfies StageKind;
+ */
 export interface StageKind<P = any> {
   name: string;
   /**
@@ -153,11 +184,11 @@ export interface StageKind<P = any> {
    * memory budget): left out of the task's key, so changing one reruns nothing and a cached
    * result made with another value is reused. The task still receives them.
    */
-  executionParams?: string[];
+  executionParams?: readonly string[];
   /** What each task of this kind asks for by default (train: a GPU); a stage's `resources` override it. */
   resources?: Resources;
-  inputs: Record<string, InputSpec>;
-  outputs: Record<string, OutputSpec>;
+  inputs: Readonly<Record<string, InputSpec>>;
+  outputs: Readonly<Record<string, OutputSpec>>;
   /**
    * A generator stage fans out by itself: `split` (cheap, run while planning) lists its items,
    * each run as its own task with its own key, so that adding one item runs one task.

@@ -69,8 +69,8 @@ function item(path: string, meta: Record<string, unknown> = {}): ItemIn {
 
 async function runRead(path: string, params: Partial<ReadParams> = {}, labels?: string): Promise<{ video: Video; meta: Record<string, unknown>; logs: string[] }> {
   const ctx = stageContext(dir, relative(dir, path));
-  const inputs: Record<string, ItemIn | ArtifactIn> = { videos: item(path) };
-  if (labels) inputs["labels"] = { files: { data: labels }, meta: { path: "labels.csv" } };
+  const inputs: { videos: ItemIn; labels?: ArtifactIn } = { videos: item(path) };
+  if (labels) inputs.labels = { files: { data: labels }, meta: { path: "labels.csv" } };
   const out = (await read.run(ctx, { ...DEFAULTS, ...params }, inputs)).recordings as ArtifactOut;
   const video = await readHdf5Video(join(ctx.outDir, out.files!["video"]!), { dataset: "video" });
   return { video, meta: out.meta!, logs: ctx.logs };

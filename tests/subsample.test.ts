@@ -141,7 +141,7 @@ describe("subsample stage", () => {
     await expect(subsample.run(ctx, defaults, { events: short })).rejects.toThrow(/rec002\/ev03 has 120 frames, expected 150: set .*frames to 120/);
     await expect(subsample.run(ctx, { ...defaults, frames: null, keep: 50 }, { events: short })).rejects.toThrow(/rec002\/ev03.*keep at least 60/);
     const out = await subsample.run(ctx, { ...defaults, frames: null, keep: 70, count: 1 }, { events: short });
-    expect((out.subsamples as { items: { meta: { indices: number[] } }[] }).items[0]!.meta.indices).toHaveLength(70);
+    expect(out.subsamples.items[0]!.meta!["indices"]).toHaveLength(70);
     await expect(subsample.run(ctx, defaults, { events: { id: "rec002/ev04", files: {}, meta: {} } })).rejects.toThrow(/rec002\/ev04 has no "frames" file/);
   });
 });

@@ -293,7 +293,7 @@ describe("synthesize: the stage's files", () => {
   it("writes an HDF5 video like the real example, truth arrays and a JSON description", async () => {
     const item = split({ recordings: 1, bouts_min: 1, bouts_max: 1 })[0]!;
     const dir = mkdtempSync(join(tmp, "h5-"));
-    const out = await synthesize.run(ctx(dir), item.params as never, {});
+    const out = await synthesize.run(ctx(dir), item.params);
     const artifact = out["recordings"] as { files: Record<string, string>; meta: Record<string, unknown> };
     expect(artifact.files).toEqual({ video: "video.h5", truth: "truth.h5", truth_json: "truth.json" });
     expect(artifact.meta["label"]).toBe(item.meta!["label"]);
@@ -322,7 +322,7 @@ describe("synthesize: the stage's files", () => {
     const digests = [];
     for (let k = 0; k < 2; k++) {
       const dir = mkdtempSync(join(tmp, "bytes-"));
-      const out = (await synthesize.run(ctx(dir), item.params as never, {}))["recordings"] as { files: Record<string, string> };
+      const out = (await synthesize.run(ctx(dir), item.params))["recordings"] as { files: Record<string, string> };
       digests.push(Object.fromEntries(Object.entries(out.files).map(([k2, f]) => [k2, createHash("sha256").update(readFileSync(join(dir, f))).digest("hex")])));
       if (k === 0) await new Promise((resolve) => setTimeout(resolve, 1100)); // HDF5 stamps seconds
     }
@@ -332,7 +332,7 @@ describe("synthesize: the stage's files", () => {
   it("writes a lossless AVI on request", async () => {
     const item = split({ recordings: 1, bouts_min: 1, bouts_max: 1, format: "avi" })[0]!;
     const dir = mkdtempSync(join(tmp, "avi-"));
-    const out = await synthesize.run(ctx(dir), item.params as never, {});
+    const out = await synthesize.run(ctx(dir), item.params);
     const artifact = out["recordings"] as { files: Record<string, string> };
     expect(artifact.files["video"]).toBe("video.avi");
     const video = readAviVideo(join(dir, "video.avi"));
@@ -349,6 +349,6 @@ describe("synthesize: the stage's files", () => {
     const item = split({ recordings: 1 })[0]!;
     const controller = new AbortController();
     controller.abort();
-    await expect(synthesize.run({ ...ctx(mkdtempSync(join(tmp, "abort-"))), signal: controller.signal }, item.params as never, {})).rejects.toThrow(/cancel/);
+    await expect(synthesize.run({ ...ctx(mkdtempSync(join(tmp, "abort-"))), signal: controller.signal }, item.params)).rejects.toThrow(/cancel/);
   });
 });

@@ -19,7 +19,7 @@ export interface FarnebackParams {
   /** Standard deviation of the Gaussian that weights the expansion (pixels). */
   poly_sigma: number;
   /** 0, or 256 (OPTFLOW_FARNEBACK_GAUSSIAN: Gaussian instead of box window). */
-  flags: number;
+  flags: 0 | 256;
 }
 
 /** The paper's parameters (FACTS.md, Augmentation). */

@@ -2,7 +2,6 @@
  * Regions of a frame as a user writes them (a corner and a size, or an explicit rectangle), turned into
  * rectangles of a frame, clipped to it: `mask` blanks them, `explain` measures the relevance in them.
  */
-import type { JsonSchema } from "../../engine/stage-api.js";
 import type { Rect } from "./ops.js";
 
 export type Corner = "top-left" | "bottom-left" | "top-right" | "bottom-right";
@@ -12,9 +11,9 @@ export type Region = { corner: Corner; size: Size } | Rect;
 /** The paper's correction: the upper-left and lower-left 85 x 85 squares of a 256 x 256 crop. */
 export const PAPER_REGIONS: Region[] = [{ corner: "top-left", size: 85 }, { corner: "bottom-left", size: 85 }];
 
-const px = (description: string, minimum = 0): JsonSchema => ({ type: "integer", minimum, description });
+const px = (description: string, minimum = 0) => ({ type: "integer", minimum, description }) as const;
 
-export const REGION_SCHEMA: JsonSchema = {
+export const REGION_SCHEMA = {
   oneOf: [
     {
       type: "object",
@@ -38,7 +37,7 @@ export const REGION_SCHEMA: JsonSchema = {
       properties: { top: px("first row"), left: px("first column"), width: px("pixels", 1), height: px("pixels", 1) },
     },
   ],
-};
+} as const;
 
 /** The region as a rectangle of a rows x cols frame, clipped to it; null when nothing is left. */
 export function regionRect(region: Region, rows: number, cols: number): Rect | null {

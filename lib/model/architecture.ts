@@ -226,7 +226,7 @@ const CONV_LAYER_SCHEMA = {
     lrn: { type: "string", enum: ["both", "spatial", "temporal", "none"], description: "Streams with local response normalisation after this layer's ReLU." },
     pool: { type: "boolean", description: "Max-pool after this layer (window and stride from `pool`)." },
   },
-};
+} as const;
 
 /** JSON Schema of the `architecture` parameter. Fields left out take the preset's values. */
 export const ARCHITECTURE_SCHEMA = {
@@ -236,7 +236,7 @@ export const ARCHITECTURE_SCHEMA = {
   description:
     "The network: a preset (`default`: narrow CNN-M for 2 CPU cores, 112x112, every 5th flow pair; `paper`: CNN-M-2048, 224x224, 170 flow channels) with any of the fields below replaced. Fields left out take the preset's values.",
   properties: {
-    preset: { type: "string", enum: Object.keys(PRESETS), default: "default", description: "Which preset to start from." },
+    preset: { type: "string", enum: Object.keys(PRESETS) as PresetName[], default: "default", description: "Which preset to start from." },
     input_size: { type: "integer", minimum: 16, description: "Side of the square input (pixels). Crops are resized to it. Preset: 112 (default), 224 (paper)." },
     flow_pairs: { type: "integer", minimum: 1, description: "Flow frames (x, y pairs) per sample in the data. Preset: 85." },
     flow_stride: { type: "integer", minimum: 1, description: "The temporal stream sees every n-th flow pair. Preset: 5 (default), 1 (paper)." },
@@ -255,4 +255,4 @@ export const ARCHITECTURE_SCHEMA = {
     },
     classes: { type: "integer", minimum: 2, description: "Output classes. Preset: 2." },
   },
-};
+} as const;

@@ -13,6 +13,7 @@
  */
 import h5wasm from "h5wasm/node";
 import type { Dataset } from "h5wasm/node";
+import { fileNames, mainFile } from "../main-file.js";
 import { Rng, hash32 } from "../random.js";
 import { weightShapes, STREAMS, type Architecture } from "./architecture.js";
 import { readModel } from "./model-files.js";
@@ -26,8 +27,8 @@ export const COPY_NOISE = 0.1;
  * a `{ file: ... }` input): a model.json with its weights.bin beside it, or an HDF5 file.
  */
 export async function loadPretrained(files: Record<string, string>, arch: Architecture, seed: number): Promise<{ weights: HostWeights; notes: string[] }> {
-  const path = files["model"] ?? files["data"] ?? Object.values(files)[0];
-  if (!path) throw new Error("the pretrained input holds no file: give a model.json or an .h5 weights file");
+  const path = mainFile({ files }, "model");
+  if (!path) throw new Error(`the pretrained input holds neither a "model" file nor a single file (it has: ${fileNames({ files })}): give a model.json or an .h5 weights file`);
   if (files["model"] || path.endsWith(".json")) {
     const { weights } = await readModel(path, files["weights"] ? { "weights.bin": files["weights"] } : {});
     checkWeights(arch, weights, path);

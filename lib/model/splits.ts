@@ -4,6 +4,7 @@
  */
 import type { ItemIn } from "../../engine/stage-api.js";
 import type { SplitName } from "../splits.js";
+import { fileNames, mainFile } from "../main-file.js";
 import type { ExampleRef } from "./dataset.js";
 
 /** An item's recording: its `recording` meta, else the first part of its id (`rec003/ev01/s0`). */
@@ -19,8 +20,8 @@ export function examplesBySplit(items: ItemIn[], splits: Map<string, SplitName>)
   for (const item of items) {
     const label = item.meta["label"];
     if (label !== 0 && label !== 1) throw new Error(`sample ${item.id} has no label 0/1 (meta label: ${JSON.stringify(label)}): label its recording in the read stage`);
-    const path = item.files["sample"] ?? (Object.keys(item.files).length === 1 ? Object.values(item.files)[0] : undefined);
-    if (!path) throw new Error(`sample ${item.id} has no "sample" file (it has: ${Object.keys(item.files).join(", ") || "none"}): feed flow.samples`);
+    const path = mainFile(item, "sample");
+    if (!path) throw new Error(`sample ${item.id} has no "sample" file (it has: ${fileNames(item)}): feed flow.samples`);
     const recording = recordingOf(item);
     const split = splits.get(recording);
     if (!split) {

@@ -3,7 +3,7 @@
  * per-recording parameters that `split` hands to each task, and the derivation of each
  * recording's seed and class from the dataset's seed and the recording's index.
  */
-import type { KinematicsSource } from "./kinematics.js";
+import type { ParamsOf } from "../../engine/stage-api.js";
 import { hash32 } from "../random.js";
 
 export type Orientation = "head-left" | "head-right";
@@ -17,57 +17,13 @@ export interface ArtifactRegionMm {
   height: number;
 }
 
-/** Everything one recording depends on (the params of one split item). */
-export interface RecordingParams {
-  index: number;
-  seed: number;
-  class: ClassName;
-  label: 0 | 1;
-  format: VideoFormat;
-  gzip: number;
-  fps: number;
-  width: number;
-  height: number;
-  px_per_mm: number;
-  fish_length_mm: number;
-  size_jitter: number;
-  position_jitter_px: number;
-  angle_jitter_deg: number;
-  orientation: Orientation;
-  crop_px: number;
-  crop_offset_px: number;
-  bouts_min: number;
-  bouts_max: number;
-  lead_in_ms: number;
-  rest_ms_min: number;
-  rest_ms_max: number;
-  min_onset_spacing_ms: number;
-  ambiguity: number;
-  kinematics: KinematicsSource;
-  brightness_min: number;
-  brightness_max: number;
-  contrast_jitter: number;
-  noise_min: number;
-  noise_max: number;
-  drift: number;
-  agarose_contrast: number;
-  artifact_strength_px: number;
-  artifact_class: ClassName;
-  artifact_region_mm: ArtifactRegionMm;
-  caudal_prey: boolean;
-  tail_contrast: number;
-}
+/** What json-schema-to-ts reads of a numeric param's schema: its type, and that it has a default. */
+type NumberSchema<T extends "number" | "integer"> = { readonly type: T; readonly description: string; readonly default: number; readonly minimum?: number; readonly maximum?: number };
 
-/** The stage's parameters: a recording's, less what split fills in, plus the dataset's size. */
-export type SynthesizeParams = Omit<RecordingParams, "index" | "class" | "label"> & {
-  recordings: number;
-  prey_fraction: number;
-};
-
-const num = (description: string, def: number, min?: number, max?: number, extra: Record<string, unknown> = {}) => ({
+const num = (description: string, def: number, min?: number, max?: number, extra: Partial<NumberSchema<"number">> = {}): NumberSchema<"number"> => ({
   type: "number", description, default: def, ...(min !== undefined ? { minimum: min } : {}), ...(max !== undefined ? { maximum: max } : {}), ...extra,
 });
-const int = (description: string, def: number, min?: number, max?: number) => ({ ...num(description, def, min, max), type: "integer" });
+const int = (description: string, def: number, min?: number, max?: number): NumberSchema<"integer"> => ({ ...num(description, def, min, max), type: "integer" });
 
 export const ARTIFACT_REGION_DEFAULT: ArtifactRegionMm = { x: -0.13, y: -1.68, width: 1.12, height: 1.12 };
 
@@ -130,6 +86,12 @@ export const PARAMS_SCHEMA = {
     tail_contrast: num("Darkness of the free tail (behind the agarose) relative to the default (fraction): below 1 the tail is fainter against the camera noise, as on rigs with weaker contrast; the head, eyes and bladder keep theirs.", 1, 0.05, 1),
   },
 } as const;
+
+/** The stage's parameters, from the schema. */
+export type SynthesizeParams = ParamsOf<typeof PARAMS_SCHEMA>;
+
+/** Everything one recording depends on (the params of one split item): the stage's, less the dataset's size, with its index and class. */
+export type RecordingParams = Omit<SynthesizeParams, "recordings" | "prey_fraction"> & { index: number; class: ClassName; label: 0 | 1 };
 
 /** The defaults, from the schema. */
 export function defaultParams(): SynthesizeParams {

@@ -3,16 +3,10 @@
  * validation and test metrics of its spatial, temporal and fused outputs, like the paper's
  * Table 1. See README.md. TensorFlow.js loads inside run().
  */
-import type { ArtifactIn, CollectionIn, StageKind } from "../../engine/stage-api.js";
-import { BACKEND_PARAM, type BackendChoice } from "../../lib/model/backend-param.js";
+import type { InputsOf, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { BACKEND_PARAM } from "../../lib/model/backend-param.js";
 
-export interface EvaluateParams {
-  backend: BackendChoice;
-  batch: number;
-  memory_mb: number;
-}
-
-const evaluate: StageKind<EvaluateParams> = {
+const evaluate = {
   name: "evaluate",
   version: 2, // 2: F1 = 2TP / (2TP + FP + FN), defined (0) where precision is not, as the svm's
   description: "Selects the trained model with the best validation accuracy; accuracy, precision, recall, F1 and confusion per split and stream (the paper's Table 1)",
@@ -36,10 +30,11 @@ const evaluate: StageKind<EvaluateParams> = {
     report: { type: "artifact", description: "metrics.json (per split and stream), table.md (Table 1 and details), predictions.csv (per sample)" },
     model: { type: "artifact", description: "the selected model: model.json + weights.bin, history.json" },
   },
-  async run(ctx, params, inputs) {
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
     const { evaluateModels } = await import("./run.js");
-    return evaluateModels(ctx, params, inputs.models as CollectionIn, inputs.samples as CollectionIn, inputs.splits as ArtifactIn);
+    return evaluateModels(ctx, params, inputs.models, inputs.samples, inputs.splits);
   },
-};
+} as const;
 
-export default evaluate;
+export type EvaluateParams = ParamsOf<typeof evaluate.params>;
+export default evaluate satisfies StageKind;

@@ -6,6 +6,7 @@ import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 import { flowChannels } from "../../lib/model/architecture.js";
 import { selectBackend } from "../../lib/model/backend.js";
 import { SampleCache, type ExampleRef } from "../../lib/model/dataset.js";
@@ -47,8 +48,8 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
   if (!chosen.files["model"] || !chosen.files["weights"]) throw new Error(`evaluate: model ${chosen.id} has no model/weights files (it has: ${Object.keys(chosen.files).join(", ")}): feed train.models`);
   ctx.log(`selected ${chosen.id}: ${reason}`);
 
-  const splitsPath = splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0];
-  if (!splitsPath) throw new Error("evaluate: the splits input holds no file: feed split.splits");
+  const splitsPath = mainFile(splitsIn, "splits");
+  if (!splitsPath) throw new Error(`evaluate: the splits input has no "splits" file (it has: ${fileNames(splitsIn)}): feed split.splits`);
   const sets = examplesBySplit(samples.items, readSplits(splitsPath));
   const fallbackIds = new Set(samples.items.filter((it) => isFallbackSample(it.meta)).map((it) => it.id));
   const fallbackSamples = Object.fromEntries(SPLIT_NAMES.map((s) => [s, sets[s].filter((e) => fallbackIds.has(e.id)).length])) as Record<SplitName, number>;

@@ -4,33 +4,14 @@
  * corners that `mask` blanks against their share of the image, the fish's band, the flow frames.
  * See README.md. TensorFlow.js loads inside run().
  */
-import type { ArtifactIn, CollectionIn, StageKind } from "../../engine/stage-api.js";
-import { REGION_SCHEMA, type Region } from "../../lib/image/regions.js";
-import { METHOD_NAMES, type MethodName } from "../../lib/explain/method-names.js";
-import { BACKEND_PARAM, type BackendChoice } from "../../lib/model/backend-param.js";
-import type { SplitName } from "../../lib/splits.js";
+import type { InputsOf, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { REGION_SCHEMA } from "../../lib/image/regions.js";
+import { METHOD_NAMES } from "../../lib/explain/method-names.js";
+import { BACKEND_PARAM } from "../../lib/model/backend-param.js";
 
-export interface ExplainParams {
-  splits: SplitName | "all" | SplitName[];
-  methods: MethodName[];
-  target: "predicted" | "label";
-  epsilon: number;
-  lrn_rule: "identity" | "gradient";
-  regions: Region[] | null;
-  fish_band: { top: number; bottom: number };
-  clever_hans_ratio: number;
-  clever_hans_changed: number;
-  window: number;
-  temporal_maps: "channels" | "summed";
-  backend: BackendChoice;
-  batch: number;
-  memory_mb: number;
-  threads: number;
-}
+const SPLIT = { type: "string", enum: ["train", "validation", "test"] } as const;
 
-const SPLIT = { type: "string", enum: ["train", "validation", "test"] };
-
-const explain: StageKind<ExplainParams> = {
+const explain = {
   name: "explain",
   version: 1,
   description: "Relevance heatmaps of the selected two-stream CNN (deep Taylor, LRP-epsilon, LRP-0, saliency, guided backprop) per sample, figures per class and outcome, relevance shares of regions, and the Clever Hans warning",
@@ -95,10 +76,11 @@ const explain: StageKind<ExplainParams> = {
     heatmaps: { type: "artifact", description: "heatmaps-<method>.h5 per method: per sample spatial [n, H, W] and temporal [n, frames, 2, H, W] relevance, ids, labels, predictions, confidences" },
     report: { type: "artifact", description: "summary.json (region shares, flow frames, conservation, unexplained samples, warnings), report.md, samples.csv, figures as PNG per method" },
   },
-  async run(ctx, params, inputs) {
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
     const { explainModel } = await import("./run.js");
-    return explainModel(ctx, params, inputs.model as ArtifactIn, inputs.samples as CollectionIn, inputs.splits as ArtifactIn);
+    return explainModel(ctx, params, inputs.model, inputs.samples, inputs.splits);
   },
-};
+} as const;
 
-export default explain;
+export type ExplainParams = ParamsOf<typeof explain.params>;
+export default explain satisfies StageKind;

@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
 import type { MethodName } from "../../lib/explain/methods.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 import type { Stream } from "../../lib/model/architecture.js";
 import { examplesBySplit, flowLayoutOf } from "../../lib/model/splits.js";
 import { readSplits, SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
@@ -30,8 +31,8 @@ function classNamesOf(samples: CollectionIn, classes: number): string[] {
 export async function explainModel(ctx: StageContext, params: ExplainParams, model: ArtifactIn, samples: CollectionIn, splitsIn: ArtifactIn): Promise<Record<string, ArtifactOut>> {
   if (!model.files["model"] || !model.files["weights"]) throw new Error(`explain: the model input has no model/weights files (it has: ${Object.keys(model.files).join(", ") || "none"}): feed evaluate.model`);
   if (params.fish_band.bottom <= params.fish_band.top) throw new Error(`explain: fish_band.bottom (${params.fish_band.bottom}) must be below fish_band.top (${params.fish_band.top})`);
-  const splitsPath = splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0];
-  if (!splitsPath) throw new Error("explain: the splits input holds no file: feed split.splits");
+  const splitsPath = mainFile(splitsIn, "splits");
+  if (!splitsPath) throw new Error(`explain: the splits input has no "splits" file (it has: ${fileNames(splitsIn)}): feed split.splits`);
   const wanted = chosenSplits(params.splits);
   const sets = examplesBySplit(samples.items, readSplits(splitsPath));
   const examples = wanted.flatMap((split) => sets[split].map((example) => ({ example, split })));

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ItemIn, ItemOut, JsonObject, StageKind } from "../../engine/stage-api.js";
+import type { InputsOf, ItemOut, JsonObject, StageContext, StageKind } from "../../engine/stage-api.js";
 import type { Video } from "../../lib/video/types.js";
 import { PARAMS_SCHEMA, resolve, type ExtractParams } from "./params.js";
 
@@ -45,7 +45,7 @@ function describeNoBout(noBout: boolean, reason: string, e: { length: number; fa
     : `${what}: no event from this recording; look at its preview.png, tune motion.*, or set events.fallback_window: true for the paper's frame-0 window`;
 }
 
-const extract: StageKind<ExtractParams> = {
+const extract = {
   name: "extract",
   version: 2,
   description: "Per recording: crop around the swim bladder found in the first frame, normalise each frame, and cut 150-frame events where the tail moves (Breier & Onken 2020); a report per recording",
@@ -62,8 +62,8 @@ const extract: StageKind<ExtractParams> = {
     },
   },
 
-  async run(ctx, params, inputs) {
-    const item = inputs.recordings as ItemIn;
+  async run(ctx: StageContext, params: ExtractParams, inputs: InputsOf<typeof this.inputs>) {
+    const item = inputs.recordings;
     const id = item.id;
     const fail = (message: string): Error => new Error(`extract: recording ${id}: ${message}`);
     const path = item.files["video"];
@@ -198,6 +198,6 @@ const extract: StageKind<ExtractParams> = {
       },
     };
   },
-};
+} as const;
 
-export default extract;
+export default extract satisfies StageKind;

@@ -2,7 +2,7 @@
  * extract's parameters: the schema (every default is a number of the paper, FACTS.md) and their
  * translation into lib/detect's options, with durations turned into frames at a recording's rate.
  */
-import type { JsonSchema } from "../../engine/stage-api.js";
+import type { ParamsOf } from "../../engine/stage-api.js";
 import type { BladderOptions, Orientation } from "../../lib/detect/bladder.js";
 import type { AdaptiveParams } from "../../lib/detect/bouts.js";
 import type { EventParams, MotionParams } from "../../lib/detect/motion.js";
@@ -10,26 +10,7 @@ import type { EventParams, MotionParams } from "../../lib/detect/motion.js";
 /** A duration as a number of frames, or in milliseconds (converted at each recording's fps). */
 export type Duration = { frames: number } | { ms: number };
 
-export interface ExtractParams {
-  orientation: Orientation | null;
-  mirror_head_right: boolean;
-  crop_size: number | "auto";
-  auto_crop: { output_size: number; margin: number };
-  on_missing_bladder: "fail" | "centre";
-  bladder: { threshold: number; gamma_divisor: number; blur: number; min_area_fraction: number; offset: number };
-  motion: {
-    method: "paper" | "adaptive";
-    threshold: number; change_fraction: number; blur: number; hold_duplicates: boolean;
-    adaptive: {
-      pixel_sigmas: number; min_change: number; frame_sigmas: number; min_pixels: number; low_fraction: number; onset_fraction: number; band: number;
-      min_duration: Duration; merge_gap: Duration;
-    };
-  };
-  events: { length: Duration; buffer: Duration; min_run: Duration; fallback_min_run: Duration; fallback_window: boolean };
-  gzip: number;
-}
-
-function duration(def: number | Duration, description: string, minimum = 0): JsonSchema {
+function duration(def: number | Duration, description: string, minimum = 0) {
   return {
     type: "object",
     additionalProperties: false,
@@ -41,12 +22,12 @@ function duration(def: number | Duration, description: string, minimum = 0): Jso
     },
     default: typeof def === "number" ? { frames: def } : def,
     description: `${description} Either { frames: N } or { ms: T } (T ms = round(T x fps / 1000) frames).`,
-  };
+  } as const;
 }
 
-const odd = (d: number, description: string): JsonSchema => ({ type: "integer", minimum: 1, default: d, description });
+const odd = (d: number, description: string) => ({ type: "integer", minimum: 1, default: d, description }) as const;
 
-export const PARAMS_SCHEMA: JsonSchema = {
+export const PARAMS_SCHEMA = {
   type: "object",
   additionalProperties: false,
   properties: {
@@ -130,7 +111,12 @@ export const PARAMS_SCHEMA: JsonSchema = {
     },
     gzip: { type: "integer", minimum: 0, maximum: 9, default: 4, description: "gzip level of the event files (0 = none, 9 = smallest)." },
   },
-};
+} as const;
+
+/** A duration's schema (above): exactly one of frames or ms, which json-schema-to-ts cannot read from min/maxProperties. */
+type DurationSchema = { readonly type: "object"; readonly maxProperties: 1; readonly properties: { readonly frames: unknown; readonly ms: unknown } };
+
+export type ExtractParams = ParamsOf<typeof PARAMS_SCHEMA, { deserialize: [{ pattern: DurationSchema; output: Duration }] }>;
 
 /** Frames for a duration at `fps`, and how it was given (for the report). */
 export function toFrames(d: Duration, fps: number): { frames: number; given: string } {

@@ -6,12 +6,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CollectionIn, StageKind } from "../../engine/stage-api.js";
+import type { CollectionIn, InputsOf, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
 import type { ExtractReport } from "./summary.js";
-
-export interface ExtractSummaryParams {
-  confound_gap: number;
-}
 
 function readReport(item: CollectionIn["items"][number]): ExtractReport {
   const path = item.files["report"];
@@ -23,7 +19,7 @@ function readReport(item: CollectionIn["items"][number]): ExtractReport {
   }
 }
 
-const extractSummary: StageKind<ExtractSummaryParams> = {
+const extractSummary = {
   name: "extract_summary",
   version: 1,
   description: "The run's bout detection at a glance: per class events, recordings without a detected bout, durations; warnings; one contact image of every motion trace",
@@ -40,8 +36,8 @@ const extractSummary: StageKind<ExtractSummaryParams> = {
   inputs: { reports: { type: "collection", description: "extract.reports: one report.json per recording" } },
   outputs: { summary: { type: "artifact", description: "summary.json and summary.md (a table per class, warnings), contact.png (every recording's motion trace and events)" } },
 
-  async run(ctx, params, inputs) {
-    const items = (inputs.reports as CollectionIn).items;
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
+    const items = inputs.reports.items;
     if (items.length === 0) throw new Error("extract_summary: no reports: feed extract.reports of a run that extracted at least one recording");
     const [{ summarise, summaryMarkdown }, { drawContact }] = await Promise.all([import("./summary.js"), import("./contact.js")]);
     const reports = items.map(readReport);
@@ -66,6 +62,7 @@ const extractSummary: StageKind<ExtractSummaryParams> = {
       },
     };
   },
-};
+} as const;
 
-export default extractSummary;
+export type ExtractSummaryParams = ParamsOf<typeof extractSummary.params>;
+export default extractSummary satisfies StageKind;

@@ -4,14 +4,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ItemIn, StageKind } from "../../engine/stage-api.js";
+import type { InputsOf, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
 
-export interface FeaturesParams {
-  peak_delta_deg: number;
-  series: boolean;
-}
-
-const features: StageKind<FeaturesParams> = {
+const features = {
   name: "features",
   version: 1,
   description: "Per event: the five tail features of Semmelhack et al. (2014) (curvature, tail-angle peaks, tip angle, tail angle, tip position)",
@@ -36,8 +31,8 @@ const features: StageKind<FeaturesParams> = {
     features: { type: "collection", description: "per event: `features` JSON (names, vector, features by name; or status failed with the reason)" },
   },
 
-  async run(ctx, params, inputs) {
-    const item = inputs.tails as ItemIn;
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
+    const item = inputs.tails;
     const out = join(ctx.outDir, "features.json");
     if (item.meta["tailfit"] === "failed") {
       const reason = String(item.meta["reason"] ?? "tail fitting failed");
@@ -71,6 +66,7 @@ const features: StageKind<FeaturesParams> = {
     ctx.progress(1, 1);
     return { features: { files: { features: "features.json" }, meta: { tailfit: "ok" } } };
   },
-};
+} as const;
 
-export default features;
+export type FeaturesParams = ParamsOf<typeof features.params>;
+export default features satisfies StageKind;

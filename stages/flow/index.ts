@@ -3,17 +3,10 @@
  * uint8 per channel (optionally through JPEG), with the spatial stream's frame. See README.md.
  */
 import { join } from "node:path";
-import type { ItemIn, StageKind } from "../../engine/stage-api.js";
-import type { FarnebackParams } from "../../lib/flow/farneback.js";
+import type { InputsOf, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 
-export interface FlowParams extends FarnebackParams {
-  pair_stride: number;
-  clip_px: number | null;
-  jpeg_quality: number | null;
-  gzip: number;
-}
-
-const flow: StageKind<FlowParams> = {
+const flow = {
   name: "flow",
   version: 1,
   description: "Per subsample: Farneback optical flow between consecutive kept frames (x, y interleaved), quantised to uint8, and the spatial frame",
@@ -46,11 +39,10 @@ const flow: StageKind<FlowParams> = {
   inputs: { subsamples: { type: "collection", each: true, description: "subsamples (subsample.subsamples): HDF5 `frames` [kept, rows, cols] with attribute `spatial_index`" } },
   outputs: { samples: { type: "collection", description: "per subsample, HDF5 `flow` uint8 [2 x pairs, rows, cols], `flow_range` float32 [2 x pairs, 2], `spatial` uint8 [rows, cols]" } },
 
-  async run(ctx, params, inputs) {
-    const item = inputs.subsamples as ItemIn;
-    const files = Object.values(item.files);
-    const path = item.files["frames"] ?? (files.length === 1 ? files[0] : undefined);
-    if (!path) throw new Error(`flow: subsample ${item.id} has no "frames" file (it has: ${Object.keys(item.files).join(", ") || "none"}): feed subsample.subsamples`);
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
+    const item = inputs.subsamples;
+    const path = mainFile(item, "frames");
+    if (!path) throw new Error(`flow: subsample ${item.id} has no "frames" file (it has: ${fileNames(item)}): feed subsample.subsamples`);
     const [{ readSubsampleFile, writeFlowSample }, { loadOpenCV }, { FarnebackFlow }, { clipFlow, quantiseFlowPair }] = await Promise.all([
       import("../../lib/flow/files.js"), import("../../lib/cv/opencv.js"), import("../../lib/flow/farneback.js"), import("../../lib/flow/quantise.js"),
     ]);
@@ -112,6 +104,7 @@ const flow: StageKind<FlowParams> = {
     // every pair_stride-th of them.
     return { samples: { files: { sample: "sample.h5" }, meta: { flow_pairs: pairs, pair_stride: stride, jpeg_quality: params.jpeg_quality } } };
   },
-};
+} as const;
 
-export default flow;
+export type FlowParams = ParamsOf<typeof flow.params>;
+export default flow satisfies StageKind;

@@ -4,15 +4,9 @@
  * extract. See README.md.
  */
 import { join } from "node:path";
-import type { ItemIn, JsonObject, StageKind } from "../../engine/stage-api.js";
+import type { InputsOf, JsonObject, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
 import type { Rect } from "../../lib/image/ops.js";
-import { describeRegion, PAPER_REGIONS, REGION_SCHEMA, regionRect, type Region } from "../../lib/image/regions.js";
-
-export interface MaskParams {
-  regions: Region[];
-  value: number;
-  gzip: number;
-}
+import { describeRegion, PAPER_REGIONS, REGION_SCHEMA, regionRect } from "../../lib/image/regions.js";
 
 /** Attributes extract writes, carried over from the event's meta (the same values). */
 function carriedAttributes(meta: JsonObject, fps: number): Record<string, number | string | number[]> {
@@ -26,7 +20,7 @@ function carriedAttributes(meta: JsonObject, fps: number): Record<string, number
   return attrs;
 }
 
-const mask: StageKind<MaskParams> = {
+const mask = {
   name: "mask",
   version: 1,
   description: "Per event: set rectangles of every frame to a value (the paper's correction: the upper-left and lower-left 85 x 85 corners white)",
@@ -49,8 +43,8 @@ const mask: StageKind<MaskParams> = {
   inputs: { events: { type: "collection", each: true, description: "events (extract.events): `frames` HDF5 [frames, rows, cols] uint8" } },
   outputs: { events: { type: "collection", description: "the same events, same ids, `frames` with the mask applied; meta mask { regions (rectangles), value }" } },
 
-  async run(ctx, params, inputs) {
-    const event = inputs.events as ItemIn;
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
+    const event = inputs.events;
     const fail = (message: string): Error => new Error(`mask: event ${event.id}: ${message}`);
     const path = event.files["frames"];
     if (!path) throw fail(`no "frames" file (it has: ${Object.keys(event.files).join(", ") || "none"}): feed extract.events`);
@@ -81,6 +75,7 @@ const mask: StageKind<MaskParams> = {
     ctx.progress(1, 1);
     return { events: { files: { frames: "frames.h5" }, meta: { mask: maskMeta } } };
   },
-};
+} as const;
 
-export default mask;
+export type MaskParams = ParamsOf<typeof mask.params>;
+export default mask satisfies StageKind;

@@ -3,25 +3,11 @@
  * uint8, root attribute `framerate`), with its label, orientation and frame rate. See README.md.
  */
 import { join } from "node:path";
-import type { ArtifactIn, ItemIn, JsonObject, StageKind } from "../../engine/stage-api.js";
-import type { SixteenBit } from "../../lib/video/frames.js";
-import type { RecordingFormat } from "../../lib/video/read.js";
+import type { ArtifactIn, InputsOf, JsonObject, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 import { CLASS_NAMES, labelFromCsv, labelFromFolder, readLabelCsv, type FoundLabel } from "./labels.js";
 
-export interface ReadParams {
-  format: RecordingFormat;
-  dataset: string | null;
-  fps: number | null;
-  orientation: "head-left" | "head-right";
-  images: "folder" | "file";
-  sixteen_bit: SixteenBit;
-  labels_from: "auto" | "folder" | "csv" | "none";
-  label_folders: Record<string, 0 | 1>;
-  unlabelled: "fail" | "keep";
-  gzip: number;
-}
-
-const read: StageKind<ReadParams> = {
+const read = {
   name: "read",
   version: 1,
   description: "Per user file: a recording (HDF5 video, AVI / MP4 / MOV through FFmpeg, or a folder of PNG / TIFF frames) in the project's HDF5 format, with label, orientation and frame rate",
@@ -76,14 +62,14 @@ const read: StageKind<ReadParams> = {
     },
   },
 
-  async run(ctx, params, inputs) {
-    const item = inputs.videos as ItemIn;
-    const path = item.files["data"];
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
+    const item = inputs.videos;
+    const path = mainFile(item, "data");
     const rel = typeof item.meta["path"] === "string" ? item.meta["path"] : item.id;
-    if (!path) throw new Error(`read: item ${item.id} has no file (it has: ${Object.keys(item.files).join(", ") || "none"}): feed it a glob, e.g. videos: { glob: "data/**/*.h5" }`);
+    if (!path) throw new Error(`read: item ${item.id} has no one file (it has: ${fileNames(item)}): feed it a glob, e.g. videos: { glob: "data/**/*.h5" }`);
     const fail = (message: string): Error => new Error(`read: recording ${rel}: ${message}`);
 
-    const found = findLabel(rel, params, inputs.labels as ArtifactIn | undefined, fail);
+    const found = findLabel(rel, params, inputs.labels, fail);
 
     const { readRecording } = await import("../../lib/video/read.js");
     const recording = await readRecording(path, {
@@ -122,11 +108,14 @@ const read: StageKind<ReadParams> = {
     };
     return { recordings: { files: { video: "video.h5" }, meta } };
   },
-};
+} as const;
+
+export type ReadParams = ParamsOf<typeof read.params>;
 
 /** The recording's label by labels_from, or undefined (unlabelled), or an error saying what to fix. */
 function findLabel(rel: string, params: ReadParams, labels: ArtifactIn | undefined, fail: (m: string) => Error): FoundLabel | undefined {
-  const csvPath = labels?.files["data"] ?? (labels ? Object.values(labels.files)[0] : undefined);
+  const csvPath = labels ? mainFile(labels, "data") : undefined;
+  if (labels && !csvPath) throw fail(`the labels input holds no one CSV file (it has: ${fileNames(labels)}): give it as labels: { file: labels.csv }`);
   const csvName = typeof labels?.meta["path"] === "string" ? labels.meta["path"] : "the labels file";
   const isFolder = /\.txt$/i.test(rel) || (params.images === "folder" && /\.(png|tiff?)$/i.test(rel));
   const mode = params.labels_from;
@@ -152,4 +141,4 @@ function findLabel(rel: string, params: ReadParams, labels: ArtifactIn | undefin
   }
 }
 
-export default read;
+export default read satisfies StageKind;

@@ -4,14 +4,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CollectionIn, JsonObject, StageKind } from "../../engine/stage-api.js";
+import type { CollectionIn, InputsOf, JsonObject, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
 import { SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
-import { assignRecordings, type Fractions, type RecordingInfo } from "./assign.js";
-
-export interface SplitParams {
-  fractions: Fractions;
-  balance: "events" | "recordings";
-}
+import { assignRecordings, type RecordingInfo } from "./assign.js";
 
 const CLASS = ["spontaneous", "prey"] as const;
 
@@ -38,7 +33,7 @@ function recordingsOf(items: CollectionIn["items"]): RecordingInfo[] {
   return [...byId].map(([id, e]) => ({ id, label: [...e.labels][0] as 0 | 1, events: e.events }));
 }
 
-const split: StageKind<SplitParams> = {
+const split = {
   name: "split",
   version: 1,
   description: "Train / validation / test by recording (no recording in two splits), stratified by class, deterministic from the pipeline's seed",
@@ -64,8 +59,8 @@ const split: StageKind<SplitParams> = {
   inputs: { events: { type: "collection", description: "events, subsamples or samples (anything whose items carry meta recording and label), or recordings" } },
   outputs: { splits: { type: "artifact", description: "`splits` JSON { recordings: { <recording id>: train | validation | test }, counts: per split and class, recordings and events }" } },
 
-  async run(ctx, params, inputs) {
-    const items = (inputs.events as CollectionIn).items;
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
+    const items = inputs.events.items;
     if (items.length === 0) throw new Error("split: the events collection is empty: nothing to split (did extract find no events?)");
     let recordings: RecordingInfo[];
     let assignment: Map<string, SplitName>;
@@ -101,6 +96,7 @@ const split: StageKind<SplitParams> = {
     ctx.log(line);
     return { splits: { files: { splits: "splits.json" }, meta: { counts } } };
   },
-};
+} as const;
 
-export default split;
+export type SplitParams = ParamsOf<typeof split.params>;
+export default split satisfies StageKind;

@@ -3,17 +3,11 @@
  * consecutive frames omitted, and one kept frame for the spatial stream. See README.md.
  */
 import { join } from "node:path";
-import type { ItemIn, ItemOut, StageKind } from "../../engine/stage-api.js";
+import type { InputsOf, ItemOut, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 import { checkSubsampleSize, chooseSubsample, longestOmittedRun, MAX_OMITTED_RUN, subsampleSeed } from "./select.js";
 
-export interface SubsampleParams {
-  count: number;
-  frames: number | null;
-  keep: number;
-  gzip: number;
-}
-
-const subsample: StageKind<SubsampleParams> = {
+const subsample = {
   name: "subsample",
   version: 1,
   description: "Per event: subsamples of its frames (no more than 2 consecutive omitted), each with one frame for the spatial stream",
@@ -39,13 +33,12 @@ const subsample: StageKind<SubsampleParams> = {
   inputs: { events: { type: "collection", each: true, description: "events (extract.events or mask.events): HDF5 `frames` [frames, rows, cols] uint8" } },
   outputs: { subsamples: { type: "collection", description: "per event, items s0..s{count-1}: HDF5 `frames` [keep, rows, cols] with attributes `indices`, `spatial_index`" } },
 
-  async run(ctx, params, inputs) {
-    const event = inputs.events as ItemIn;
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
+    const event = inputs.events;
     // `frames` as extract and mask name it; a lone file of another name (a glob of event files) will do.
-    const files = Object.values(event.files);
-    const path = event.files["frames"] ?? (files.length === 1 ? files[0] : undefined);
+    const path = mainFile(event, "frames");
     if (!path) {
-      throw new Error(`subsample: event ${event.id} has no "frames" file (it has: ${Object.keys(event.files).join(", ") || "none"}): feed the events of extract or mask, or one HDF5 file per item`);
+      throw new Error(`subsample: event ${event.id} has no "frames" file (it has: ${fileNames(event)}): feed the events of extract or mask, or one HDF5 file per item`);
     }
     const { readHdf5Video } = await import("../../lib/video/hdf5.js");
     const { writeSubsampleFile } = await import("../../lib/flow/files.js");
@@ -79,6 +72,7 @@ const subsample: StageKind<SubsampleParams> = {
     }
     return { subsamples: { items } };
   },
-};
+} as const;
 
-export default subsample;
+export type SubsampleParams = ParamsOf<typeof subsample.params>;
+export default subsample satisfies StageKind;

@@ -5,20 +5,12 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ArtifactIn, CollectionIn, ItemIn, StageKind } from "../../engine/stage-api.js";
+import type { InputsOf, ItemIn, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
 import { fallbackNote, isFallbackSample } from "../../lib/detect/fallback.js";
 import { readSplits } from "../../lib/splits.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 import type { FailedEvent } from "./report.js";
 import type { Row } from "../../lib/svm/split.js";
-
-export interface SvmStageParams {
-  folds: number;
-  test_fraction: number;
-  C: number[];
-  gamma: number[];
-  kernels: ("rbf" | "linear")[];
-  standardise: boolean;
-}
 
 /** The recording of an event: its `recording` meta, else its id up to the last "/" (rec003/ev01 -> rec003). */
 function recordingOf(item: ItemIn): string {
@@ -69,7 +61,7 @@ function collect(items: ItemIn[]): { rows: Row[]; failed: FailedEvent[]; names: 
   return { rows, failed, names };
 }
 
-const svm: StageKind<SvmStageParams> = {
+const svm = {
   name: "svm",
   version: 3, // 2: precision, recall undefined (null) rather than 0 without a denominator, F1 = 2TP / (2TP + FP + FN) as evaluate; 3: split and folds drawn from lib/random (sfc32), not mulberry32
   description: "The paper's baseline: an SVM on the five tail features, grid-searched with stratified k-fold CV, scored on held-out test recordings",
@@ -105,12 +97,13 @@ const svm: StageKind<SvmStageParams> = {
     report: { type: "artifact", description: "metrics.json, grid.csv (CV accuracy per grid point), report.md, table.csv (features, split, folds, predictions)" },
   },
 
-  async run(ctx, params, inputs) {
-    const items = (inputs.features as CollectionIn).items;
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>) {
+    const items = inputs.features.items;
     const { rows, failed, names } = collect(items);
     if (rows.length === 0) throw new Error(`svm: none of the ${items.length} events has fitted tail features (${failed.length} failed): check tailfit's reasons in its fit.json files`);
-    const splitsIn = inputs.splits as ArtifactIn | undefined;
-    const splitsPath = splitsIn ? (splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0]) : undefined;
+    const splitsIn = inputs.splits;
+    const splitsPath = splitsIn ? mainFile(splitsIn, "splits") : undefined;
+    if (splitsIn && !splitsPath) throw new Error(`svm: the splits input has no "splits" file (it has: ${fileNames(splitsIn)}): feed split.splits`);
     const splits = splitsPath ? { assignment: readSplits(splitsPath), what: "the splits file" } : undefined;
     const { svmTrainer } = await import("../../lib/svm/libsvm.js");
     const { runBaseline } = await import("../../lib/svm/baseline.js");
@@ -140,6 +133,7 @@ const svm: StageKind<SvmStageParams> = {
       },
     };
   },
-};
+} as const;
 
-export default svm;
+export type SvmStageParams = ParamsOf<typeof svm.params>;
+export default svm satisfies StageKind;

@@ -2,13 +2,13 @@
  * synthesize: renders the built-in dataset, synthetic high-speed recordings of head-fixed larval
  * zebrafish (one task per recording). See README.md for the model, the parameters and the files.
  */
-import type { JsonObject, StageKind } from "../../engine/stage-api.js";
-import { PARAMS_SCHEMA, recordingId, recordingParams, withDefaults, type RecordingParams, type SynthesizeParams } from "../../lib/synth/params.js";
+import type { JsonObject, ParamsOf, SplitParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { PARAMS_SCHEMA, recordingId, recordingParams, withDefaults } from "../../lib/synth/params.js";
 
 /** Frames of the recording being rendered: one buffer per worker, reused (fresh memory is slow to touch). */
 let frameBuffer: Uint8Array | undefined;
 
-const synthesize: StageKind<SynthesizeParams> = {
+const synthesize = {
   name: "synthesize",
   version: 1,
   description:
@@ -27,16 +27,16 @@ const synthesize: StageKind<SynthesizeParams> = {
     },
   },
 
-  split(params) {
+  split(params: ParamsOf<typeof this.params>) {
     const p = withDefaults(params);
     return Array.from({ length: p.recordings }, (_, i) => {
       const item = recordingParams(p, i);
-      return { id: recordingId(i), params: item as unknown as JsonObject, meta: { label: item.label, class: item.class } };
+      return { id: recordingId(i), params: item, meta: { label: item.label, class: item.class } };
     });
   },
 
-  async run(ctx, itemParams) {
-    const p = itemParams as unknown as RecordingParams;
+  async run(ctx: StageContext, itemParams: SplitParamsOf<typeof this.split>) {
+    const p = itemParams;
     const [{ renderRecording, recordingFrames }, { writeRecordingFiles }] = await Promise.all([
       import("../../lib/synth/recording.js"),
       import("../../lib/synth/output.js"),
@@ -72,6 +72,6 @@ const synthesize: StageKind<SynthesizeParams> = {
     };
     return { recordings: { files, meta } };
   },
-};
+} as const;
 
-export default synthesize;
+export default synthesize satisfies StageKind;

@@ -4,12 +4,13 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ItemIn, OutputValue, StageKind } from "../../engine/stage-api.js";
-import { fitOptions, TAILFIT_SCHEMA, type TailfitParams } from "./params.js";
+import type { InputsOf, OutputValue, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
+import { fitOptions, TAILFIT_SCHEMA } from "./params.js";
 
 const PREVIEW_FRAMES = 6;
 
-const tailfit: StageKind<TailfitParams> = {
+const tailfit = {
   name: "tailfit",
   version: 1,
   description: "Per event: points along the tail in every frame (Semmelhack et al. 2014's tail fitting), or the reason it failed",
@@ -27,12 +28,12 @@ const tailfit: StageKind<TailfitParams> = {
     },
   },
 
-  async run(ctx, params, inputs): Promise<Record<string, OutputValue>> {
-    const event = inputs.events as ItemIn;
-    // extract's events carry `frames`; HDF5 files fed by a glob carry `data` (their only 3-D uint8 dataset is read).
-    const path = event.files["frames"] ?? event.files["data"];
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>): Promise<Record<string, OutputValue>> {
+    const event = inputs.events;
+    // extract's events carry `frames`; an HDF5 file fed by a glob is its item's only file (its only 3-D uint8 dataset is read).
+    const path = mainFile(event, "frames");
     if (!path) {
-      throw new Error(`tailfit: event ${event.id} has no "frames" file (it has: ${Object.keys(event.files).join(", ") || "none"}): feed the events of extract`);
+      throw new Error(`tailfit: event ${event.id} has no "frames" file (it has: ${fileNames(event)}): feed the events of extract`);
     }
     const dataset = event.files["frames"] ? "frames" : undefined;
     const { readHdf5Video } = await import("../../lib/video/hdf5.js");
@@ -86,6 +87,6 @@ const tailfit: StageKind<TailfitParams> = {
     }
     return { tails: { files, meta: { tailfit: "ok", tail_points: fit.points } } };
   },
-};
+} as const;
 
-export default tailfit;
+export default tailfit satisfies StageKind;

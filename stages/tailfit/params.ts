@@ -1,22 +1,6 @@
 /** The tailfit stage's parameters: JSON Schema with defaults and units, and their mapping onto the fitter's options. */
+import type { ParamsOf } from "../../engine/stage-api.js";
 import type { TailFitOptions } from "../../lib/tail/fit.js";
-
-export interface TailfitParams {
-  start_x_px: number;
-  start_y_fraction: number;
-  direction_deg: number;
-  step_px: number | null;
-  profile_half_width_steps: number;
-  blur_sigma_steps: number;
-  max_turn_deg: number;
-  tip_contrast: number;
-  min_contrast_sigmas: number;
-  start_contrast_sigmas: number;
-  min_points: number;
-  max_points: number;
-  max_lost_fraction: number;
-  preview: boolean;
-}
 
 /** The paper's crop is 256 px wide with points 5 px apart: the default step scales with the crop. */
 export const PAPER_CROP_PX = 256;
@@ -82,6 +66,8 @@ export const TAILFIT_SCHEMA = {
   },
 } as const;
 
+export type TailfitParams = ParamsOf<typeof TAILFIT_SCHEMA>;
+
 /** Fitter options for a crop of rows x cols. */
 export function fitOptions(p: TailfitParams, rows: number, cols: number): TailFitOptions {
   const step = p.step_px ?? (PAPER_STEP_PX * cols) / PAPER_CROP_PX;
@@ -106,5 +92,5 @@ export function fitOptions(p: TailfitParams, rows: number, cols: number): TailFi
 export function defaultTailfitParams(): TailfitParams {
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(TAILFIT_SCHEMA.properties)) out[key] = (spec as { default: unknown }).default;
-  return out as unknown as TailfitParams;
+  return out as TailfitParams;
 }

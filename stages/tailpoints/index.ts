@@ -4,18 +4,10 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
-import type { ArtifactIn, ItemIn, JsonObject, OutputValue, StageKind } from "../../engine/stage-api.js";
+import type { InputsOf, JsonObject, OutputValue, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 
-export interface TailpointsParams {
-  format: "auto" | "deeplabcut" | "sleap";
-  bodyparts: string[] | null;
-  individual: string | null;
-  min_likelihood: number;
-  max_missing_fraction: number;
-  axis_deg: number | null;
-}
-
-const tailpoints: StageKind<TailpointsParams> = {
+const tailpoints = {
   name: "tailpoints",
   version: 1,
   description: "Per CSV of tail points tracked with DeepLabCut or SLEAP: tail points in tailfit's format (for features)",
@@ -51,18 +43,19 @@ const tailpoints: StageKind<TailpointsParams> = {
     tails: { type: "collection", description: "per CSV: `points` (JSON tail-points/1) and `fit` (JSON); meta `tailfit` ok | failed, `reason`, `label`, `recording`" },
   },
 
-  async run(ctx, params, inputs): Promise<Record<string, OutputValue>> {
-    const item = inputs.tracks as ItemIn;
-    const path = item.files["data"] ?? Object.values(item.files)[0];
-    if (!path) throw new Error(`tailpoints: ${item.id} has no file: feed CSV files with { glob: "tracks/*.csv" }`);
+  async run(ctx: StageContext, params: ParamsOf<typeof this.params>, inputs: InputsOf<typeof this.inputs>): Promise<Record<string, OutputValue>> {
+    const item = inputs.tracks;
+    const path = mainFile(item, "data");
+    if (!path) throw new Error(`tailpoints: ${item.id} has no CSV file (it has: ${fileNames(item)}): feed CSV files with { glob: "tracks/*.csv" }`);
     const { readTracks } = await import("../../lib/tail/tracks-csv.js");
     const { tracksToTailPoints } = await import("../../lib/tail/tracks-points.js");
     const { writeTailPoints } = await import("../../lib/tail/points-file.js");
     const { readLabels, labelFor } = await import("./labels.js");
 
     const meta: JsonObject = {};
-    const labelsIn = inputs.labels as ArtifactIn | undefined;
-    const labelsPath = labelsIn ? Object.values(labelsIn.files)[0] : undefined;
+    const labelsIn = inputs.labels;
+    const labelsPath = labelsIn ? mainFile(labelsIn, "data") : undefined;
+    if (labelsIn && !labelsPath) throw new Error(`tailpoints: the labels input holds no one CSV file (it has: ${fileNames(labelsIn)}): give it as labels: { file: labels.csv }`);
     if (labelsPath) {
       const found = labelFor(readLabels(labelsPath), item.id);
       if (!found) throw new Error(`tailpoints: the labels file has no row for ${item.id}: add a row "${basename(item.id)},<0|1>" (0 spontaneous, 1 prey)`);
@@ -90,6 +83,7 @@ const tailpoints: StageKind<TailpointsParams> = {
     writeTailPoints(join(ctx.outDir, "points.json"), result.tail);
     return { tails: { files: { fit: "fit.json", points: "points.json" }, meta: { ...meta, tailfit: "ok", tail_points: tracks.parts.length } } };
   },
-};
+} as const;
 
-export default tailpoints;
+export type TailpointsParams = ParamsOf<typeof tailpoints.params>;
+export default tailpoints satisfies StageKind;

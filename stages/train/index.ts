@@ -5,29 +5,14 @@
  * Only types and the params schema are imported here: TensorFlow.js loads inside run(), since
  * the engine imports every stage kind in the main thread to validate a pipeline.
  */
-import type { CollectionIn, ArtifactIn, SplitItem, StageKind } from "../../engine/stage-api.js";
-import { ARCHITECTURE_SCHEMA, type ArchitectureParams } from "../../lib/model/architecture.js";
-import type { Augmentation } from "../../lib/model/batches.js";
-import type { Schedule } from "../../lib/model/adam.js";
-import type { BackendChoice } from "../../lib/model/backend.js";
-import type { KeepEpoch } from "../../lib/model/trainer.js";
+import type { InputsOf, JsonObject, OutputValue, ParamsOf, SplitItem, StageContext, StageKind } from "../../engine/stage-api.js";
+import { ARCHITECTURE_SCHEMA } from "../../lib/model/architecture.js";
 
-export interface TrainParams {
-  architecture: ArchitectureParams;
-  lr: number | number[];
-  weight_decay: number | number[];
-  epochs: number;
-  batch: number;
-  schedule: Schedule;
-  augmentation: Augmentation;
-  keep: KeepEpoch;
-  backend: BackendChoice;
-  seed: number | null;
-  memory_mb: number;
-}
+/** The lr and weight decay of the stage's params: a value or a list of values. */
+type GridParams = JsonObject & { lr: number | number[]; weight_decay: number | number[] };
 
 /** One grid point's params: the stage's, with a single lr and weight decay. */
-export type PointParams = Omit<TrainParams, "lr" | "weight_decay"> & { lr: number; weight_decay: number };
+export type GridPoint<P extends GridParams> = Omit<P, "lr" | "weight_decay"> & { lr: number; weight_decay: number };
 
 const oneOrMany = (description: string, def: number[]) => ({
   description,
@@ -36,7 +21,7 @@ const oneOrMany = (description: string, def: number[]) => ({
     { type: "number", minimum: 0 },
     { type: "array", items: { type: "number", minimum: 0 }, minItems: 1 },
   ],
-});
+}) as const;
 
 /** 0.001 -> "1e-3", 0 -> "0": short, path-safe ids for grid points. */
 function shortNumber(x: number): string {
@@ -47,11 +32,11 @@ function shortNumber(x: number): string {
 
 const list = (v: number | number[]): number[] => [...new Set(Array.isArray(v) ? v : [v])];
 
-export function gridPoints(params: TrainParams): SplitItem[] {
+export function gridPoints<P extends GridParams>(params: P): SplitItem<GridPoint<P>>[] {
   return list(params.lr).flatMap((lr) =>
     list(params.weight_decay).map((wd) => {
-      const point: PointParams = { ...params, lr, weight_decay: wd };
-      return { id: `lr${shortNumber(lr)}-wd${shortNumber(wd)}`, params: point as unknown as SplitItem["params"], meta: { lr, weight_decay: wd } };
+      const point: GridPoint<P> = { ...params, lr, weight_decay: wd };
+      return { id: `lr${shortNumber(lr)}-wd${shortNumber(wd)}`, params: point, meta: { lr, weight_decay: wd } };
     }),
   );
 }
@@ -59,7 +44,7 @@ export function gridPoints(params: TrainParams): SplitItem[] {
 /** Bump when the same params and inputs give another model (also invalidates checkpoints). */
 export const TRAIN_VERSION = 2;
 
-const train: StageKind<TrainParams> = {
+const train = {
   name: "train",
   version: TRAIN_VERSION,
   description: "Two-stream CNN (spatial grey frame + temporal flow stack, fused log-softmax), one training per lr x weight-decay grid point",
@@ -106,10 +91,12 @@ const train: StageKind<TrainParams> = {
     models: { type: "collection", description: "per grid point: model.json + weights.bin (TensorFlow.js LayersModel), history.json, metrics.json; meta lr, weight_decay, validation_accuracy" },
   },
   split: gridPoints,
-  async run(ctx, params, inputs) {
+  async run(ctx: StageContext, params: GridPoint<ParamsOf<typeof this.params>>, inputs: InputsOf<typeof this.inputs>): Promise<Record<string, OutputValue>> {
     const { trainPoint } = await import("./run.js");
-    return { models: await trainPoint(ctx, params as unknown as PointParams, inputs.samples as CollectionIn, inputs.splits as ArtifactIn, inputs.pretrained as ArtifactIn | undefined) };
+    return { models: await trainPoint(ctx, params, inputs.samples, inputs.splits, inputs.pretrained) };
   },
-};
+} as const;
 
-export default train;
+export type TrainParams = ParamsOf<typeof train.params>;
+export type PointParams = GridPoint<TrainParams>;
+export default train satisfies StageKind;

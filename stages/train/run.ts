@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
+import { fileNames, mainFile } from "../../lib/main-file.js";
 import { flowChannels, multiplyAdds, parameterCount, resolveArchitecture, type Architecture } from "../../lib/model/architecture.js";
 import { selectBackend } from "../../lib/model/backend.js";
 import { SampleCache } from "../../lib/model/dataset.js";
@@ -55,8 +56,8 @@ function explainOutOfMemory(error: Error, backend: string, arch: Architecture): 
 }
 
 export async function trainPoint(ctx: StageContext, params: PointParams, samples: CollectionIn, splitsIn: ArtifactIn, pretrained?: ArtifactIn): Promise<ArtifactOut> {
-  const splitsPath = splitsIn.files["splits"] ?? Object.values(splitsIn.files)[0];
-  if (!splitsPath) throw new Error("train: the splits input holds no file: feed split.splits");
+  const splitsPath = mainFile(splitsIn, "splits");
+  if (!splitsPath) throw new Error(`train: the splits input has no "splits" file (it has: ${fileNames(splitsIn)}): feed split.splits`);
   const sets = examplesBySplit(samples.items, readSplits(splitsPath));
   const layout = flowLayoutOf(samples.items);
   const flowPairs = flowPairsOf(layout.flowPairs, params.architecture);
