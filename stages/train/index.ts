@@ -24,6 +24,7 @@ export interface TrainParams {
   backend: BackendChoice;
   seed: number | null;
   memory_mb: number;
+  threads: number;
 }
 
 /** One grid point's params: the stage's, with a single lr and weight decay. */
@@ -90,10 +91,14 @@ const train: StageKind<TrainParams> = {
         description: "Seed of the initial weights, sample order, augmentations and dropout; null: the task's seed (from the pipeline's seed and the grid point). Set it to start every grid point from the same weights.",
       },
       memory_mb: { type: "integer", minimum: 0, default: 2048, description: "Sample files kept in memory (MiB) between epochs; beyond it they are read again. No effect on results." },
+      threads: {
+        type: "integer", minimum: 0, default: 0,
+        description: "Worker threads on the wasm and cpu backends, each computing the gradient of a slice of every batch (0: one per core, at most the batch size; 1: this thread alone). Changes float rounding only (results are bit-identical for the same thread count); no effect on GPU backends.",
+      },
     },
   },
-  // The backend changes float rounding only (README: results across backends), the others speed.
-  executionParams: ["backend", "memory_mb"],
+  // The backend and thread count change float rounding only (README: results across backends), memory speed.
+  executionParams: ["backend", "memory_mb", "threads"],
   inputs: {
     samples: { type: "collection", description: "flow.samples: HDF5 `sample` per subsample (flow, flow_range, spatial), meta label and recording" },
     splits: { type: "artifact", description: "split.splits: which recordings train, validate, test" },

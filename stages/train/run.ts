@@ -3,6 +3,7 @@
  * Loaded lazily by index.ts (it pulls in TensorFlow.js).
  */
 import { writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
 import { flowChannels, multiplyAdds, parameterCount, resolveArchitecture, type Architecture } from "../../lib/model/architecture.js";
@@ -82,6 +83,7 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
       checkpoint: { dir: ctx.scratch, fingerprint: CHECKPOINT_FINGERPRINT },
       log: ctx.log,
       signal: ctx.signal,
+      threads: Math.max(1, Math.min(params.threads || availableParallelism(), params.batch)),
       onBatch: (p) => ctx.progress(
         (p.epoch - 1) * batchesPerEpoch + p.batch, totalBatches,
         `epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(3)}, accuracy ${p.accuracy.toFixed(2)}, ${p.samplesPerSecond.toFixed(0)} samples/s`,
