@@ -110,13 +110,20 @@ function torch(net: BenchNetwork, threads: number, batch: number, steps: number,
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const selection = await selectBackend(o.backend);
+  let selection;
+  try {
+    selection = await selectBackend(o.backend);
+  } catch (error) {
+    console.error(`bench/train: ${(error as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
   const networks = benchNetworks().filter((n) => o.networks.includes(n.name));
   console.log(`# ${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown CPU"}), Node ${process.version}, TensorFlow.js ${tf.version_core} ${selection.backend}: ${selection.reason}`);
   for (const n of networks) {
     const params = [...benchWeights(n).values()].reduce((a, w) => a + w.values.length, 0);
     const macs = multiplyAdds(n.arch, n.streams);
-    console.log(`# ${n.name}: ${n.streams.join(" + ")}, ${n.arch.input_size}x${n.arch.input_size}, ${inputChannels(n.arch, "temporal")} flow channels, ${(params / 1e6).toFixed(2)} M weights (network ${(parameterCount(n.arch) / 1e6).toFixed(1)} M), ~${(macs / 1e9).toFixed(2)} G multiply-adds per sample forward`);
+    console.log(`# ${n.name}: ${n.streams.join(" + ")}, ${n.arch.input_size}x${n.arch.input_size}, ${inputChannels(n.arch, "temporal")} flow channels, ${(params / 1e6).toFixed(2)} M weights (both streams ${(parameterCount(n.arch) / 1e6).toFixed(2)} M), ~${(macs / 1e9).toFixed(2)} G multiply-adds per sample forward`);
   }
   const figures: Figure[] = [];
   const say = (f: Figure) => {
