@@ -12,7 +12,6 @@
 import {
   backend_util,
   Conv2D,
-  getKernel,
   PadV2,
   Reshape,
   Reverse,
@@ -24,16 +23,10 @@ import {
   type NamedTensorInfoMap,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
+import { callWasmKernel, type WasmBackend } from "./wasm-backend-access.js";
 
-interface DisposingBackend extends KernelBackend {
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-function callKernel(name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo {
-  const kernel = getKernel(name, "wasm");
-  if (!kernel) throw new Error(`the wasm backend has no ${name} kernel, which our Conv2DBackpropInput needs: use the cpu backend`);
-  return kernel.kernelFunc({ inputs, backend, attrs }) as TensorInfo;
-}
+const callKernel = (name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo =>
+  callWasmKernel(name, backend, inputs, attrs, "Conv2DBackpropInput");
 
 export interface BackpropInputArgs {
   inputs: { dy: TensorInfo; filter: TensorInfo };
@@ -78,7 +71,7 @@ export function conv2dBackpropInputViaConv2D({ inputs, backend, attrs }: Backpro
       pad: [[0, 0], [before[0]!, after[0]!], [before[1]!, after[1]!], [0, 0]] as unknown as number[],
     });
   } finally {
-    for (const t of temporaries) if (t !== dy) (backend as DisposingBackend).disposeData(t.dataId);
+    for (const t of temporaries) if (t !== dy) (backend as WasmBackend).disposeData(t.dataId);
   }
 }
 

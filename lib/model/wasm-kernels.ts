@@ -31,24 +31,12 @@ import {
   type NamedTensorInfoMap,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
+import { callWasmKernel, type WasmBackend } from "./wasm-backend-access.js";
 import { backpropInputKernel } from "./wasm-conv-input-grad.js";
 import { maxPoolGradWasm } from "./wasm-max-pool-grad.js";
 
-interface DisposingBackend extends KernelBackend {
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-/** Runs one of the wasm backend's own kernels on TensorInfos (no tensors, no engine bookkeeping). */
-function callKernel(name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo {
-  const kernel = getKernel(name, "wasm");
-  if (!kernel) throw new Error(`the wasm backend has no ${name} kernel, which our Conv2DBackpropFilter needs: use the cpu backend`);
-  return kernel.kernelFunc({ inputs, backend, attrs }) as TensorInfo;
-}
-
-interface HeapBackend extends KernelBackend {
-  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
+const callKernel = (name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo =>
+  callWasmKernel(name, backend, inputs, attrs, "Conv2DBackpropFilter");
 
 /**
  * [B, H, W, C] -> [C, H, W, B] in JavaScript on the wasm heap, one pixel's B x C block at a time
@@ -56,10 +44,10 @@ interface HeapBackend extends KernelBackend {
  * took 180 ms of the 490 ms filter gradient of the default network's conv1 (temporal, batch 32);
  * this takes about a tenth of that.
  */
-function swapBatchAndChannels(backend: HeapBackend, x: TensorInfo): TensorInfo {
+function swapBatchAndChannels(backend: WasmBackend, x: TensorInfo): TensorInfo {
   const [b, h, w, c] = x.shape as [number, number, number, number];
   const out = backend.makeOutput([c, h, w, b], "float32");
-  const dst = backend.typedArrayFromHeap(out); // after the allocation, which may grow the heap
+  const dst = backend.typedArrayFromHeap(out);
   const src = backend.typedArrayFromHeap(x);
   const pixels = h * w;
   for (let p = 0; p < pixels; p++) {
@@ -105,11 +93,11 @@ export function conv2dBackpropFilterWasm({ inputs, backend, attrs }: BackpropFil
   const bottom = Math.max(0, (kh - 1) * dh + (oh - 1) * sh - top - height! + 1);
   const right = Math.max(0, (kw - 1) * dw + (ow - 1) * sw - left - width! + 1);
 
-  const disposable = backend as DisposingBackend;
+  const disposable = backend as WasmBackend;
   const temporaries: TensorInfo[] = [];
   const keep = (t: TensorInfo): TensorInfo => (temporaries.push(t), t);
   try {
-    const xT = keep(swapBatchAndChannels(backend as HeapBackend, x)); // [Ci, H, W, B]
+    const xT = keep(swapBatchAndChannels(backend as WasmBackend, x)); // [Ci, H, W, B]
     const dyT = keep(callKernel(Transpose, backend, { x: dy }, { perm: [1, 2, 0, 3] })); // [OH, OW, B, Co]
     let grad = keep(callKernel(Conv2D, backend, { x: xT, filter: dyT }, {
       strides: [dh, dw], dilations: [sh, sw], dataFormat: "NHWC", dimRoundingMode: undefined as unknown as string,

@@ -6,11 +6,8 @@
  * cpu backend, which matters after a ReLU (windows of zeros).
  */
 import { backend_util, type KernelBackend, type TensorInfo } from "@tensorflow/tfjs-core";
+import type { WasmBackend } from "./wasm-backend-access.js";
 
-interface WasmHeapBackend extends KernelBackend {
-  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
 
 export interface MaxPoolGradArgs {
   inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
@@ -20,7 +17,7 @@ export interface MaxPoolGradArgs {
 
 export function maxPoolGradWasm({ inputs, backend, attrs }: MaxPoolGradArgs): TensorInfo {
   const { dy, input } = inputs;
-  const heap = backend as WasmHeapBackend;
+  const heap = backend as WasmBackend;
   const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
