@@ -3,9 +3,10 @@
  * 1/sqrt(epoch), loss = NLL of the fused log-softmax, validation after every epoch, a checkpoint
  * after every epoch.
  *
- * Reproducible for a given seed and backend: the weights are drawn on the host from the seed,
- * and epoch e's order, augmentations and dropout masks come from a generator seeded by
- * (seed, e) alone, so resuming after epoch e replays exactly what an uninterrupted run does.
+ * Reproducible for a given seed, backend and thread count: the weights are drawn on the host
+ * from the seed, and epoch e's order, augmentations and dropout masks come from a generator
+ * seeded by (seed, e) alone, so resuming after epoch e replays exactly what an uninterrupted run
+ * does. Each step runs in this thread or across worker threads (train-step.ts).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "./gradients.js";
