@@ -1,11 +1,10 @@
 """PyTorch reference for bench/train.ts: the same two-stream network (read from the
-architecture JSON that the TypeScript benchmark writes; default and paper, and the paper's
-temporal stream alone), the same loss (NLL of the averaged
-log-softmax) and optimiser (Adam with weight decay), random inputs; prints one JSON line per
-network with its training throughput in samples/s.
+architecture JSON that the TypeScript benchmark writes), or its temporal stream alone, the same
+loss (NLL of the averaged log-softmax) and optimiser (Adam with weight decay), random inputs;
+prints one JSON line with its training throughput in samples/s.
 
-    python3 bench/train_reference.py archs.json [--threads N] [--steps 3] [--paper-steps 1]
-                                     [--batch 32] [--paper-batch 4]
+    python3 bench/train_reference.py net.json [--threads N] [--device cpu|cuda]
+    net.json: {"arch": {...}, "temporal_only": false, "batch": 32, "steps": 5}
 """
 import argparse
 import json
@@ -42,13 +41,13 @@ def flow_channels(arch):
     return 2 * len(range(0, arch["flow_pairs"], arch["flow_stride"]))
 
 
-def samples_per_second(arch, batch, steps, temporal_only):
-    spatial, temporal = stream(arch, 1, True), stream(arch, flow_channels(arch), False)
+def samples_per_second(arch, batch, steps, temporal_only, device):
+    spatial, temporal = stream(arch, 1, True).to(device), stream(arch, flow_channels(arch), False).to(device)
     params = list(temporal.parameters()) + ([] if temporal_only else list(spatial.parameters()))
     optimiser = torch.optim.Adam(params, lr=1e-4, weight_decay=1e-4)
     s = arch["input_size"]
-    xs, xt = torch.randn(batch, 1, s, s), torch.randn(batch, flow_channels(arch), s, s)
-    y = torch.arange(batch) % 2
+    xs, xt = torch.randn(batch, 1, s, s, device=device), torch.randn(batch, flow_channels(arch), s, s, device=device)
+    y = torch.arange(batch, device=device) % 2
     times = []
     for i in range(steps + 1):  # the first step warms up
         start = time.perf_counter()
@@ -59,6 +58,8 @@ def samples_per_second(arch, batch, steps, temporal_only):
             out = (F.log_softmax(spatial(xs), 1) + F.log_softmax(temporal(xt), 1)) / 2
         F.nll_loss(out, y).backward()
         optimiser.step()
+        if device != "cpu":
+            torch.cuda.synchronize()
         if i > 0:
             times.append(time.perf_counter() - start)
     return batch / (sum(times) / len(times))
@@ -66,23 +67,17 @@ def samples_per_second(arch, batch, steps, temporal_only):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("archs")
+    ap.add_argument("net")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--paper-steps", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--paper-batch", type=int, default=4)
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    with open(a.archs) as f:
-        archs = json.load(f)
-    networks = [("default", archs["default"], False), ("paper", archs["paper"], False), ("paper-temporal", archs["paper"], True)]
-    for name, arch, temporal_only in networks:
-        paper = name != "default"
-        batch, steps = (a.paper_batch, a.paper_steps) if paper else (a.batch, a.steps)
-        rate = samples_per_second(arch, batch, steps, temporal_only)
-        print(json.dumps({"network": name, "version": torch.__version__, "threads": a.threads, "batch": batch, "steps": steps, "samples_per_second": rate}), flush=True)
+    with open(a.net) as f:
+        net = json.load(f)
+    rate = samples_per_second(net["arch"], net["batch"], net["steps"], net["temporal_only"], a.device)
+    name = torch.cuda.get_device_name(0) if a.device != "cpu" else "CPU"
+    print(json.dumps({"version": torch.__version__, "device": name, "threads": a.threads, "samples_per_second": rate}), flush=True)
 
 
 if __name__ == "__main__":

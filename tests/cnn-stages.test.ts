@@ -103,6 +103,7 @@ describe("train and evaluate stages in a pipeline", () => {
     expect(metrics.table1.test_fused).toBe(1);
     expect(metrics.splits.test.n).toBe(16);
     expect(metrics.splits.test.fused.confusion).toEqual([[8, 0], [0, 8]]);
+    expect(metrics.splits.test.fused.class_recall).toEqual([1, 1]);
     expect([metrics.splits.test.events.n, metrics.splits.test.events.accuracy, metrics.splits.train.events.n]).toEqual([2, 1, 6]);
     const table = readFileSync(join(dir, "results/evaluate/report/table.md"), "utf8");
     expect(table).toMatch(/\| this run \| 1\.0000 \| 1\.0000 \|/);

@@ -1,12 +1,14 @@
 /**
- * Our wasm Conv2DBackpropFilter against the cpu backend's, for strides, paddings, dilations and
- * shapes; and the gradient of a whole conv2d through tf.grad on both backends.
+ * Our wasm Conv2DBackpropFilter and Conv2DBackpropInput against the cpu backend's, for strides,
+ * paddings, dilations and shapes; and the gradient of a whole conv2d through tf.grad on both
+ * backends.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
 import "../lib/model/gradients.js";
 import { selectBackend } from "../lib/model/backend.js";
 import { missingTrainingKernels } from "../lib/model/wasm-kernels.js";
+import { conv2dBackpropInputViaConv2D } from "../lib/model/wasm-conv-input-grad.js";
 import { Rng } from "../lib/random.js";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -112,5 +114,87 @@ describe("wasm Conv2DBackpropFilter", () => {
     const c = CASES[4]!;
     backpropFilter(c, randomValues(size(c.x), 1), randomValues(3 * 5 * 5 * 6, 2), [3, 5, 5, 6], c.filter);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe("wasm Conv2DBackpropInput (XNNPACK Conv2D on the spread-out dy)", () => {
+  beforeAll(async () => {
+    await selectBackend("cpu");
+    await selectBackend("wasm");
+  });
+
+  // The filter cases without dilation (TF.js's input gradient takes none), a batch of 5, and
+  // padding wider than the filter, where the stock kernel takes over.
+  const inputCases: Case[] = [
+    ...CASES.filter((c) => !c.dilations),
+    { x: [5, 7, 9, 3], filter: [3, 3, 3, 2], strides: [1, 2], pad: "same" },
+    { x: [2, 6, 6, 2], filter: [3, 3, 2, 3], strides: 1, pad: 3 },
+  ];
+
+  function backpropInput(c: Case, dyv: Float32Array, dyShape: number[], wv: Float32Array): Float32Array {
+    return tf.tidy(() => {
+      const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: undefined, inputShape: c.x };
+      const out = tf.engine().runKernel("Conv2DBackpropInput", { dy: tf.tensor(dyv, dyShape), filter: tf.tensor4d(wv, c.filter) }, attrs as never) as tf.Tensor;
+      expect(out.shape).toEqual(c.x);
+      return out.dataSync() as Float32Array;
+    });
+  }
+
+  it("takes the XNNPACK route for the network's shapes and leaves padding wider than the filter to the stock kernel", async () => {
+    await tf.setBackend("wasm");
+    const backend = tf.backend();
+    const route = (c: Case, dyShape: number[]) => tf.tidy(() => {
+      const dy = tf.zeros(dyShape);
+      const out = conv2dBackpropInputViaConv2D({ inputs: { dy, filter: tf.zeros(c.filter) }, backend, attrs: { strides: c.strides as number, pad: c.pad as never, inputShape: c.x } });
+      if (out) tf.engine().makeTensorFromTensorInfo(out).dispose();
+      return out !== null;
+    });
+    expect(route(inputCases[5]!, [2, 6, 6, 3])).toBe(true); // conv2: 5x5 stride 2 pad 1
+    expect(route(inputCases.at(-1)!, [2, 10, 10, 3])).toBe(false);
+  });
+
+  it.each(inputCases.map((c, i) => [i, c] as const))("case %i equals the cpu backend's gradient", async (i, c) => {
+    await tf.setBackend("cpu");
+    const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad as never).shape);
+    const dyv = randomValues(size(dyShape), 300 + i);
+    const wv = randomValues(size(c.filter), 400 + i);
+    const expected = backpropInput(c, dyv, dyShape, wv);
+    await tf.setBackend("wasm");
+    const before = tf.memory().numTensors;
+    const actual = backpropInput(c, dyv, dyShape, wv);
+    expect(tf.memory().numTensors).toBe(before);
+    expectClose(actual, expected);
+    expect(actual.some((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe("wasm MaxPoolGrad (JavaScript on the heap)", () => {
+  beforeAll(async () => {
+    await selectBackend("cpu");
+    await selectBackend("wasm");
+  });
+
+  const poolCases: { x: [number, number, number, number]; size: number | [number, number]; strides: number | [number, number]; pad: "valid" | "same" | number; relu: boolean }[] = [
+    { x: [2, 11, 11, 3], size: 3, strides: 2, pad: "valid", relu: true }, // the network's 3/2 pool after a ReLU: ties of zeros
+    { x: [3, 10, 9, 2], size: 3, strides: 2, pad: "same", relu: false },
+    { x: [1, 8, 8, 5], size: 2, strides: 2, pad: "valid", relu: true },
+    { x: [2, 9, 7, 1], size: [3, 2], strides: [1, 2], pad: 1, relu: false },
+  ];
+
+  it.each(poolCases.map((c, i) => [i, c] as const))("case %i equals the cpu backend's gradient of maxPool", async (i, c) => {
+    const xv = randomValues(size(c.x), 500 + i).map((v) => (c.relu ? Math.max(0, v) : v));
+    const grad = () => tf.tidy(() => {
+      const x = tf.tensor4d(xv, c.x);
+      const dyShape = tf.maxPool(x, c.size, c.strides, c.pad).shape;
+      const dy = tf.tensor(randomValues(size(dyShape), 600 + i), dyShape);
+      return (tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, c.size, c.strides, c.pad), dy)))(x).dataSync() as Float32Array);
+    });
+    await tf.setBackend("cpu");
+    const expected = grad();
+    await tf.setBackend("wasm");
+    const before = tf.memory().numTensors;
+    const actual = grad();
+    expect(tf.memory().numTensors).toBe(before);
+    expectClose(actual, expected);
   });
 });

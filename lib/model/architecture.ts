@@ -184,10 +184,10 @@ export function parameterCount(arch: Architecture): number {
   return allWeightShapes(arch).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
 }
 
-/** Multiply-adds of one forward pass of both streams (conv and dense layers). */
-export function multiplyAdds(arch: Architecture): number {
+/** Multiply-adds of one forward pass of both streams, or of those given (conv and dense layers). */
+export function multiplyAdds(arch: Architecture, streams: readonly Stream[] = STREAMS): number {
   let total = 0;
-  for (const stream of STREAMS) {
+  for (const stream of streams) {
     let side = arch.input_size;
     let channels = inputChannels(arch, stream);
     for (const layer of arch.conv) {

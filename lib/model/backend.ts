@@ -131,7 +131,7 @@ const tryWasm: Attempt = async () => {
   const missing = missingTrainingKernels("wasm");
   if (missing.length) throw new Unavailable(`the wasm backend lacks kernels that training needs: ${missing.join(", ")}`);
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
-  return `XNNPACK in WebAssembly${simd ? " with SIMD" : ""}, one thread, plus our Conv2DBackpropFilter kernel`;
+  return `XNNPACK in WebAssembly${simd ? " with SIMD" : ""}, one thread per TF.js instance (the trainer runs one per worker thread), plus our Conv2DBackpropFilter, Conv2DBackpropInput and MaxPoolGrad kernels`;
 };
 
 const tryCpu: Attempt = async () => {

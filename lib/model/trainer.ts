@@ -3,21 +3,22 @@
  * 1/sqrt(epoch), loss = NLL of the fused log-softmax, validation after every epoch, a checkpoint
  * after every epoch.
  *
- * Reproducible for a given seed and backend: the weights are drawn on the host from the seed,
- * and epoch e's order, augmentations and dropout masks come from a generator seeded by
- * (seed, e) alone, so resuming after epoch e replays exactly what an uninterrupted run does.
+ * Reproducible for a given seed, backend and thread count: the weights are drawn on the host
+ * from the seed, and epoch e's order, augmentations and dropout masks come from a generator
+ * seeded by (seed, e) alone, so resuming after epoch e replays exactly what an uninterrupted run
+ * does. Each step runs in this thread or across worker threads (train-step.ts).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "./gradients.js";
 import { Rng, hash32 } from "../random.js";
-import { AdamL2, learningRate, type Schedule } from "./adam.js";
+import { learningRate, type AdamState, type Schedule } from "./adam.js";
 import type { Architecture } from "./architecture.js";
 import { epochDraws, recordingBatches, type Augmentation } from "./batches.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import type { ExampleRef, SampleSource } from "./dataset.js";
-import { nllLoss, twoStream, type DropoutMasks, type TensorWeights } from "./forward.js";
-import { batchTensors } from "./input.js";
+import type { TensorWeights } from "./forward.js";
 import { accuracyOf, meanNll, predict } from "./predict.js";
+import { drawMasks, inProcessStep, parallelStep, type TrainStep } from "./train-step.js";
 import { initialWeights, type HostWeights } from "./weights.js";
 
 /** Which epoch's weights a training returns: the best on the validation samples, or the last. */
@@ -82,6 +83,12 @@ export interface TrainOptions {
   onEpoch?(record: EpochRecord): void;
   log?(message: string): void;
   signal?: AbortSignal;
+  /**
+   * Worker threads that each compute a slice of every batch (on the wasm or cpu backend; 1: this
+   * thread alone, as on a GPU backend). Results differ from one thread's by float rounding only,
+   * and are bit-identical for the same seed, backend and thread count.
+   */
+  threads?: number;
 }
 
 export interface TrainResult {
@@ -94,34 +101,12 @@ export interface TrainResult {
   resumedAfter: number;
 }
 
-export async function readWeights(vars: Map<string, tf.Variable>): Promise<HostWeights> {
-  const out: HostWeights = new Map();
-  for (const [name, v] of vars) out.set(name, { shape: v.shape, values: (await v.data()) as Float32Array });
-  return out;
-}
-
 /**
  * Whether epoch record `a` validates better than `b`: higher fused accuracy, and at equal
  * accuracy (a few dozen validation samples make ties common) lower fused loss.
  */
 export function validatesBetter(a: ValidationRecord, b: ValidationRecord): boolean {
   return a.accuracy > b.accuracy || (a.accuracy === b.accuracy && a.loss < b.loss);
-}
-
-/** Inverted-dropout masks drawn in call order from `rng`. */
-function dropoutFrom(rng: Rng, rate: number): DropoutMasks {
-  return (_stream, _layer, [rows, cols]) => {
-    const mask = new Float32Array(rows * cols);
-    const keep = 1 / (1 - rate);
-    for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < rate ? 0 : keep;
-    return tf.tensor2d(mask, [rows, cols]);
-  };
-}
-
-function oneHot(labels: number[], classes: number): tf.Tensor2D {
-  const values = new Float32Array(labels.length * classes);
-  labels.forEach((y, i) => (values[i * classes + y] = 1));
-  return tf.tensor2d(values, [labels.length, classes]);
 }
 
 export async function validate(arch: Architecture, weights: TensorWeights, source: SampleSource, examples: ExampleRef[], batchSize: number, signal?: AbortSignal): Promise<ValidationRecord | null> {
@@ -136,6 +121,13 @@ export async function validate(arch: Architecture, weights: TensorWeights, sourc
   };
 }
 
+/** Data-parallel on the CPU backends when more than one thread is asked for; in this thread otherwise. */
+async function openStep(arch: Architecture, initial: HostWeights, weightDecay: number, threads: number, adam?: AdamState): Promise<TrainStep> {
+  const backend = tf.getBackend();
+  if (threads > 1 && (backend === "wasm" || backend === "cpu")) return parallelStep(arch, initial, weightDecay, threads, backend, adam);
+  return inProcessStep(arch, initial, weightDecay, adam);
+}
+
 export async function trainTwoStream(data: TrainData, s: TrainSettings, options: TrainOptions = {}): Promise<TrainResult> {
   if (data.train.length === 0) throw new Error("no training samples: the splits file assigns no recording of these samples to \"train\"");
   const { arch } = s;
@@ -144,15 +136,8 @@ export async function trainTwoStream(data: TrainData, s: TrainSettings, options:
   if (resumed) log(resumed.reason);
   const start = resumed?.checkpoint;
   const host = start?.weights ?? options.initial ?? initialWeights(arch, s.seed);
-  const vars = new Map<string, tf.Variable>();
-  for (const [name, w] of host) {
-    const t = tf.tensor(w.values, w.shape);
-    vars.set(name, tf.variable(t, true));
-    t.dispose(); // the variable holds its own reference to the data
-  }
-  const varList = [...vars.values()];
-  const nameOf = new Map(varList.map((v, i) => [v.name, [...vars.keys()][i]!]));
-  const adam = new AdamL2(vars, { weightDecay: s.weightDecay }, start?.adam);
+  const stepper = await openStep(arch, host, s.weightDecay, options.threads ?? 1, start?.adam);
+  log(`training with ${stepper.description}`);
   const history: EpochRecord[] = [...(start?.history ?? [])];
   let best = start?.best;
   const batchesPerEpoch = Math.ceil((s.augmentation === "all" ? 18 : 1) * data.train.length / s.batchSize);
@@ -161,7 +146,6 @@ export async function trainTwoStream(data: TrainData, s: TrainSettings, options:
     for (let epoch = (start?.epoch ?? 0) + 1; epoch <= s.epochs; epoch++) {
       const rng = new Rng(hash32(s.seed, "epoch", epoch));
       const batches = recordingBatches(epochDraws(data.train.length, s.augmentation, rng), data.train, s.batchSize, rng);
-      const dropout = dropoutFrom(rng, arch.dropout);
       const lr = learningRate(s.lr, epoch, s.schedule);
       const began = performance.now();
       let lossSum = 0;
@@ -172,21 +156,9 @@ export async function trainTwoStream(data: TrainData, s: TrainSettings, options:
         const batch = batches[b]!;
         const examples = batch.map((d) => data.train[d.example]!);
         const samples = await Promise.all(examples.map((e) => data.source.get(e)));
-        const input = batchTensors(samples, batch.map((d) => d.augmentation), arch.input_size);
         const labels = examples.map((e) => e.label);
-        const target = oneHot(labels, arch.classes);
-        let fused: tf.Tensor2D | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const out = twoStream(arch, vars, input.spatial, input.temporal, dropout);
-          fused = tf.keep(out.fused);
-          return nllLoss(out.fused, target);
-        }, varList);
-        const named: Record<string, tf.Tensor> = {};
-        for (const [id, g] of Object.entries(grads)) named[nameOf.get(id)!] = g;
-        adam.apply(named, lr);
-        const loss = (await value.data())[0]!;
-        correct += accuracyOf((await fused!.data()) as Float32Array, labels, arch.classes) * labels.length;
-        tf.dispose([value, fused!, target, input.spatial, input.temporal, ...Object.values(grads)]);
+        const { loss, fused } = await stepper.step(samples, batch.map((d) => d.augmentation), labels, drawMasks(arch, batch.length, rng), lr);
+        correct += accuracyOf(fused, labels, arch.classes) * labels.length;
         lossSum += loss * labels.length;
         seen += labels.length;
         options.onBatch?.({
@@ -195,24 +167,24 @@ export async function trainTwoStream(data: TrainData, s: TrainSettings, options:
         });
       }
       const seconds = (performance.now() - began) / 1000;
-      const validation = await validate(arch, vars, data.source, data.validation, s.batchSize, options.signal);
+      const current = stepper.tensors();
+      const validation = await validate(arch, current.weights, data.source, data.validation, s.batchSize, options.signal).finally(() => current.release());
       const record: EpochRecord = { epoch, lr, loss: lossSum / seen, accuracy: correct / seen, validation, samples: seen, seconds, samples_per_second: seen / seconds };
       history.push(record);
       const bestRecord = best ? history[best.epoch - 1]!.validation : null;
       const improved = s.keep === "best" && validation !== null && (!bestRecord || validatesBetter(validation, bestRecord));
       // Reading the weights back to the host costs a GPU round trip: only for a checkpoint or a new best.
-      const weights = improved || options.checkpoint ? await readWeights(vars) : undefined;
+      const weights = improved || options.checkpoint ? await stepper.weights() : undefined;
       if (improved) best = { epoch, weights: weights! };
       if (options.checkpoint) {
-        saveCheckpoint(options.checkpoint.dir, { fingerprint: options.checkpoint.fingerprint, epoch, history, weights: weights!, adam: await adam.state(), ...(best ? { best } : {}) });
+        saveCheckpoint(options.checkpoint.dir, { fingerprint: options.checkpoint.fingerprint, epoch, history, weights: weights!, adam: await stepper.adamState(), ...(best ? { best } : {}) });
       }
       options.onEpoch?.(record);
     }
     // Without validation samples there is nothing to choose by: the last epoch stays.
-    const kept = best ?? { epoch: history.length, weights: await readWeights(vars) };
+    const kept = best ?? { epoch: history.length, weights: await stepper.weights() };
     return { weights: kept.weights, keptEpoch: kept.epoch, history, resumedAfter: start?.epoch ?? 0 };
   } finally {
-    adam.dispose();
-    for (const v of varList) v.dispose();
+    await stepper.close();
   }
 }

@@ -1,10 +1,13 @@
 /** The evaluation for people: the paper's Table 1 layout, then every split and stream, then the grid. */
+import { balancedAccuracy, classRecalls } from "../../lib/model/class-recall.js";
 import type { BinaryMetrics } from "../../lib/model/metrics.js";
 import type { SplitName } from "../../lib/splits.js";
 import type { GridRow } from "./select.js";
 
 export type StreamName = "spatial" | "temporal" | "fused";
-export type SplitMetrics = Record<SplitName, ({ n: number; events?: BinaryMetrics } & Partial<Record<StreamName, BinaryMetrics>>)>;
+/** A stream's metrics with the recall of each class (class_recall[c]: of class c's samples, the share predicted c). */
+export type StreamMetrics = BinaryMetrics & { class_recall?: number[] };
+export type SplitMetrics = Record<SplitName, ({ n: number; events?: BinaryMetrics } & Partial<Record<StreamName, StreamMetrics>>)>;
 
 /** Table 1, row 2 (corners masked), Breier & Onken 2020. */
 const PAPER_ROW = { train: 0.9997, validation: 0.9597, test_spatial: 0.8213, test_temporal: 0.9581, test_fused: 0.9632 };
@@ -36,18 +39,20 @@ export function markdownReport(selected: GridRow, reason: string, m: SplitMetric
     "## Per split and stream",
     "",
     "Class 1 (prey) is positive. Confusion: rows true class 0, 1; columns predicted 0, 1. F1 = 2 TP / (2 TP + FP + FN), as the SVM's; " +
-      "a precision or recall with no predicted or no true prey sample is undefined (-, null in metrics.json).",
+      "a precision or recall with no predicted or no true prey sample is undefined (-, null in metrics.json). " +
+      "Recall per class: of the spontaneous (0) and prey (1) samples, the share predicted as such; balanced: their mean (0.5 for a stream that predicts one class for everything).",
     "",
-    "| split | stream | samples | accuracy | precision | recall | F1 | confusion |",
-    "|---|---|---|---|---|---|---|---|",
+    "| split | stream | samples | accuracy | precision | recall | F1 | recall 0 / 1 | balanced | confusion |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const split of ["train", "validation", "test"] as const) {
     for (const stream of ["spatial", "temporal", "fused"] as const) {
       const s = m[split][stream];
       if (!s) continue;
-      lines.push(`| ${split} | ${stream} | ${s.n} | ${f(s.accuracy)} | ${f(s.precision)} | ${f(s.recall)} | ${f(s.f1)} | [[${s.confusion[0].join(", ")}], [${s.confusion[1].join(", ")}]] |`);
+      const recalls = classRecalls(s.confusion).map((r) => f(r)).join(" / ");
+      lines.push(`| ${split} | ${stream} | ${s.n} | ${f(s.accuracy)} | ${f(s.precision)} | ${f(s.recall)} | ${f(s.f1)} | ${recalls} | ${f(balancedAccuracy(s.confusion))} | [[${s.confusion[0].join(", ")}], [${s.confusion[1].join(", ")}]] |`);
     }
-    if (m[split].n === 0) lines.push(`| ${split} | - | 0 | - | - | - | - | - |`);
+    if (m[split].n === 0) lines.push(`| ${split} | - | 0 | - | - | - | - | - | - | - |`);
   }
   lines.push(
     "",

@@ -11,6 +11,7 @@ import { flowChannels } from "../../lib/model/architecture.js";
 import { selectBackend } from "../../lib/model/backend.js";
 import { SampleCache, type ExampleRef } from "../../lib/model/dataset.js";
 import { binaryMetrics, eventPredictions } from "../../lib/model/metrics.js";
+import { classRecalls } from "../../lib/model/class-recall.js";
 import { readModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
 import { argmaxRows, predict, type Predictions } from "../../lib/model/predict.js";
 import { fallbackNote, isFallbackSample } from "../../lib/detect/fallback.js";
@@ -74,11 +75,15 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
         batchSize: params.batch, signal: ctx.signal, onBatch: (d) => ctx.progress((done = base + d), total),
       });
       const labels = examples.map((e) => e.label);
-      for (const stream of STREAMS) metrics[split][stream] = binaryMetrics(labels, argmaxRows(p[stream], p.classes));
+      for (const stream of STREAMS) {
+        const b = binaryMetrics(labels, argmaxRows(p[stream], p.classes));
+        metrics[split][stream] = { ...b, class_recall: classRecalls(b.confusion) };
+      }
       const events = eventPredictions(examples.map((e) => e.id), labels, p.fused, p.classes);
       metrics[split].events = binaryMetrics(events.labels, events.predicted);
       predicted.push({ split, examples, p });
-      ctx.log(`${split}: ${examples.length} samples, accuracy spatial ${metrics[split].spatial!.accuracy.toFixed(4)}, temporal ${metrics[split].temporal!.accuracy.toFixed(4)}, fused ${metrics[split].fused!.accuracy.toFixed(4)}; ${events.labels.length} events, fused ${metrics[split].events.accuracy.toFixed(4)}${fallbackNote(fallbackSamples[split], examples.length, "samples")}`);
+      const recall = (s: (typeof STREAMS)[number]) => metrics[split][s]!.class_recall!.map((r) => r.toFixed(2)).join("/");
+      ctx.log(`${split}: ${examples.length} samples, accuracy spatial ${metrics[split].spatial!.accuracy.toFixed(4)}, temporal ${metrics[split].temporal!.accuracy.toFixed(4)}, fused ${metrics[split].fused!.accuracy.toFixed(4)} (recall per class 0/1: spatial ${recall("spatial")}, temporal ${recall("temporal")}, fused ${recall("fused")}); ${events.labels.length} events, fused ${metrics[split].events.accuracy.toFixed(4)}${fallbackNote(fallbackSamples[split], examples.length, "samples")}`);
     }
   } finally {
     tf.dispose([...tensors.values()]);
@@ -109,7 +114,11 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
   return {
     report: {
       files: { metrics: "metrics.json", table: "table.md", predictions: "predictions.csv" },
-      meta: { selected: chosen.id, train: round(t.train), validation: round(t.validation), test_spatial: round(t.test_spatial), test_temporal: round(t.test_temporal), test_fused: round(t.test_fused), fallback_samples: SPLIT_NAMES.reduce((n, s) => n + fallbackSamples[s], 0) },
+      meta: {
+        selected: chosen.id, train: round(t.train), validation: round(t.validation), test_spatial: round(t.test_spatial), test_temporal: round(t.test_temporal), test_fused: round(t.test_fused),
+        ...Object.fromEntries(STREAMS.map((s) => [`test_recall_${s}`, metrics.test[s]?.class_recall?.map(round) ?? null])),
+        fallback_samples: SPLIT_NAMES.reduce((n, s) => n + fallbackSamples[s], 0),
+      },
     },
     model: { files: modelFiles, meta: { selected: chosen.id, lr: selected.lr, weight_decay: selected.weight_decay } },
   };

@@ -75,10 +75,14 @@ const train = {
         description: "Seed of the initial weights, sample order, augmentations and dropout; null: the task's seed (from the pipeline's seed and the grid point). Set it to start every grid point from the same weights.",
       },
       memory_mb: { type: "integer", minimum: 0, default: 2048, description: "Sample files kept in memory (MiB) between epochs; beyond it they are read again. No effect on results." },
+      threads: {
+        type: "integer", minimum: 0, default: 0,
+        description: "Worker threads on the wasm and cpu backends, each computing the gradient of a slice of every batch (0: one per core, at most the batch size; 1: this thread alone). Changes float rounding only (results are bit-identical for the same thread count); no effect on GPU backends.",
+      },
     },
   },
-  // The backend changes float rounding only (README: results across backends), the others speed.
-  executionParams: ["backend", "memory_mb"],
+  // The backend and thread count change float rounding only (README: results across backends), the others speed.
+  executionParams: ["backend", "memory_mb", "threads"],
   // On a cluster: room for memory_mb's sample cache (2 GiB) and the model beside it, two cores
   // for the backend. No GPU by default: on a CPU-only cluster a GPU request is never scheduled.
   resources: { cpus: 2, mem_mb: 4096 },

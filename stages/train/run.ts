@@ -3,6 +3,7 @@
  * Loaded lazily by index.ts (it pulls in TensorFlow.js).
  */
 import { writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
 import { fileNames, mainFile } from "../../lib/main-file.js";
@@ -50,8 +51,9 @@ function explainOutOfMemory(error: Error, backend: string, arch: Architecture): 
   if (backend !== "wasm" || !/memory access out of bounds|Aborted\(|out of memory/i.test(error.message)) return error;
   const gb = (parameterCount(arch) * 4 * 4) / 1e9;
   return new Error(
-    `train: the wasm backend ran out of memory (${error.message.split("\n")[0]}): weights, Adam's moments and gradients alone take ${gb.toFixed(1)} GB and its heap stops near 2 GB; ` +
-      "use a smaller architecture (narrower fc layers), or backend webgpu or tensorflow (cpu works but is about 500x slower)",
+    `train: the wasm backend ran out of memory (${error.message.split("\n")[0]}): in one thread weights, Adam's moments and gradients alone take ${gb.toFixed(1)} GB and its heap stops near 2 GB; ` +
+      `with threads above 1 Adam's moments stay on the host and each worker holds the weights and their gradients (${(gb / 2).toFixed(1)} GB) and its slice's activations: ` +
+      "use threads: 2 or more, a smaller batch, a smaller architecture (narrower fc layers), or backend webgpu or tensorflow",
   );
 }
 
@@ -84,6 +86,7 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
       checkpoint: { dir: ctx.scratch, fingerprint: CHECKPOINT_FINGERPRINT },
       log: ctx.log,
       signal: ctx.signal,
+      threads: Math.max(1, Math.min(params.threads || availableParallelism(), params.batch)),
       onBatch: (p) => ctx.progress(
         (p.epoch - 1) * batchesPerEpoch + p.batch, totalBatches,
         `epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(3)}, accuracy ${p.accuracy.toFixed(2)}, ${p.samplesPerSecond.toFixed(0)} samples/s`,

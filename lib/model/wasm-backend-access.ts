@@ -1,0 +1,19 @@
+/**
+ * What our wasm kernels use of the wasm backend beyond KernelBackend: its own kernels called on
+ * TensorInfos (no tensors, no engine bookkeeping), freeing temporaries, and views of the heap.
+ */
+import { getKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from "@tensorflow/tfjs-core";
+
+export interface WasmBackend extends KernelBackend {
+  disposeData(dataId: object, force?: boolean): boolean;
+  makeOutput(shape: number[], dtype: "float32"): TensorInfo;
+  /** A Float32Array over the tensor's bytes on the heap: take it after the last allocation, which may grow (and replace) the heap's buffer. */
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+/** Runs one of the wasm backend's own kernels; `user` names our kernel that needs it, for the error. */
+export function callWasmKernel(name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap, user: string): TensorInfo {
+  const kernel = getKernel(name, "wasm");
+  if (!kernel) throw new Error(`the wasm backend has no ${name} kernel, which our ${user} needs: use the cpu backend`);
+  return kernel.kernelFunc({ inputs, backend, attrs }) as TensorInfo;
+}
