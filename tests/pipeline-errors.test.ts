@@ -24,7 +24,7 @@ const cases: { name: string; yaml: string; set?: string[]; expect: RegExp[] }[] 
   { name: "duplicate key", yaml: "stages:\n  numbers: {}\n  numbers: {}\n", expect: [/pipeline\.yaml:4:\d+: YAML: .*[Uu]nique/] },
   { name: "no stages", yaml: "seed: 1\n", expect: [/missing required key "stages"/] },
   { name: "unknown top-level key", yaml: "stagez: {}\nstages:\n  numbers: {}\n", expect: [/pipeline\.yaml:2:1: key "stagez": unknown key "stagez"$/, /^  hint: allowed keys: seed, cache/] },
-  { name: "unknown stage key", yaml: "stages:\n  numbers:\n    parms: {count: 2}\n", expect: [/pipeline\.yaml:4:5: stage "numbers", key "stages.numbers.parms": unknown key "parms"$/, /^  hint: allowed keys: kind, description, inputs, params$/] },
+  { name: "unknown stage key", yaml: "stages:\n  numbers:\n    parms: {count: 2}\n", expect: [/pipeline\.yaml:4:5: stage "numbers", key "stages.numbers.parms": unknown key "parms"$/, /^  hint: allowed keys: kind, description, inputs, params, resources$/] },
   { name: "unknown param", yaml: "stages:\n  numbers:\n    params:\n      count: 2\n      cuont: 3\n", expect: [/pipeline\.yaml:6:7: stage "numbers", key "cuont": unknown key "cuont"$/, /^  hint: allowed keys: count, base$/] },
   { name: "param of the wrong type", yaml: "stages:\n  numbers:\n    params:\n      count: many\n", expect: [/pipeline\.yaml:5:14: stage "numbers", key "count": expected integer/] },
   { name: "param out of range", yaml: "stages:\n  numbers:\n    params: { count: -1 }\n", expect: [/pipeline\.yaml:4:22: stage "numbers", key "count": expected a number >= 0/] },
