@@ -1,12 +1,13 @@
 import { join } from "node:path";
+import { LocalCache } from "../cache/local-cache.js";
 import type { KeyParts } from "../cache/records.js";
 import { Store } from "../cache/store.js";
 import { codeChanges, CodeFingerprints, projectRoot } from "./code-fingerprint.js";
-import type { EngineEvent } from "./events.js";
-import type { Executor } from "./executor.js";
+import type { Logger } from "./events.js";
 import { canonicalJson } from "./hash.js";
 import type { Pipeline } from "./pipeline.js";
-import { Scheduler, type PlannedTask } from "./scheduler.js";
+import { Plan, planInputs, selectStages, type PlannedTask } from "./plan.js";
+import { Rebuilder } from "./rebuilder.js";
 
 export interface StageStatus {
   stage: string;
@@ -19,46 +20,68 @@ export interface StageStatus {
   waitsOn: string[];
 }
 
-/** A dry run that also says, for every task that would run, what changed since it last ran. */
+export interface QueryOptions {
+  targets: string[];
+  force?: string[];
+  rehash?: boolean;
+  /** Hears the plan's events (a dry run prints them); silent when absent. */
+  logger?: Logger;
+  onWouldRun?: (task: PlannedTask) => void;
+}
+
+/**
+ * The plan as far as it can be known without running anything: every task whose inputs exist,
+ * cached (`done`) or stale (`would-run`); stages below a stale one stay unknown. Writes nothing.
+ */
+export async function queryPlan(pipeline: Pipeline, options: QueryOptions): Promise<Plan> {
+  const stages = selectStages(pipeline, options.targets);
+  const logger: Logger = options.logger ?? (() => undefined);
+  const rebuilder = new Rebuilder(new LocalCache(new Store(pipeline.cacheDir)), { force: options.force, rehash: options.rehash, logger });
+  const inputs = await planInputs(pipeline, stages, { rehash: options.rehash });
+  const plan = new Plan(pipeline, stages, inputs, {
+    restore: (task) => rebuilder.restore(task),
+    stale: (task) => {
+      logger({ type: "task-would-run", stage: task.stage, item: task.itemId, key: task.key });
+      options.onWouldRun?.(task);
+    },
+    stageFailed: () => undefined,
+    logger,
+  }, true);
+  plan.start();
+  return plan;
+}
+
+/** Per stage: up to date, or stale and exactly why (what changed since each stale task last ran). */
 export async function pipelineStatus(pipeline: Pipeline, targets: string[] = []): Promise<StageStatus[]> {
   const store = new Store(pipeline.cacheDir);
+  const plan = await queryPlan(pipeline, { targets });
   // Read past runs only when something is stale: an up-to-date pipeline needs no explanation.
   let previous: Map<string, Map<string, string>> | undefined;
   let code: CodeFingerprints | undefined;
-  const stages = new Map<string, StageStatus>();
-  const entry = (stage: string): StageStatus => {
-    let s = stages.get(stage);
-    if (!s) stages.set(stage, (s = { stage, state: "up-to-date", cached: 0, stale: 0, reasons: [], waitsOn: [] }));
-    return s;
+  const codeDiff = (modulePath: string) => (before: string): string[] => {
+    const old = store.readCode(before);
+    code ??= new CodeFingerprints(join(pipeline.cacheDir, "code-stat.json"));
+    return old ? codeChanges(old, code.of(modulePath).manifest, projectRoot(modulePath)) : [];
   };
-  const reasons = new Map<string, Map<string, number>>();
-  const onWouldRun = (task: PlannedTask): void => {
-    const s = entry(task.stage);
-    s.stale++;
-    s.state = "stale";
-    previous ??= previousKeys(store, pipeline.stages.map((n) => n.name));
-    const why = explain(task, previous, store, (before) => {
-      const modulePath = pipeline.byName.get(task.stage)!.modulePath;
-      const old = store.readCode(before);
-      code ??= new CodeFingerprints(join(pipeline.cacheDir, "code-stat.json"));
-      return old ? codeChanges(old, code.of(modulePath).manifest, projectRoot(modulePath)) : [];
-    });
-    const counts = reasons.get(task.stage) ?? new Map<string, number>();
-    reasons.set(task.stage, counts);
-    for (const r of why) counts.set(r, (counts.get(r) ?? 0) + 1);
-  };
-  const logger = (e: EngineEvent): void => {
-    if (e.type === "task-done" && e.source === "cached") entry(e.stage).cached++;
-  };
-  const scheduler = new Scheduler(pipeline, idleExecutor, { targets, dryRun: true, logger, onWouldRun });
-  await scheduler.run();
-
-  const order = pipeline.stages.filter((s) => !targets.length || stages.has(s.name) || scheduler.selected(s.name));
-  return order.map((node) => {
-    const s = entry(node.name);
-    s.reasons = [...(reasons.get(node.name) ?? new Map()).entries()].map(([reason, count]) => ({ reason, count }));
+  const statuses = new Map<string, StageStatus>();
+  for (const [name, state] of plan.stages) {
+    const s: StageStatus = { stage: name, state: "up-to-date", cached: 0, stale: 0, reasons: [], waitsOn: [] };
+    const reasons = new Map<string, number>();
+    for (const task of state.tasks) {
+      if (task.status === "done") s.cached++;
+      if (task.status !== "would-run") continue;
+      s.stale++;
+      s.state = "stale";
+      previous ??= previousKeys(store, pipeline.stages.map((n) => n.name));
+      for (const r of explain(task, previous, store, codeDiff(state.node.modulePath))) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    }
+    s.reasons = [...reasons].map(([reason, count]) => ({ reason, count }));
+    statuses.set(name, s);
+  }
+  return pipeline.stages.filter((node) => statuses.has(node.name)).map((node) => {
+    const s = statuses.get(node.name)!;
     const upstream = Object.values(node.inputs).flatMap((b) => (b.source === "stage" ? [b.stage] : []));
-    const blockers = upstream.filter((u) => stages.get(u)?.state !== "up-to-date");
+    const blockers = upstream.filter((u) => statuses.get(u)?.state !== "up-to-date");
     if (blockers.length) {
       s.waitsOn = blockers;
       if (s.state === "up-to-date") s.state = "waits";
@@ -128,11 +151,3 @@ export function diffValues(prefix: string, a: unknown, b: unknown, path = "", de
   const delta = deltas && typeof a === "number" && typeof b === "number" ? ` (${b > a ? "+" : ""}${Number((b - a).toPrecision(4))})` : "";
   return [`${prefix}${path || "(all)"}: ${show(a)} -> ${show(b)}${delta}`];
 }
-
-const idleExecutor: Executor = {
-  name: "dry-run",
-  slots: 1,
-  needsSharedFilesystem: false,
-  run: () => Promise.reject(new Error("a dry run runs nothing")),
-  close: async () => undefined,
-};
