@@ -2,8 +2,11 @@
  * Planning overhead: a no-op `dag run` over a pipeline whose items are all cached, beside the same
  * pipeline in Snakemake (Debian's package), measured in one run on one machine.
  *
- *   node dist/bench/planning.js [items=10000] [repeats=5]
+ *   node dist/bench/planning.js [items=10000] [repeats=5] [--before CHECKOUT]
  *
+ * With --before, the same no-op run and status of another checkout's build (its dist/, e.g. the
+ * main branch before an engine change) are timed too, interleaved with this one's, each in a
+ * workspace of its own: the before/after figures of one machine at one moment.
  * The pipeline: a generator of N numbers (one item each), a per-item stage, a stage over the
  * whole collection: 2N + 1 cached tasks. Snakemake gets the same three rules over N files.
  */
@@ -12,10 +15,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-const items = Number(process.argv[2] ?? 10_000);
-const repeats = Number(process.argv[3] ?? 5);
-const cli = resolve("dist/engine/cli.js");
-const fixtures = resolve("dist/tests/fixtures/stages");
+const args = process.argv.slice(2);
+const beforeAt = args.indexOf("--before");
+const before = beforeAt >= 0 ? resolve(args.splice(beforeAt, 2)[1] ?? "") : undefined;
+const items = Number(args[0] ?? 10_000);
+const repeats = Number(args[1] ?? 5);
 
 function time(cmd: string, args: string[], cwd: string): number {
   const start = process.hrtime.bigint();
@@ -29,7 +33,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function dagWorkspace(): string {
+function dagWorkspace(fixtures: string): string {
   const dir = mkdtempSync(join(tmpdir(), "bench-dag-"));
   writeFileSync(join(dir, "pipeline.yaml"), `stage_paths: [${JSON.stringify(fixtures)}]
 stages:
@@ -80,11 +84,25 @@ function fillSnakemake(dir: string): void {
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "?"}, Node ${process.version}`;
 console.log(`planning overhead, ${items} items (${2 * items + 1} tasks), median of ${repeats}; ${machine}`);
 
-const dag = dagWorkspace();
-const cold = time(process.execPath, [cli, "run"], dag);
-const dagNoop = median(Array.from({ length: repeats }, () => time(process.execPath, [cli, "run"], dag)));
-const dagStatus = median(Array.from({ length: repeats }, () => time(process.execPath, [cli, "status"], dag)));
-console.log(`dag: cold run ${cold.toFixed(1)} s; no-op run ${dagNoop.toFixed(2)} s; status ${dagStatus.toFixed(2)} s`);
+/** A build of dag to time: its CLI and the fixture stages the benchmark's pipeline uses. */
+const builds = [{ name: before ? "after" : "dag", root: resolve(".") }, ...(before ? [{ name: "before", root: before }] : [])].map((b) => {
+  const cli = join(b.root, "dist/engine/cli.js");
+  const dir = dagWorkspace(join(b.root, "dist/tests/fixtures/stages"));
+  const cold = time(process.execPath, [cli, "run"], dir);
+  return { ...b, cli, dir, cold, noop: [] as number[], status: [] as number[] };
+});
+for (let i = 0; i < repeats; i++) {
+  for (const b of builds) b.noop.push(time(process.execPath, [b.cli, "run"], b.dir));
+  for (const b of builds) b.status.push(time(process.execPath, [b.cli, "status"], b.dir));
+}
+for (const b of builds) {
+  console.log(`${b.name} (${b.root}): cold run ${b.cold.toFixed(1)} s; no-op run ${median(b.noop).toFixed(2)} s; status ${median(b.status).toFixed(2)} s`);
+}
+if (before) {
+  const [after, was] = builds;
+  console.log(`after / before: no-op run ${(median(after.noop) / median(was.noop)).toFixed(2)}x; status ${(median(after.status) / median(was.status)).toFixed(2)}x`);
+}
+const dagNoop = median(builds[0].noop);
 
 const hasSnakemake = spawnSync("snakemake", ["--version"], { encoding: "utf8" });
 if (hasSnakemake.status !== 0) {

@@ -71,6 +71,12 @@ export class WorkspaceLock {
     try { unlinkSync(this.path); } catch { /* already removed */ }
   }
 
+  /** The process holding the lock now, if a live one does (`dag status` during a run). */
+  holder(): LockHolder | undefined {
+    const found = this.inspect();
+    return found && !found.stale ? found.holder : undefined;
+  }
+
   /** Create the lock, whole, if there is none; false if there is one. */
   private create(holder: LockHolder): boolean {
     const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;

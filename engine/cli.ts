@@ -26,6 +26,7 @@ import { publishStage } from "./results.js";
 import { Scheduler } from "./scheduler.js";
 import { pipelineStatus } from "./status.js";
 import { watchedPaths, watchLoop } from "./watch.js";
+import { formatLiveState, readLiveState } from "./live-status.js";
 
 const EXIT = { ok: 0, failed: 1, invalid: 2, busy: 3, diskFull: 4, internal: 70, cancelled: 130 } as const;
 
@@ -234,11 +235,18 @@ common(
     });
   });
 
-common(program.command("status").description("say for each stage whether it is up to date, and if not exactly why"))
+common(program.command("status").description("say for each stage whether it is up to date, and if not exactly why; during a run, what is queued, running and done"))
   .argument("[stages...]", "only these stages and what they need")
   .option("--json", "print the status as JSON")
   .action(async (stages: string[], opts: CommonOptions & { json?: boolean }) => {
     const pipeline = await load(opts);
+    // A run in progress: what it is doing (its cache is being written, so what is stale would be a guess).
+    const holder = new WorkspaceLock(join(pipeline.cacheDir, "lock")).holder();
+    const live = holder && readLiveState(pipeline.cacheDir);
+    if (holder && live && live.pid === holder.pid && live.host === holder.host) {
+      process.stdout.write(opts.json ? `${JSON.stringify({ running: live }, null, 2)}\n` : formatLiveState(live, holder.command));
+      return;
+    }
     const status = await pipelineStatus(pipeline, stages);
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);

@@ -16,6 +16,12 @@ export interface Executor {
    */
   readonly needsSharedFilesystem: boolean;
   /**
+   * Tasks handed to `run` wait in a queue of the executor's own (a cluster's) before they run:
+   * it sends `{ type: "started" }` when one starts, and until then `dag status` counts it as
+   * queued. Absent or false: a task runs from the moment `run` is called.
+   */
+  readonly queues?: boolean;
+  /**
    * Run one task; when `signal` aborts, the task should stop at its next check (see worker.ts).
    * A failure rejects with a `TaskFailure` (task-spec.ts) that says why.
    */

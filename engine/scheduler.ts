@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { Cache } from "../cache/cache.js";
 import type { RunRecord } from "../cache/records.js";
 import { LocalCache } from "../cache/local-cache.js";
 import { Store } from "../cache/store.js";
@@ -6,6 +7,7 @@ import type { Assembled } from "./artifacts.js";
 import { asDiskFull, isDiskFull } from "./errors.js";
 import type { Logger } from "./events.js";
 import type { Executor } from "./executor.js";
+import { liveIdentity, liveStatePath, LiveStatusWriter, type LiveStage, type LiveState } from "./live-status.js";
 import { taskName } from "./loggers/format.js";
 import type { Pipeline, StageNode } from "./pipeline.js";
 import { Plan, planInputs, selectStages, type PlannedTask, type Task } from "./plan.js";
@@ -28,6 +30,8 @@ export interface RunOptions {
   name?: string;
   logger: Logger;
   signal?: AbortSignal;
+  /** Where results are looked up and kept; the store under the pipeline's `.dag/` unless given. */
+  cache?: Cache;
   /** Called when a stage completes with its assembled outputs (results publishing). */
   onStageComplete?: (stage: StageNode, outputs: Record<string, Assembled>) => void;
   /** Called for every task that would run in a dry run, to explain why. */
@@ -66,6 +70,9 @@ export class Scheduler {
   /** An error of the engine itself (a full disk while writing the cache): ends the run, then is thrown. */
   private fatal?: unknown;
   private finish!: () => void;
+  /** Handed to an executor that queues (a cluster) and not started there yet. */
+  private readonly inExecutorQueue = new Set<Task>();
+  private live?: LiveStatusWriter;
 
   constructor(private readonly pipeline: Pipeline, private readonly executor: Executor, private readonly options: RunOptions) {}
 
@@ -82,7 +89,7 @@ export class Scheduler {
     const stages = selectStages(pipeline, options.targets ?? []);
     if (options.dryRun) return this.dryRun(runId, started, stages);
 
-    const cache = new LocalCache(new Store(pipeline.cacheDir));
+    const cache = options.cache ?? new LocalCache(new Store(pipeline.cacheDir));
     cache.open();
     options.logger({ type: "run-start", runId, pipeline: pipeline.file, stages: stages.map((s) => s.name), jobs: this.executor.slots, dryRun: false });
     const inputs = await planInputs(pipeline, stages, { rehash: options.rehash, persist: cache });
@@ -104,11 +111,17 @@ export class Scheduler {
       this.pump();
     };
     options.signal?.addEventListener("abort", abort, { once: true });
+    const identity = liveIdentity(runId, this.executor.name, started);
+    this.live = new LiveStatusWriter(liveStatePath(pipeline.cacheDir), () => ({ ...identity, updatedAt: "", stages: this.liveStages() }));
     const done = new Promise<void>((resolve) => (this.finish = resolve));
-    plan.start();
-    this.pump();
-    await done;
-    options.signal?.removeEventListener("abort", abort);
+    try {
+      plan.start();
+      this.pump();
+      await done;
+    } finally {
+      options.signal?.removeEventListener("abort", abort);
+      this.live.close();
+    }
 
     const record = (): RunRecord => runRecord(plan, pipeline, { id: runId, name: options.name, started, targets: options.targets ?? [], cancelled: this.cancelled });
     if (this.fatal) {
@@ -155,6 +168,7 @@ export class Scheduler {
   }
 
   private pump(): void {
+    this.live?.changed();
     while (!this.stopping && this.running < this.executor.slots && this.readyCount) {
       const queue = this.ready.findLast((q) => q?.length)!;
       const task = queue.shift()!;
@@ -177,6 +191,7 @@ export class Scheduler {
     const started = Date.now();
     logger({ type: "task-start", stage: task.stage, item: task.itemId });
     const spec = rebuilder.spec(plan, task);
+    if (this.executor.queues) this.inExecutorQueue.add(task);
     const controller = new AbortController();
     const onCancel = (): void => controller.abort();
     this.options.signal?.addEventListener("abort", onCancel, { once: true });
@@ -184,7 +199,9 @@ export class Scheduler {
       .run(
         spec,
         (m) => {
-          if (m.type === "progress") logger({ type: "task-progress", stage: task.stage, item: task.itemId, done: m.done, total: m.total, ...(m.note ? { note: m.note } : {}) });
+          if (m.type === "started") {
+            if (this.inExecutorQueue.delete(task)) this.live?.changed();
+          } else if (m.type === "progress") logger({ type: "task-progress", stage: task.stage, item: task.itemId, done: m.done, total: m.total, ...(m.note ? { note: m.note } : {}) });
           else if (m.type === "warning") logger({ type: "warning", message: `${taskName(task.stage, task.itemId)}: ${m.message}` });
           else logger({ type: "task-log", stage: task.stage, item: task.itemId, message: m.message });
         },
@@ -217,9 +234,26 @@ export class Scheduler {
       )
       .finally(() => {
         this.options.signal?.removeEventListener("abort", onCancel);
+        this.inExecutorQueue.delete(task);
         this.running--;
         this.pump();
       });
+  }
+
+  /** Per stage, how many tasks wait, run, are done or failed (`dag status` during the run). */
+  private liveStages(): LiveState["stages"] {
+    const stages: LiveState["stages"] = {};
+    for (const [name, state] of this.plan!.stages) {
+      const s: LiveStage = { queued: 0, running: 0, done: 0, failed: 0, total: state.tasks.length, final: state.allTasksKnown };
+      for (const t of state.tasks) {
+        if (t.status === "ready") s.queued++;
+        else if (t.status === "running") s[this.inExecutorQueue.has(t) ? "queued" : "running"]++;
+        else if (t.status === "done") s.done++;
+        else if (t.status === "failed") s.failed++;
+      }
+      stages[name] = s;
+    }
+    return stages;
   }
 
   /**

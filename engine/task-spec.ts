@@ -28,7 +28,9 @@ export interface TaskResult {
 export type TaskMessage =
   | { type: "progress"; done: number; total: number; note?: string }
   | { type: "log"; message: string }
-  | { type: "warning"; message: string };
+  | { type: "warning"; message: string }
+  /** The task left the executor's own queue and runs (sent only by executors with `queues`). */
+  | { type: "started" };
 
 export type TaskOutputs = Record<string, TaskOutput>;
 

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { SlurmExecutor } from "../dist/engine/executors/slurm.js";
 import { recording, resultBytes } from "./helpers/executors.js";
 import { queuedJobs, slurmCluster } from "./helpers/slurm.js";
-import { chainPipeline, CLI, run, workspace } from "./helpers/workspace.js";
+import { chainPipeline, CLI, dag, run, workspace } from "./helpers/workspace.js";
 
 const cluster = slurmCluster();
 if (!cluster.available) console.warn(`SKIPPED: the tests on a real SLURM cluster: ${cluster.why}`);
@@ -62,6 +62,38 @@ describe.skipIf(!cluster.available)("the SLURM executor on a real single-node cl
     expect((await run(fresh)).ok).toBe(true);
     expect(resultBytes(local)).toEqual(resultBytes(fresh));
     expect(queuedJobs(local)).toEqual([]);
+  });
+
+  it("runs real stages (rendering and reading HDF5, OpenCV) on the nodes with the local run's bytes", () => {
+    const yaml = "stages:\n  synthesize: { params: { recordings: 2 } }\n  extract:\n    inputs: { recordings: synthesize.recordings }\n    params: { crop_size: 128, bladder: { offset: 5 } }\n";
+    const local = workspace(yaml, false);
+    const onCluster = workspace(yaml, false);
+    expect(dag(local, "run").code).toBe(0);
+    const r = dag(onCluster, "run", "--executor", "slurm", "--slurm-poll", "0.3");
+    expect(r.code, r.stderr).toBe(0);
+    expect(Object.keys(resultBytes(local)).length).toBeGreaterThan(10);
+    expect(resultBytes(onCluster)).toEqual(resultBytes(local));
+  });
+
+  it("dag status during a run shows a job waiting in SLURM's queue as queued, and the running one as running", async () => {
+    // Two tasks that each ask for every CPU of the one node: one runs, the other waits for it.
+    const cpus = Number(spawnSync("nproc", { encoding: "utf8" }).stdout.trim());
+    const stage = (ms: number): string => `{ kind: sleepy, params: { ms: ${ms} }, resources: { cpus: ${cpus} } }`;
+    const dir = workspace(`stages:\n  first: ${stage(5000)}\n  second: ${stage(5001)}\n`);
+    const child = spawn(process.execPath, [CLI, "run", "--executor", "slurm", "--slurm-poll", "0.2"], { cwd: dir, stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    try {
+      const text = await until("one job running and one queued in dag status", () => {
+        const out = dag(dir, "status").stdout;
+        return /1 running/.test(out) && /1 queued/.test(out) ? out : undefined;
+      });
+      expect(text).toMatch(/slurm executor/);
+      expect(text).toMatch(/^(first|second)\s+1 queued, 0 done of 1$/m);
+      expect(text).toMatch(/^(first|second)\s+1 running, 0 done of 1$/m);
+    } finally {
+      expect(await exited).toBe(0);
+    }
+    expect(dag(dir, "status").stdout).toMatch(/first\s+up to date/);
   });
 
   it("keeps no more jobs in the queue than --slurm-max-jobs", async () => {

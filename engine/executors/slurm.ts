@@ -38,6 +38,8 @@ interface Job {
   tail: string[];
   /** Looks at the queue that did not list it. */
   unseen: number;
+  /** SLURM said it left the queue (running, or past it): `dag status` counts it as running. */
+  started: boolean;
   onAbort: () => void;
 }
 
@@ -54,6 +56,7 @@ interface Job {
 export class SlurmExecutor implements Executor {
   readonly name = "slurm";
   readonly needsSharedFilesystem = true;
+  readonly queues = true;
   readonly slots: number;
   private dirs?: TaskDirs;
   /** Tasks gathered for one sbatch call, by stage and resources. */
@@ -78,7 +81,7 @@ export class SlurmExecutor implements Executor {
     this.dirs ??= new TaskDirs(spec.storeRoot, this.name);
     return new Promise<TaskResult>((resolve, reject) => {
       const job: Job = {
-        spec, dir: "", batch: "", onMessage, signal, resolve, reject, cancelled: false, logOffset: 0, tail: [], unseen: 0,
+        spec, dir: "", batch: "", onMessage, signal, resolve, reject, cancelled: false, logOffset: 0, tail: [], unseen: 0, started: false,
         log: lineSplitter((line) => {
           const m = parseLine(line);
           if (m?.type === "log" && !line.startsWith("@dag ")) job.tail = [...job.tail, line].slice(-3);
@@ -198,6 +201,10 @@ export class SlurmExecutor implements Executor {
       const seen = states.get(job.id!);
       if (seen && !hasEnded(seen.state)) {
         job.unseen = 0;
+        if (!job.started && seen.state !== "PENDING") {
+          job.started = true;
+          job.onMessage({ type: "started" });
+        }
         this.readLog(job);
         continue;
       }
