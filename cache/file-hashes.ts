@@ -1,14 +1,14 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
-import type { FileRef } from "./records.js";
+import type { BlobHash, FileRef } from "./records.js";
 import { hashFile } from "./store.js";
 
 interface Entry {
   size: number;
   mtimeNs: string;
   ino: number;
-  hash: string;
+  hash: BlobHash;
 }
 
 /**

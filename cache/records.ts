@@ -1,9 +1,18 @@
 import type { JsonObject } from "../engine/stage-api.js";
 import type { FailureReason } from "../engine/task-spec.js";
 
+/**
+ * The SHA-256 of a file's bytes: its name in the store. Branded so that it cannot be passed
+ * where a task key is meant (both are 64 hex digits); made only by hashing bytes (cache/store.ts).
+ */
+export type BlobHash = string & { readonly __brand: "BlobHash" };
+
+/** The SHA-256 of a task's key parts (engine/hash.ts `taskKey`): its name among task records. */
+export type TaskKey = string & { readonly __brand: "TaskKey" };
+
 /** A file in the content-addressed store. */
 export interface FileRef {
-  hash: string;
+  hash: BlobHash;
   size: number;
   /** The file's name as the stage wrote it (kept for its extension when results are published). */
   path?: string;
@@ -40,14 +49,14 @@ export interface KeyParts {
 }
 
 export interface TaskRecord extends KeyParts {
-  key: string;
+  key: TaskKey;
   stage: string;
   outputs: Record<string, TaskOutput>;
   /**
    * Hashes of the cached files this task read. A blob found corrupt by `dag verify` may have
    * been read corrupt: `--repair` evicts the tasks that read it along with it.
    */
-  reads?: string[];
+  reads?: BlobHash[];
   /** How the run went (ctx.measure): wall times, rates. Not part of the key or the outputs. */
   measurements?: JsonObject;
   durationMs: number;
@@ -57,7 +66,7 @@ export interface TaskRecord extends KeyParts {
 export type TaskSource = "cached" | "ran" | "failed" | "skipped";
 
 export interface RunTaskEntry {
-  key: string;
+  key: TaskKey;
   source: TaskSource;
   ms?: number;
   /** A failed task: its message, what kind of failure, and a log to read (a cluster job's). */

@@ -6,7 +6,7 @@ import {
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
 import type { CodeManifest } from "../engine/code-fingerprint.js";
-import type { FileRef, RunRecord, TaskRecord } from "./records.js";
+import type { BlobHash, FileRef, RunRecord, TaskKey, TaskRecord } from "./records.js";
 
 /**
  * The content-addressed store under `.dag/`:
@@ -35,11 +35,11 @@ export class Store {
   /** Resumable scratch folders of tasks (ctx.scratch), by task key. */
   readonly scratchRoot: string;
 
-  scratchDir(key: string): string {
+  scratchDir(key: TaskKey): string {
     return join(this.scratchRoot, key);
   }
 
-  removeScratch(key: string): void {
+  removeScratch(key: TaskKey): void {
     rmSync(this.scratchDir(key), { recursive: true, force: true });
   }
 
@@ -47,7 +47,7 @@ export class Store {
     for (const dir of [this.blobDir, this.taskDir, this.runDir, this.tmpRoot]) mkdirSync(dir, { recursive: true });
   }
 
-  blobPath(hash: string): string {
+  blobPath(hash: BlobHash): string {
     return join(this.blobDir, hash.slice(0, 2), hash);
   }
 
@@ -79,7 +79,7 @@ export class Store {
     return { hash, size };
   }
 
-  readTask(key: string): TaskRecord | undefined {
+  readTask(key: TaskKey): TaskRecord | undefined {
     try {
       return JSON.parse(readFileSync(this.taskPath(key), "utf8")) as TaskRecord;
     } catch {
@@ -93,7 +93,7 @@ export class Store {
   }
 
   /** A task's outputs, if every file it produced is still in the store (else it must run again). */
-  completeTask(key: string, index?: Map<string, TaskRecord["outputs"]>): TaskRecord["outputs"] | undefined {
+  completeTask(key: TaskKey, index?: Map<TaskKey, TaskRecord["outputs"]>): TaskRecord["outputs"] | undefined {
     const outputs = index?.get(key) ?? this.readTask(key)?.outputs;
     if (!outputs) return undefined;
     for (const output of Object.values(outputs)) {
@@ -110,15 +110,15 @@ export class Store {
    * thousands of items then reads one file per stage instead of one per task. Any entry is as
    * valid as the task record it copies (a key always means the same outputs).
    */
-  readStageIndex(stage: string): Map<string, TaskRecord["outputs"]> {
+  readStageIndex(stage: string): Map<TaskKey, TaskRecord["outputs"]> {
     try {
-      return new Map(Object.entries(JSON.parse(readFileSync(this.stageIndexPath(stage), "utf8")) as Record<string, TaskRecord["outputs"]>));
+      return new Map(Object.entries(JSON.parse(readFileSync(this.stageIndexPath(stage), "utf8")) as Record<TaskKey, TaskRecord["outputs"]>) as [TaskKey, TaskRecord["outputs"]][]);
     } catch {
       return new Map();
     }
   }
 
-  writeStageIndex(stage: string, entries: Map<string, TaskRecord["outputs"]>): void {
+  writeStageIndex(stage: string, entries: Map<TaskKey, TaskRecord["outputs"]>): void {
     mkdirSync(join(this.root, "stages"), { recursive: true });
     writeFileAtomic(this.stageIndexPath(stage), JSON.stringify(Object.fromEntries(entries)));
   }
@@ -195,11 +195,11 @@ export class Store {
    * directories and every task's resumable scratch folder. Returns what was removed.
    */
   gc(keep: RunRecord[]): { tasks: number; blobs: number; bytes: number } {
-    const liveTasks = new Set<string>();
+    const liveTasks = new Set<TaskKey>();
     for (const run of keep) {
       for (const stage of Object.values(run.stages)) for (const t of Object.values(stage.tasks)) liveTasks.add(t.key);
     }
-    const liveBlobs = new Set<string>();
+    const liveBlobs = new Set<BlobHash>();
     let tasks = 0;
     for (const key of this.allTaskKeys()) {
       if (liveTasks.has(key)) {
@@ -230,7 +230,7 @@ export class Store {
   }
 
   /** Whether a blob's bytes hash to its name. */
-  async blobIntact(hash: string): Promise<boolean> {
+  async blobIntact(hash: BlobHash): Promise<boolean> {
     try {
       return (await hashFile(this.blobPath(hash))).hash === hash;
     } catch {
@@ -239,7 +239,7 @@ export class Store {
   }
 
   /** Whether a blob's bytes hash to its name, read synchronously (while planning, `--rehash`). */
-  blobIntactSync(hash: string): boolean {
+  blobIntactSync(hash: BlobHash): boolean {
     let fd: number;
     try {
       fd = openSync(this.blobPath(hash), "r");
@@ -257,12 +257,12 @@ export class Store {
   }
 
   /** Remove one task record (`dag verify --repair`). */
-  removeTask(key: string): void {
+  removeTask(key: TaskKey): void {
     rmSync(this.taskPath(key), { force: true });
   }
 
   /** Remove one blob (`dag verify --repair`). */
-  removeBlob(hash: string): void {
+  removeBlob(hash: BlobHash): void {
     rmSync(this.blobPath(hash), { force: true });
   }
 
@@ -275,19 +275,19 @@ export class Store {
     rmSync(this.stageIndexPath(stage), { force: true });
   }
 
-  taskPath(key: string): string {
+  taskPath(key: TaskKey): string {
     return join(this.taskDir, key.slice(0, 2), `${key}.json`);
   }
 
-  *allTaskKeys(): Generator<string> {
+  *allTaskKeys(): Generator<TaskKey> {
     for (const sub of safeReaddir(this.taskDir)) {
-      for (const f of safeReaddir(join(this.taskDir, sub))) if (f.endsWith(".json")) yield f.slice(0, -5);
+      for (const f of safeReaddir(join(this.taskDir, sub))) if (f.endsWith(".json")) yield f.slice(0, -5) as TaskKey;
     }
   }
 
-  *allBlobHashes(): Generator<string> {
+  *allBlobHashes(): Generator<BlobHash> {
     for (const sub of safeReaddir(this.blobDir)) {
-      for (const f of safeReaddir(join(this.blobDir, sub))) if (/^[0-9a-f]{64}$/.test(f)) yield f;
+      for (const f of safeReaddir(join(this.blobDir, sub))) if (/^[0-9a-f]{64}$/.test(f)) yield f as BlobHash;
     }
   }
 }
@@ -307,5 +307,5 @@ export async function hashFile(path: string): Promise<FileRef> {
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
   }
-  return { hash: hash.digest("hex"), size };
+  return { hash: hash.digest("hex") as BlobHash, size };
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { taskKey } from "../engine/hash.js";
-import type { TaskRecord } from "./records.js";
+import type { BlobHash, TaskKey, TaskRecord } from "./records.js";
 import type { Store } from "./store.js";
 
 export interface Corruption {
@@ -29,7 +29,7 @@ export interface VerifyReport {
  */
 export async function verifyStore(store: Store, repair = false): Promise<VerifyReport> {
   const corrupt: Corruption[] = [];
-  const badBlobs = new Set<string>();
+  const badBlobs = new Set<BlobHash>();
   let blobs = 0;
   for (const hash of store.allBlobHashes()) {
     blobs++;
@@ -39,8 +39,8 @@ export async function verifyStore(store: Store, repair = false): Promise<VerifyR
     }
   }
 
-  const badRecords = new Set<string>();
-  const readers = new Set<string>();
+  const badRecords = new Set<TaskKey>();
+  const readers = new Set<TaskKey>();
   let records = 0;
   for (const key of store.allTaskKeys()) {
     records++;
@@ -75,7 +75,7 @@ export async function verifyStore(store: Store, repair = false): Promise<VerifyR
 }
 
 /** A task record that can be trusted, or why it cannot. */
-function checkRecord(store: Store, key: string, path: string, badBlobs: Set<string>): { reason: string } | { record: TaskRecord } {
+function checkRecord(store: Store, key: TaskKey, path: string, badBlobs: Set<BlobHash>): { reason: string } | { record: TaskRecord } {
   let record: TaskRecord;
   try {
     record = JSON.parse(readFileSync(path, "utf8")) as TaskRecord;

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Cache } from "../cache/cache.js";
 import { FileHashes } from "../cache/file-hashes.js";
-import type { FileRef, KeyParts } from "../cache/records.js";
+import type { BlobHash, FileRef, KeyParts, TaskKey } from "../cache/records.js";
 import {
   assembledHash, compareOrder, fileInput, itemHash, taskItems, toInputValue, toItemIn,
   type Assembled, type Locate, type PlannedItem,
@@ -23,7 +23,7 @@ import type { TaskFailure, TaskOutputs } from "./task-spec.js";
 export interface PlannedTask {
   stage: string;
   itemId?: string;
-  key: string;
+  key: TaskKey;
   parts: KeyParts;
   /** A record for this key exists but some of its files are gone. */
   lostFiles: boolean;
@@ -187,8 +187,8 @@ export class Plan {
   }
 
   /** The hashes of the cached files a task was given (user files are read in place, not cached). */
-  taskReads(task: Task): string[] {
-    const reads = new Set<string>();
+  taskReads(task: Task): BlobHash[] {
+    const reads = new Set<BlobHash>();
     const add = (files: Record<string, FileRef>): void => {
       for (const ref of Object.values(files)) if (!ref.source) reads.add(ref.hash);
     };

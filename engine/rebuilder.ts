@@ -1,5 +1,5 @@
 import type { Cache } from "../cache/cache.js";
-import type { RunRecord, RunStageEntry, TaskRecord } from "../cache/records.js";
+import type { BlobHash, RunRecord, RunStageEntry, TaskKey, TaskRecord } from "../cache/records.js";
 import { assembledHash, type Locate } from "./artifacts.js";
 import type { Logger } from "./events.js";
 import { canonicalJson } from "./hash.js";
@@ -22,8 +22,8 @@ export interface RebuildOptions {
  */
 export class Rebuilder {
   /** With --rehash: cached files found intact, and found damaged, in this run. */
-  private readonly intact = new Set<string>();
-  private readonly damaged = new Set<string>();
+  private readonly intact = new Set<BlobHash>();
+  private readonly damaged = new Set<BlobHash>();
   readonly locate: Locate;
 
   constructor(readonly cache: Cache, private readonly options: RebuildOptions) {
@@ -76,7 +76,7 @@ export class Rebuilder {
    * result may have been made from the bad bytes). Upstream tasks are checked first, so a
    * damaged file is known before the tasks that read it are.
    */
-  private rehashed(key: string, outputs: TaskOutputs): boolean {
+  private rehashed(key: TaskKey, outputs: TaskOutputs): boolean {
     for (const output of Object.values(outputs)) {
       for (const artifact of output.type === "artifact" ? [output] : output.items) {
         for (const { hash } of Object.values(artifact.files)) {

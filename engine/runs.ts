@@ -3,7 +3,7 @@
  * numbers in the meta of stages that run once (an evaluation, a summary): the engine does not
  * know what they mean, only that a stage chose to put them there.
  */
-import type { RunRecord, RunStageEntry } from "../cache/records.js";
+import type { RunRecord, RunStageEntry, TaskKey } from "../cache/records.js";
 import type { Store } from "../cache/store.js";
 import { canonicalJson } from "./hash.js";
 
@@ -27,7 +27,7 @@ export interface RunSummary {
 }
 
 /** The key of a stage's one task, when the stage ran once in this run. */
-export function onceTaskKey(stage: RunStageEntry): string | undefined {
+export function onceTaskKey(stage: RunStageEntry): TaskKey | undefined {
   const items = Object.keys(stage.tasks);
   return items.length === 1 && items[0] === "" ? stage.tasks[""]!.key : undefined;
 }

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { LocalCache } from "../cache/local-cache.js";
-import type { KeyParts } from "../cache/records.js";
+import type { KeyParts, TaskKey } from "../cache/records.js";
 import { Store } from "../cache/store.js";
 import { codeChanges, CodeFingerprints, projectRoot } from "./code-fingerprint.js";
 import type { Logger } from "./events.js";
@@ -56,7 +56,7 @@ export async function pipelineStatus(pipeline: Pipeline, targets: string[] = [])
   const store = new Store(pipeline.cacheDir);
   const plan = await queryPlan(pipeline, { targets });
   // Read past runs only when something is stale: an up-to-date pipeline needs no explanation.
-  let previous: Map<string, Map<string, string>> | undefined;
+  let previous: Map<string, Map<string, TaskKey>> | undefined;
   let code: CodeFingerprints | undefined;
   const codeDiff = (modulePath: string) => (before: string): string[] => {
     const old = store.readCode(before);
@@ -91,13 +91,13 @@ export async function pipelineStatus(pipeline: Pipeline, targets: string[] = [])
 }
 
 /** Stage -> item -> the key that item had in the most recent run that ran it. */
-function previousKeys(store: Store, stages: string[]): Map<string, Map<string, string>> {
-  const out = new Map<string, Map<string, string>>();
+function previousKeys(store: Store, stages: string[]): Map<string, Map<string, TaskKey>> {
+  const out = new Map<string, Map<string, TaskKey>>();
   for (const run of store.runsNewestFirst()) {
     // The newest run with a stage knows its latest keys: stop reading once every stage was seen.
     if (stages.every((s) => out.has(s))) break;
     for (const [stage, entry] of Object.entries(run.stages)) {
-      const items = out.get(stage) ?? new Map<string, string>();
+      const items = out.get(stage) ?? new Map<string, TaskKey>();
       out.set(stage, items);
       for (const [item, task] of Object.entries(entry.tasks)) if (!items.has(item) && task.source !== "skipped") items.set(item, task.key);
     }
@@ -108,7 +108,7 @@ function previousKeys(store: Store, stages: string[]): Map<string, Map<string, s
 /** What changed in a kind's code since the fingerprint given (its files, its packages). */
 type CodeDiff = (before: string) => string[];
 
-function explain(task: PlannedTask, previous: Map<string, Map<string, string>>, store: Store, codeDiff: CodeDiff): string[] {
+function explain(task: PlannedTask, previous: Map<string, Map<string, TaskKey>>, store: Store, codeDiff: CodeDiff): string[] {
   if (task.lostFiles) return ["cached result has files missing from the cache: rebuilt"];
   const items = previous.get(task.stage);
   if (!items) return ["never run"];

@@ -8,13 +8,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Cache } from "../dist/cache/cache.js";
 import { LocalCache } from "../dist/cache/local-cache.js";
-import type { RunRecord, TaskRecord } from "../dist/cache/records.js";
+import type { BlobHash, RunRecord, TaskKey, TaskRecord } from "../dist/cache/records.js";
 import { Store } from "../dist/cache/store.js";
 import { CHAIN, run, workspace } from "./helpers/workspace.js";
 
 /** Task records, stage indexes and runs in memory; blobs and task folders in the store as usual. */
 class MemoryRecordsCache implements Cache {
-  readonly records = new Map<string, TaskRecord>();
+  readonly records = new Map<TaskKey, TaskRecord>();
   readonly runs: RunRecord[] = [];
   private readonly files: LocalCache;
 
@@ -30,14 +30,14 @@ class MemoryRecordsCache implements Cache {
     this.files.open();
   }
 
-  get(key: string): TaskRecord["outputs"] | undefined {
+  get(key: TaskKey): TaskRecord["outputs"] | undefined {
     const record = this.records.get(key);
     if (!record) return undefined;
-    const files = Object.values(record.outputs).flatMap((o): { files: Record<string, { hash: string }> }[] => (o.type === "artifact" ? [o] : o.items));
+    const files = Object.values(record.outputs).flatMap((o): { files: Record<string, { hash: BlobHash }> }[] => (o.type === "artifact" ? [o] : o.items));
     return files.every((a) => Object.values(a.files).every((f) => this.files.intact(f.hash))) ? record.outputs : undefined;
   }
 
-  record(key: string): TaskRecord | undefined {
+  record(key: TaskKey): TaskRecord | undefined {
     return this.records.get(key);
   }
 
@@ -45,19 +45,19 @@ class MemoryRecordsCache implements Cache {
     this.records.set(record.key, record);
   }
 
-  blobPath(hash: string): string {
+  blobPath(hash: BlobHash): string {
     return this.files.blobPath(hash);
   }
 
-  intact(hash: string): boolean {
+  intact(hash: BlobHash): boolean {
     return this.files.intact(hash);
   }
 
-  taskFolders(key: string, label: string): { outDir: string; scratchDir: string } {
+  taskFolders(key: TaskKey, label: string): { outDir: string; scratchDir: string } {
     return this.files.taskFolders(key, label);
   }
 
-  settled(key: string): void {
+  settled(key: TaskKey): void {
     this.files.settled(key);
   }
 
