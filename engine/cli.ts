@@ -86,12 +86,23 @@ Exit codes: 0 success, 1 a task failed (or verify found corruption), 2 invalid p
 3 another dag process holds the workspace, 4 disk full, 70 internal error, 130 interrupted.`,
   );
 
-common(
+/** Where tasks run, and the executors' settings: the same for `run` and `watch`. */
+function executorOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--executor <name>", "where tasks run: local (worker threads), subprocess (a process per task, here), slurm (a SLURM job per task, a job array per stage's batch of items; the cache must be on a filesystem the nodes share)").choices(EXECUTORS).default("local"))
+    .option("--retries <n>", "run a task again up to N times when where it ran failed (a killed or lost job, a node failure, a crashed worker, out of memory, a time limit); a stage's own error is never retried", (v) => wholeNumber(v, "--retries", 0), 0)
+    .option("--slurm-max-jobs <n>", "slurm: jobs (array elements) in the queue at once", (v) => positiveInt(v, "--slurm-max-jobs"), 100)
+    .option("--slurm-poll <seconds>", "slurm: seconds between looks at the queue (one squeue call for all jobs in flight)", (v) => positiveSeconds(v, "--slurm-poll"), 5)
+    .option("--no-slurm-arrays", "slurm: a job per task, never a job array (for clusters that limit arrays)")
+    .option("--slurm-sbatch <options>", "slurm: sbatch options for every job, e.g. \"--account=lab --qos=short\" (a stage's resources.sbatch adds its own)");
+}
+
+executorOptions(common(
   program
     .command("run")
     .description("bring stages up to date: restore cached results, run the rest in a worker pool")
     .argument("[stages...]", "target stages (with everything they need); all when none"),
-)
+))
   .option("-j, --jobs <n>", "tasks run at once (worker threads; processes with --executor subprocess)", (v) => positiveInt(v, "--jobs"), defaultJobs())
   .option("-f, --force <stage>", "ignore the cached results of this stage (repeatable)", collect, [] as string[])
   .option("-k, --keep-going", "after a failure, finish every task that does not depend on it")
@@ -100,12 +111,6 @@ common(
   .option("--name <name>", "name this run (kept by gc; for comparing runs later)")
   .option("--wait", "if another dag process holds the workspace, wait for it instead of failing")
   .option("--json", "machine-readable events, one JSON object per line on stdout")
-  .addOption(new Option("--executor <name>", "where tasks run: local (worker threads), subprocess (a process per task, here), slurm (a SLURM job per task, a job array per stage's batch of items; the cache must be on a filesystem the nodes share)").choices(EXECUTORS).default("local"))
-  .option("--retries <n>", "run a task again up to N times when where it ran failed (a killed or lost job, a node failure, a crashed worker, out of memory, a time limit); a stage's own error is never retried", (v) => wholeNumber(v, "--retries", 0), 0)
-  .option("--slurm-max-jobs <n>", "slurm: jobs (array elements) in the queue at once", (v) => positiveInt(v, "--slurm-max-jobs"), 100)
-  .option("--slurm-poll <seconds>", "slurm: seconds between looks at the queue (one squeue call for all jobs in flight)", (v) => positiveSeconds(v, "--slurm-poll"), 5)
-  .option("--no-slurm-arrays", "slurm: a job per task, never a job array (for clusters that limit arrays)")
-  .option("--slurm-sbatch <options>", "slurm: sbatch options for every job, e.g. \"--account=lab --qos=short\" (a stage's resources.sbatch adds its own)")
   .action(async (stages: string[], opts: CommonOptions & RunFlags) => {
     process.exitCode = await runCommand(stages, opts);
   });
@@ -191,13 +196,13 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags, load
   }
 }
 
-common(
+executorOptions(common(
   program
     .command("watch")
     .description("run, then run again whenever pipeline.yaml, a file it names or an input folder changes (Ctrl-C stops)")
     .argument("[stages...]", "target stages (with everything they need); all when none"),
-)
-  .option("-j, --jobs <n>", "tasks run at once (worker threads)", (v) => positiveInt(v, "--jobs"), defaultJobs())
+))
+  .option("-j, --jobs <n>", "tasks run at once (worker threads; processes with --executor subprocess)", (v) => positiveInt(v, "--jobs"), defaultJobs())
   .option("-k, --keep-going", "after a failure, finish every task that does not depend on it")
   .action(async (stages: string[], opts: CommonOptions & RunFlags) => {
     let pipeline: Pipeline | undefined;

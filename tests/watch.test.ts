@@ -1,12 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { resultBytes } from "./helpers/executors.js";
 import { CLI, FIXTURE_STAGES, workspace, writePipeline } from "./helpers/workspace.js";
 
 /** `dag watch` in `dir`, a real process on the real file system; its stderr gathered as it comes. */
-function watchIn(dir: string): { child: ChildProcess; err: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, "watch", "-j", "2"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+function watchIn(dir: string, ...args: string[]): { child: ChildProcess; err: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, "watch", "-j", "2", ...args], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((r) => child.on("exit", r));
@@ -51,6 +52,24 @@ describe("dag watch", () => {
     w.child.kill("SIGINT");
     expect(await w.exited).toBe(0);
     expect(existsSync(join(dir, ".dag", "lock"))).toBe(false);
+  });
+
+  it("--executor subprocess: each run's tasks go to dag task processes, with the bytes of the thread pool", async () => {
+    const yaml = (count: number): string => `${numbers(count)}  sleepy: { params: { ms: 1500 } }\n`;
+    const dir = workspace(yaml(2));
+    const w = watchIn(dir, "--executor", "subprocess");
+    const taskProcess = (): boolean => spawnSync("pgrep", ["-f", `task ${dir}/.dag/jobs/subprocess-`]).status === 0;
+    await until("a dag task process of the first run", taskProcess);
+    await until("the first run", () => watching(w.err()) === 1);
+    expect(w.err()).toMatch(/done: 5 ran, 0 cached/);
+    writePipeline(dir, yaml(3));
+    await until("the run after the save", () => watching(w.err()) === 2);
+    expect(w.err()).toMatch(/done: 2 ran, 5 cached/);
+    w.child.kill("SIGINT");
+    expect(await w.exited).toBe(0);
+    const local = workspace(yaml(3));
+    expect(spawnSync(process.execPath, [CLI, "run"], { cwd: local }).status).toBe(0);
+    expect(resultBytes(dir)).toEqual(resultBytes(local));
   });
 
   it("a change during a run does not disturb it: one more run follows, however many changes came", async () => {
