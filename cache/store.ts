@@ -226,6 +226,8 @@ export class Store {
     rmSync(this.tmpRoot, { recursive: true, force: true });
     mkdirSync(this.tmpRoot, { recursive: true });
     rmSync(this.scratchRoot, { recursive: true, force: true });
+    // Folders of tasks run out of process that failed (kept for their logs): no run is using them (gc holds the lock).
+    rmSync(join(this.root, "jobs"), { recursive: true, force: true });
     return { tasks, blobs, bytes };
   }
 

@@ -369,7 +369,7 @@ common(program.command("graph").description("print the stages and what feeds wha
     process.stdout.write(opts.format === "dot" ? toDot(pipeline) : toMermaid(pipeline));
   });
 
-common(program.command("gc").description("delete cached results that no kept run refers to"))
+common(program.command("gc").description("delete cached results that no kept run refers to, and the folders (logs) failed cluster jobs left"))
   .option("--keep-last <n>", "keep the results of this many most recent runs (named runs are always kept)", (v) => positiveInt(v, "--keep-last"), 1)
   .action(async (opts: CommonOptions & { keepLast: number }) => {
     const pipeline = await load(opts);

@@ -118,6 +118,10 @@ describe.skipIf(!cluster.available)("the SLURM executor on a real single-node cl
     expect(failure.reason).toBe("worker-crashed");
     expect(failure.message).toMatch(/^SLURM job \d+ ended without a result: its task process died \(exit code 0:9/);
     expect(existsSync(failure.logPath!)).toBe(true);
+    // The log stays for a person to read, until dag gc.
+    expect(dag(dir, "gc").code).toBe(0);
+    expect(existsSync(failure.logPath!)).toBe(false);
+    expect(existsSync(join(dir, ".dag", "jobs"))).toBe(false);
   });
 
   it("with --retries, a job cancelled outside dag (scancel) runs again", async () => {
