@@ -98,6 +98,27 @@ describe("split", () => {
     await expect(runSplit(unlabelled)).rejects.toThrow(/split needs each recording's class, and 1 of 8 recordings have none \(data\/spon\/fish2\.h5\): label them in the read stage/);
   });
 
+  it("logs, per split, recordings and events with each class's count, so a lopsided test split shows", async () => {
+    // 6 spontaneous recordings of 5 events, 3 prey recordings of 1: whatever the assignment, each
+    // split's class counts differ, and the line must show them as splits.json counts them.
+    const items: ItemIn[] = [];
+    for (let r = 0; r < 6; r++) for (let e = 0; e < 5; e++) items.push({ id: `spon${r}/ev${e}`, files: {}, meta: { recording: `spon${r}`, label: 0 } });
+    for (let r = 0; r < 3; r++) items.push({ id: `prey${r}/ev0`, files: {}, meta: { recording: `prey${r}`, label: 1 } });
+    const ctx = stageContext(dir, undefined, 3);
+    const out = (await split.run(ctx, { fractions: PAPER, balance: "events" }, { events: { items } })).splits as ArtifactOut;
+    const { counts } = JSON.parse(readFileSync(join(ctx.outDir, out.files!["splits"]!), "utf8")) as SplitsFile;
+    const expected = (["train", "validation", "test"] as const)
+      .map((s) => {
+        const c = counts[s]!;
+        return `${s} ${c.recordings} recordings (spontaneous ${c.spontaneous.recordings}, prey ${c.prey.recordings}), ${c.events} events (spontaneous ${c.spontaneous.events}, prey ${c.prey.events})`;
+      })
+      .join(" · ");
+    expect(ctx.logs).toEqual([expected]);
+    // Every split holds one prey recording of 1 event against spontaneous ones of 5 each.
+    expect(ctx.logs[0]).toMatch(/^train \d+ recordings \(spontaneous \d+, prey 1\), \d+ events \(spontaneous \d+, prey 1\) · validation /);
+    expect(ctx.logs[0]).toMatch(/· test \d+ recordings \(spontaneous \d+, prey 1\), \d+ events \(spontaneous (5|10|15|20), prey 1\)$/);
+  });
+
   it("writes what the one splits reader (lib/splits.ts) reads back, and that reader names the file and the bad entry", async () => {
     const path = await runSplitFile(events(8, 6));
     const written = (JSON.parse(readFileSync(path, "utf8")) as SplitsFile).recordings;
