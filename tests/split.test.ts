@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArtifactOut, ItemIn } from "../engine/stage-api.js";
 import { assignRecordings, type Fractions, type RecordingInfo } from "../stages/split/assign.js";
 import split, { type SplitParams } from "../stages/split/index.js";
-import { readSplits } from "../lib/splits.js";
+import { readSplits, recordingOf } from "../lib/splits.js";
+import { examplesBySplit } from "../lib/model/splits.js";
 import { lcg, stageContext } from "./helpers/video-stage.js";
 
 let dir: string;
@@ -117,6 +118,18 @@ describe("split", () => {
     // Every split holds one prey recording of 1 event against spontaneous ones of 5 each.
     expect(ctx.logs[0]).toMatch(/^train \d+ recordings \(spontaneous \d+, prey 1\), \d+ events \(spontaneous \d+, prey 1\) · validation /);
     expect(ctx.logs[0]).toMatch(/· test \d+ recordings \(spontaneous \d+, prey 1\), \d+ events \(spontaneous (5|10|15|20), prey 1\)$/);
+  });
+
+  it("finds an item's recording by one rule (lib/splits.ts recordingOf) in split and in the stages that read its file", async () => {
+    expect(recordingOf({ id: "data/prey/fish1.h5/ev00/s0", meta: { recording: "data/prey/fish1.h5" } })).toBe("data/prey/fish1.h5");
+    // Without the meta (or with an empty one), the item is its own recording: not its id's first segment, not all but its last.
+    expect(recordingOf({ id: "data/prey/fish1.h5", meta: {} })).toBe("data/prey/fish1.h5");
+    expect(recordingOf({ id: "rec3/ev01", meta: { recording: "" } })).toBe("rec3/ev01");
+    // Items named by path, carrying no recording meta: split's keys are what train, evaluate and explain look up.
+    const items: ItemIn[] = [];
+    for (let r = 0; r < 8; r++) items.push({ id: `data/${r % 2 ? "prey" : "spon"}/fish${r}.h5`, files: { sample: `/x/${r}.h5` }, meta: { label: r % 2 } });
+    const sets = examplesBySplit(items, readSplits(await runSplitFile(items)));
+    expect(Object.values(sets).flat().map((e) => e.recording).sort()).toEqual(items.map((i) => i.id).sort());
   });
 
   it("writes what the one splits reader (lib/splits.ts) reads back, and that reader names the file and the bad entry", async () => {

@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CollectionIn, InputsOf, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
-import { SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
+import { recordingOf, SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
 import { assignRecordings, type RecordingInfo } from "./assign.js";
 import { countSplits, summaryLine } from "./counts.js";
 
@@ -13,8 +13,7 @@ import { countSplits, summaryLine } from "./counts.js";
 function recordingsOf(items: CollectionIn["items"]): RecordingInfo[] {
   const byId = new Map<string, { labels: Set<unknown>; events: number }>();
   for (const item of items) {
-    // Events (and what is made of them) name their recording; a recording item is its own.
-    const id = typeof item.meta["recording"] === "string" ? item.meta["recording"] : item.id;
+    const id = recordingOf(item);
     const entry = byId.get(id) ?? { labels: new Set(), events: 0 };
     entry.labels.add(item.meta["label"]);
     entry.events++;
