@@ -7,15 +7,13 @@
 import type { Rect } from "../../lib/image/ops.js";
 import { Canvas, type Rgb } from "../../lib/image/canvas.js";
 import { TEXT_HEIGHT } from "../../lib/image/font.js";
+import { drawMotionStrip } from "../../lib/image/motion-strip.js";
 
 const GREEN: Rgb = [40, 220, 60];
 const RED: Rgb = [240, 40, 40];
 const ORANGE: Rgb = [255, 150, 0];
 const BLUE: Rgb = [60, 110, 255];
-const YELLOW: Rgb = [230, 220, 40];
-const GREY: Rgb = [150, 150, 150];
 const WHITE: Rgb = [255, 255, 255];
-const EVENT: Rgb = [20, 30, 80];
 
 export interface PreviewInput {
   frame: Uint8Array;
@@ -63,17 +61,7 @@ export function drawPreview(p: PreviewInput): { pixels: Uint8Array; width: numbe
   // Time line: x = frame, bars = changed fraction (the top = 4 x the threshold, clipped).
   const y0 = top + frameH + 6;
   const n = p.changed.length;
-  const fx = (i: number): number => Math.floor((i * width) / Math.max(1, n));
-  const span = (a: number, b: number): number => Math.max(fx(b) - fx(a), 1);
-  for (const e of p.events) c.rect(fx(e.start), y0, span(e.start, e.end), STRIP, EVENT);
-  const full = Math.max(4 * p.changeFraction, 1e-6);
-  for (let i = 0; i < n; i++) {
-    const h = Math.round(Math.min(1, p.changed[i]! / full) * (STRIP - 6));
-    c.rect(fx(i), y0 + STRIP - h, span(i, i + 1), h, p.moving[i] ? ORANGE : GREY);
-  }
-  const ty = y0 + STRIP - Math.round(0.25 * (STRIP - 6));
-  c.rect(0, ty, width, 1, YELLOW);
-  for (const d of p.dropped) if (d.onset !== null) c.rect(fx(d.onset), y0, 2, 8, RED);
+  drawMotionStrip(c, { top: y0, width, height: STRIP, barHeight: STRIP - 6, values: p.changed, threshold: p.changeFraction, headroom: 4, moving: (i) => p.moving[i]! > 0, events: p.events, dropped: p.dropped });
 
   let ly = y0 + STRIP + 3;
   c.text(2, ly, `CROP ${crop.width}X${crop.height} AT (${crop.left},${crop.top})${p.bladder.found ? `  BLADDER (${p.bladder.x},${p.bladder.y})` : "  NO BLADDER"}`, GREEN);
