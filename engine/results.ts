@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { constants, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
@@ -26,22 +27,94 @@ export function publishStage(resultsDir: string, stage: string, outputs: Record<
       const files = copyFiles(outDir, "", value.files, locate);
       writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify({ type: "artifact", files, meta: value.meta }, null, 1));
     } else {
-      const items = value.items.map((item) => ({ id: item.id, files: copyFiles(outDir, itemFolder(item.id), item.files, locate), meta: item.meta }));
+      const folders = itemFolders(value.items.map((item) => item.id));
+      const items = value.items.map((item) => ({ id: item.id, files: copyFiles(outDir, folders.get(item.id)!, item.files, locate), meta: item.meta }));
       writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify({ type: "collection", items }, null, 1));
     }
   }
   writeFileAtomic(stamp, digest);
 }
 
+/** Characters that Windows, macOS or Linux refuse in a file name (control characters included). */
+const ILLEGAL = /[<>:"/\\|?*\u0000-\u001f\u007f]/g;
+/** Names Windows reserves, with or without an extension. */
+const RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)/i;
+/** Bytes per folder name (file systems allow 255; room is left for a suffix). */
+const SEGMENT_BYTES = 100;
+/** Characters of an item's folder path, below the output's folder. */
+const FOLDER_CHARS = 240;
+
+/** A short, stable tag of an id, for the folders that need one to stay apart. */
+function tag(id: string, length: number): string {
+  return createHash("sha256").update(id).digest("hex").slice(0, length);
+}
+
+/** One path segment made safe: legal on common file systems, not `.` or `..`, not over-long. */
+function safeSegment(segment: string): string {
+  let out = segment.replace(ILLEGAL, "_").replace(/[. ]+$/, (m) => "_".repeat(m.length));
+  if (RESERVED.test(out)) out = `_${out}`;
+  if (Buffer.byteLength(out) <= SEGMENT_BYTES) return out;
+  let short = "";
+  for (const char of out) {
+    if (Buffer.byteLength(short + char) > SEGMENT_BYTES) break;
+    short += char;
+  }
+  return short;
+}
+
 /**
- * An item's folder under results/: its id, with `.` and `..` segments spelled out so that an id
- * made from a path outside the pipeline's folder (`../data/a.h5`) stays inside results/.
+ * The readable part of an item's folder: its id as a path, with `.`, `..` and empty segments
+ * dropped (an id made from a file outside the pipeline's folder, `../../shared/data/a.h5/ev00`,
+ * reads `shared/data/a.h5/ev00`), each segment made safe. `exact`: nothing was changed; `cut`:
+ * something was cut off for length.
  */
-export function itemFolder(id: string): string {
-  return id
-    .split("/")
-    .map((segment) => (segment === ".." ? "%2E%2E" : segment === "." || segment === "" ? "%2E" : segment))
-    .join("/");
+function readableFolder(id: string): { folder: string; exact: boolean; cut: boolean } {
+  const segments = id.split("/").filter((s) => s !== "" && s !== "." && s !== "..");
+  const safe = segments.map(safeSegment);
+  let cut = safe.some((s, k) => s.length < segments[k]!.length);
+  let folder = safe.join("/");
+  if (folder.length > FOLDER_CHARS) {
+    folder = Array.from(folder).slice(0, FOLDER_CHARS).join("").replace(/\/+$/, "");
+    cut = true;
+  }
+  return { folder, exact: folder === id, cut };
+}
+
+/** Two folders that one file system may take for the same (case-insensitive, Unicode-normalising ones). */
+const sameOnDisk = (folder: string): string => folder.normalize("NFC").toLowerCase();
+
+/**
+ * Each item's folder under an output's folder in results/: the item's readable path, inside the
+ * output's folder whatever the id (no `..`, no absolute path, no character a common file system
+ * refuses), with a short hash of the id appended (`a.h5~3f2a91c0`) only where the readable path
+ * is empty, cut for length (cut names meet easily), or would clash with another item's or with
+ * `manifest.json`. The manifest maps ids to
+ * files, so nothing depends on guessing a folder from an id.
+ */
+export function itemFolders(ids: readonly string[]): Map<string, string> {
+  const readable = ids.map((id) => ({ id, ...readableFolder(id) }));
+  const claims = new Map<string, number>();
+  for (const r of readable) claims.set(sameOnDisk(r.folder), (claims.get(sameOnDisk(r.folder)) ?? 0) + 1);
+  const taken = new Set(["manifest.json"]);
+  const out = new Map<string, string>();
+  // An id that is its own folder keeps it; the others that want the same folder get a tag.
+  for (const r of readable) {
+    if (r.exact && r.folder && !taken.has(sameOnDisk(r.folder))) {
+      out.set(r.id, r.folder);
+      taken.add(sameOnDisk(r.folder));
+    }
+  }
+  for (const r of readable) {
+    if (out.has(r.id)) continue;
+    const alone = r.folder !== "" && !r.cut && claims.get(sameOnDisk(r.folder)) === 1 && !taken.has(sameOnDisk(r.folder));
+    const tagged = (length: number): string => `${r.folder || "item"}~${tag(r.id, length)}`;
+    let folder = alone ? r.folder : tagged(8);
+    // Two ids' 8-digit tags may meet: then a longer one.
+    for (let length = 16; taken.has(sameOnDisk(folder)) && length <= 64; length += 8) folder = tagged(length);
+    out.set(r.id, folder);
+    taken.add(sameOnDisk(folder));
+  }
+  return out;
 }
 
 /** Copy files under `<outDir>/<prefix>/`; returns their paths relative to outDir, for the manifest. */

@@ -4,9 +4,21 @@
  * explain and svm alike.
  */
 import { readFileSync } from "node:fs";
+import type { ItemIn } from "../engine/stage-api.js";
 
 export const SPLIT_NAMES = ["train", "validation", "test"] as const;
 export type SplitName = (typeof SPLIT_NAMES)[number];
+
+/**
+ * The recording an item belongs to, the key of the splits file: its `recording` meta (events
+ * and everything made of them carry it), else the item itself (a recording item is its own).
+ * One rule for split, which writes the keys, and train, evaluate, explain and svm, which look
+ * them up: a fallback of their own (an id's first segment, or all but its last) would miss.
+ */
+export function recordingOf(item: Pick<ItemIn, "id" | "meta">): string {
+  const recording = item.meta["recording"];
+  return typeof recording === "string" && recording !== "" ? recording : item.id;
+}
 
 const SHAPE = `{ "recordings": { "<id>": "train" | "validation" | "test" } }`;
 

@@ -96,6 +96,10 @@ describe("train and evaluate stages in a pipeline", () => {
     expect(outcome.ran.filter((t) => t.startsWith("train"))).toEqual(["train[lr1e-5-wd1e-4]", "train[lr3e-3-wd1e-4]"]);
     const logs = outcome.events.flatMap((e) => (e.type === "task-log" ? [e.message] : [])).join("\n");
     expect(logs).toMatch(/backend wasm: requested/);
+    // The backend's reason is train's to print (once per grid point); evaluate and explain name it briefly.
+    const backendLines = outcome.events.flatMap((e) => (e.type === "task-log" && e.message.startsWith("backend ") ? [[e.stage, e.message]] : []));
+    expect(backendLines.filter(([, m]) => /XNNPACK/.test(m!)).map(([stage]) => stage)).toEqual(["train", "train"]);
+    expect(backendLines.filter(([stage]) => stage !== "train")).toEqual([["evaluate", "backend wasm (requested)"], ["explain", "backend wasm (requested)"]]);
     expect(logs).toMatch(/epoch 5\/5: loss/);
 
     const metrics = JSON.parse(readFileSync(join(dir, "results/evaluate/report/metrics.json"), "utf8"));

@@ -67,6 +67,10 @@ describe("reproducibility", () => {
     for (const skipped of auto.attempts.filter((a) => !a.ok)) expect(auto.reason).toContain(`${skipped.backend}: ${skipped.reason}`);
     if (!webgpu) expect(auto.attempts[0]!.reason).toMatch(/no Vulkan loader here|Dawn found no WebGPU adapter|webgpu/i);
     if (!tfjsNode && expected === "wasm") expect(auto.reason).toMatch(/tfjs-node is not installed/);
+    // The brief form, for the stages after train: the backend and the ones skipped, no reasons.
+    const skipped = auto.attempts.filter((a) => !a.ok).map((a) => a.backend);
+    expect(auto.brief).toBe(`${expected} (auto${skipped.length ? `; skipped ${skipped.join(", ")}` : ""})`);
+    expect((await selectBackend("wasm")).brief).toBe("wasm (requested)");
   });
 
   it("gives the same weights for the same seed and backend, other weights for another seed", async () => {

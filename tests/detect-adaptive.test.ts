@@ -6,9 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Ajv2020 as Ajv } from "ajv/dist/2020.js";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CollectionOut, JsonObject, StageKind } from "../engine/stage-api.js";
+import type { CollectionOut, JsonObject } from "../engine/stage-api.js";
 import { detectBladder } from "../lib/detect/bladder.js";
 import { ADAPTIVE_DEFAULTS, adaptiveProfile, detectBouts } from "../lib/detect/bouts.js";
 import { classifyMotion, cutEvents, motionProfile } from "../lib/detect/motion.js";
@@ -18,17 +17,11 @@ import { writeHdf5Video } from "../lib/video/hdf5.js";
 import { cropVideo, normalizeFrames } from "../lib/video/transform.js";
 import { frameAt } from "../lib/video/types.js";
 import extract from "../stages/extract/index.js";
+import { withSchemaDefaults } from "./helpers/params.js";
 import { stageContext } from "./helpers/video-stage.js";
 
 const dir = mkdtempSync(join(tmpdir(), "detect-adaptive-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function withSchemaDefaults<P>(kind: StageKind<P>, given: object): P {
-  const params = structuredClone(given) as P;
-  const validate = new Ajv({ strict: false, useDefaults: true }).compile(kind.params);
-  if (!validate(params)) throw new Error(JSON.stringify(validate.errors));
-  return params;
-}
 
 /** Recording `index` of synthesize with `overrides` (seed: synthesize's), cropped as pipeline.yaml crops it. */
 async function prepared(index: number, overrides: Partial<SynthesizeParams>) {

@@ -5,20 +5,11 @@ import { describe, expect, it } from "vitest";
 import { LocalPoolExecutor } from "../dist/engine/executors/local.js";
 import { RetryingExecutor } from "../dist/engine/executors/retry.js";
 import { SubprocessExecutor } from "../dist/engine/executors/subprocess.js";
-import { recording, resultBytes } from "./helpers/executors.js";
+import { recording, resultBytes, taskProcess } from "./helpers/executors.js";
 import { chainPipeline, CLI, FIXTURE_STAGES, run, workspace } from "./helpers/workspace.js";
 
 const CHAIN = chainPipeline({ seed: 3, count: 4, base: 7, max: 30 });
 
-/** The `dag task` process of a task of this workspace, once it runs (its spec path names the workspace). */
-async function taskProcess(dir: string): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const found = spawnSync("pgrep", ["-f", `task ${dir}/`], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
-    if (found.length) return Number(found[0]);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("no task process appeared");
-}
 
 describe("the subprocess executor (a dag task process per task)", () => {
   it("makes the same bytes as the local pool, and the two share one cache", async () => {

@@ -1,29 +1,21 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Ajv2020 as Ajv } from "ajv/dist/2020.js";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { ArtifactOut, CollectionOut, ItemIn, JsonObject, StageKind } from "../engine/stage-api.js";
+import type { ArtifactOut, CollectionOut, ItemIn, JsonObject } from "../engine/stage-api.js";
 import { cropImage, minMaxNormalize, mirrorX } from "../lib/image/ops.js";
 import { readHdf5Video, writeHdf5Video } from "../lib/video/hdf5.js";
 import { makeVideo, type Video } from "../lib/video/types.js";
-import extract, { type ExtractParams } from "../stages/extract/index.js";
-import read, { type ReadParams } from "../stages/read/index.js";
+import extract from "../stages/extract/index.js";
+import read from "../stages/read/index.js";
+import { withSchemaDefaults } from "./helpers/params.js";
 import { lcg, stageContext } from "./helpers/video-stage.js";
 import { STYTRA_FILE, sharedFile } from "./helpers/shared-data.js";
 
 const stytra = sharedFile(STYTRA_FILE, "extract on the real Stytra recording");
 const STYTRA = stytra.path;
-
-/** Params as the engine hands them over: the given ones with every default filled in. */
-function withDefaults<P>(kind: StageKind<P>, given: object = {}): P {
-  const params = structuredClone(given) as P;
-  const validate = new Ajv({ strict: false, useDefaults: true, allErrors: true }).compile(kind.params);
-  if (!validate(params)) throw new Error(`${kind.name} params: ${JSON.stringify(validate.errors)}`);
-  return params;
-}
 
 let dir: string;
 beforeAll(() => {
@@ -79,7 +71,7 @@ interface Extracted {
 
 async function runExtract(path: string, params: object = {}, meta: JsonObject = {}): Promise<Extracted> {
   const ctx = stageContext(dir, "rec000");
-  const out = await extract.run(ctx, withDefaults(extract, params), { recordings: recordingItem(path, meta) });
+  const out = await extract.run(ctx, withSchemaDefaults(extract, params), { recordings: recordingItem(path, meta) });
   const events = await Promise.all((out.events as CollectionOut).items.map(async (it) => ({
     id: it.id,
     frames: await readHdf5Video(join(ctx.outDir, it.files!["frames"]!), { dataset: "frames" }),
@@ -248,14 +240,14 @@ describe.skipIf(!stytra.present)("the real Stytra recording with examples/stytra
   it("finds its two swim bouts and crops the tail, eyes outside", async () => {
     const pipeline = parse(readFileSync("examples/stytra.yaml", "utf8")) as { stages: Record<string, { params: object }> };
     const readCtx = stageContext(dir, "stytra");
-    const recording = (await read.run(readCtx, withDefaults<ReadParams>(read, pipeline.stages["read"]!.params), {
+    const recording = (await read.run(readCtx, withSchemaDefaults(read, pipeline.stages["read"]!.params), {
       videos: { id: "stytra", files: { data: STYTRA }, meta: { path: "stytra-head-embedded.h5" } },
     })).recordings as ArtifactOut;
     const meta = recording.meta!;
     expect(meta).toMatchObject({ fps: 200, frames: 220, rows: 70, cols: 148, orientation: "head-right" });
 
     const ctx = stageContext(dir, "stytra");
-    const params = withDefaults<ExtractParams>(extract, pipeline.stages["extract"]!.params);
+    const params = withSchemaDefaults(extract, pipeline.stages["extract"]!.params);
     const out = await extract.run(ctx, params, { recordings: { id: "stytra", files: { video: join(readCtx.outDir, recording.files!["video"]!) }, meta } });
     const events = (out.events as CollectionOut).items;
     const report = JSON.parse(readFileSync(join(ctx.outDir, "report.json"), "utf8")) as { bladder: { x: number; y: number }; crop: object; motion: object };
@@ -270,7 +262,7 @@ describe.skipIf(!stytra.present)("the real Stytra recording with examples/stytra
 
     // The paper's detection, with the threshold the example's comment gives, finds the same two onsets.
     const paperCtx = stageContext(dir, "stytra");
-    const paperParams = withDefaults<ExtractParams>(extract, { ...pipeline.stages["extract"]!.params, motion: { method: "paper", threshold: 160, hold_duplicates: true } });
+    const paperParams = withSchemaDefaults(extract, { ...pipeline.stages["extract"]!.params, motion: { method: "paper", threshold: 160, hold_duplicates: true } });
     const paper = await extract.run(paperCtx, paperParams, { recordings: { id: "stytra", files: { video: join(readCtx.outDir, recording.files!["video"]!) }, meta } });
     expect((paper.events as CollectionOut).items.map((e) => e.meta!["onset"])).toEqual([19, 178]);
   });

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SlurmExecutor } from "../dist/engine/executors/slurm.js";
-import { recording, resultBytes } from "./helpers/executors.js";
+import { recording, resultBytes, taskProcess } from "./helpers/executors.js";
 import { queuedJobs, slurmCluster } from "./helpers/slurm.js";
 import { chainPipeline, CLI, dag, run, workspace } from "./helpers/workspace.js";
 
@@ -12,16 +12,6 @@ if (!cluster.available) console.warn(`SKIPPED: the tests on a real SLURM cluster
 afterAll(() => cluster.stop());
 
 const slurmExecutor = (): SlurmExecutor => new SlurmExecutor({ maxJobs: 20, pollMs: 200 });
-
-/** The `dag task` process of a job of this workspace, once the node runs it. */
-async function taskProcess(dir: string): Promise<number> {
-  for (let i = 0; i < 600; i++) {
-    const found = spawnSync("pgrep", ["-f", `task ${dir}/`], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
-    if (found.length) return Number(found[0]);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("no job's task process appeared");
-}
 
 async function until<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
@@ -111,7 +101,7 @@ describe.skipIf(!cluster.available)("the SLURM executor on a real single-node cl
     const dir = workspace("stages:\n  sleepy: { params: { ms: 20000 } }\n");
     const executor = recording(slurmExecutor());
     const running = run(dir, { executor });
-    process.kill(await taskProcess(dir), "SIGKILL");
+    process.kill(await taskProcess(dir, 30), "SIGKILL");
     const out = await running;
     expect(out.failed).toEqual(["sleepy"]);
     const { failure } = executor.failures[0];
@@ -129,7 +119,7 @@ describe.skipIf(!cluster.available)("the SLURM executor on a real single-node cl
     const child = spawn(process.execPath, [CLI, "run", "--executor", "slurm", "--slurm-poll", "0.2", "--retries", "1"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    await taskProcess(dir);
+    await taskProcess(dir, 30);
     const [job] = queuedJobs(dir);
     spawnSync("scancel", [job.split("|")[0]]);
     const code = await new Promise<number | null>((r) => child.on("close", r));
@@ -150,7 +140,7 @@ describe.skipIf(!cluster.available)("the SLURM executor on a real single-node cl
     const child = spawn(process.execPath, [CLI, "run", "--executor", "slurm", "--slurm-poll", "0.2"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     const closed = new Promise<number | null>((r) => child.on("close", r));
     await until("three jobs in the queue", () => (queuedJobs(dir).length === 3 ? true : undefined));
-    await taskProcess(dir);
+    await taskProcess(dir, 30);
     const interrupted = Date.now();
     child.kill("SIGINT");
     expect(await closed).toBe(130);

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArtifactOut, ItemIn } from "../engine/stage-api.js";
 import { assignRecordings, type Fractions, type RecordingInfo } from "../stages/split/assign.js";
 import split, { type SplitParams } from "../stages/split/index.js";
-import { readSplits } from "../lib/splits.js";
+import { readSplits, recordingOf } from "../lib/splits.js";
+import { examplesBySplit } from "../lib/model/splits.js";
 import { lcg, stageContext } from "./helpers/video-stage.js";
 
 let dir: string;
@@ -96,6 +97,39 @@ describe("split", () => {
     await expect(runSplit(events(5, 2))).rejects.toThrow(/split: class prey has 2 recordings \(data\/prey\/fish0\.h5, data\/prey\/fish1\.h5\), too few to put one in each of the 3 splits with a fraction above 0 \(train, validation, test\): add recordings of that class, or set a split's fraction to 0/);
     const unlabelled = events(4, 4).map((i) => (i.meta["recording"] === "data/spon/fish2.h5" ? { ...i, meta: { recording: "data/spon/fish2.h5" } } : i));
     await expect(runSplit(unlabelled)).rejects.toThrow(/split needs each recording's class, and 1 of 8 recordings have none \(data\/spon\/fish2\.h5\): label them in the read stage/);
+  });
+
+  it("logs, per split, recordings and events with each class's count, so a lopsided test split shows", async () => {
+    // 6 spontaneous recordings of 5 events, 3 prey recordings of 1: whatever the assignment, each
+    // split's class counts differ, and the line must show them as splits.json counts them.
+    const items: ItemIn[] = [];
+    for (let r = 0; r < 6; r++) for (let e = 0; e < 5; e++) items.push({ id: `spon${r}/ev${e}`, files: {}, meta: { recording: `spon${r}`, label: 0 } });
+    for (let r = 0; r < 3; r++) items.push({ id: `prey${r}/ev0`, files: {}, meta: { recording: `prey${r}`, label: 1 } });
+    const ctx = stageContext(dir, undefined, 3);
+    const out = (await split.run(ctx, { fractions: PAPER, balance: "events" }, { events: { items } })).splits as ArtifactOut;
+    const { counts } = JSON.parse(readFileSync(join(ctx.outDir, out.files!["splits"]!), "utf8")) as SplitsFile;
+    const expected = (["train", "validation", "test"] as const)
+      .map((s) => {
+        const c = counts[s]!;
+        return `${s} ${c.recordings} recordings (spontaneous ${c.spontaneous.recordings}, prey ${c.prey.recordings}), ${c.events} events (spontaneous ${c.spontaneous.events}, prey ${c.prey.events})`;
+      })
+      .join(" · ");
+    expect(ctx.logs).toEqual([expected]);
+    // Every split holds one prey recording of 1 event against spontaneous ones of 5 each.
+    expect(ctx.logs[0]).toMatch(/^train \d+ recordings \(spontaneous \d+, prey 1\), \d+ events \(spontaneous \d+, prey 1\) · validation /);
+    expect(ctx.logs[0]).toMatch(/· test \d+ recordings \(spontaneous \d+, prey 1\), \d+ events \(spontaneous (5|10|15|20), prey 1\)$/);
+  });
+
+  it("finds an item's recording by one rule (lib/splits.ts recordingOf) in split and in the stages that read its file", async () => {
+    expect(recordingOf({ id: "data/prey/fish1.h5/ev00/s0", meta: { recording: "data/prey/fish1.h5" } })).toBe("data/prey/fish1.h5");
+    // Without the meta (or with an empty one), the item is its own recording: not its id's first segment, not all but its last.
+    expect(recordingOf({ id: "data/prey/fish1.h5", meta: {} })).toBe("data/prey/fish1.h5");
+    expect(recordingOf({ id: "rec3/ev01", meta: { recording: "" } })).toBe("rec3/ev01");
+    // Items named by path, carrying no recording meta: split's keys are what train, evaluate and explain look up.
+    const items: ItemIn[] = [];
+    for (let r = 0; r < 8; r++) items.push({ id: `data/${r % 2 ? "prey" : "spon"}/fish${r}.h5`, files: { sample: `/x/${r}.h5` }, meta: { label: r % 2 } });
+    const sets = examplesBySplit(items, readSplits(await runSplitFile(items)));
+    expect(Object.values(sets).flat().map((e) => e.recording).sort()).toEqual(items.map((i) => i.id).sort());
   });
 
   it("writes what the one splits reader (lib/splits.ts) reads back, and that reader names the file and the bad entry", async () => {

@@ -9,6 +9,8 @@ import svm from "../stages/svm/index.js";
 import synthesize from "../stages/synthesize/index.js";
 import train from "../stages/train/index.js";
 import type { RecordingParams } from "../lib/synth/params.js";
+import numbers from "./fixtures/stages/numbers/index.js";
+import square from "./fixtures/stages/square/index.js";
 
 // Inputs: `each: true` arrives as one item, a collection as a collection, an optional artifact maybe not at all.
 expectTypeOf<Parameters<typeof mask.run>[2]["events"]>().toEqualTypeOf<ItemIn>();
@@ -25,3 +27,8 @@ expectTypeOf<Declared>().toEqualTypeOf<{ a: number; b?: string | null }>();
 // Generator stages: run receives the params of the items split lists.
 expectTypeOf<Parameters<typeof train.run>[1]["lr"]>().toEqualTypeOf<number>();
 expectTypeOf<Parameters<typeof synthesize.run>[1]>().toEqualTypeOf<RecordingParams>();
+
+// The test fixtures declare themselves as the stages do: run's params and inputs from the declaration.
+expectTypeOf<Parameters<typeof square.run>[1]>().toEqualTypeOf<{ offset: number; fail_on: number | null; threads: number }>();
+expectTypeOf<Parameters<typeof square.run>[2]["values"]>().toEqualTypeOf<ItemIn>();
+expectTypeOf<Parameters<typeof numbers.run>[1]>().toEqualTypeOf<{ value: number }>();

@@ -24,12 +24,12 @@ export class Canvas {
     for (let yy = Math.max(0, y); yy < Math.min(this.height, y + h); yy++) for (let xx = Math.max(0, x); xx < Math.min(this.width, x + w); xx++) this.data.set(c, 3 * (yy * this.width + xx));
   }
 
-  /** An outline one pixel wide. */
-  frame(x: number, y: number, w: number, h: number, c: Rgb): void {
-    this.rect(x, y, w, 1, c);
-    this.rect(x, y + h - 1, w, 1, c);
-    this.rect(x, y, 1, h, c);
-    this.rect(x + w - 1, y, 1, h, c);
+  /** An outline `thickness` pixels wide, inside the rectangle. */
+  frame(x: number, y: number, w: number, h: number, c: Rgb, thickness = 1): void {
+    this.rect(x, y, w, thickness, c);
+    this.rect(x, y + h - thickness, w, thickness, c);
+    this.rect(x, y, thickness, h, c);
+    this.rect(x + w - thickness, y, thickness, h, c);
   }
 
   /** An RGB image `w` x `h` drawn at (x, y), each pixel as a `scale` x `scale` block. */
@@ -42,12 +42,12 @@ export class Canvas {
     }
   }
 
-  /** Text in the 5x7 font (upper case), top-left at (x, y), `scale` times its size. */
+  /** Text in the 5x7 font (upper case), top-left at (x, y), `scale` times its size; a letter that does not fit is left out, not cut. */
   text(x: number, y: number, text: string, c: Rgb = [0, 0, 0], scale = 1): void {
     const w = textWidth(text);
     if (w <= 0) return;
     const mask = new Uint8Array(w * TEXT_HEIGHT);
-    drawText(mask, w, 0, 0, text, 1);
+    drawText(mask, w, 0, 0, text, 1, Math.floor((this.width - x) / scale));
     for (let r = 0; r < TEXT_HEIGHT * scale; r++) {
       for (let cc = 0; cc < w * scale; cc++) if (mask[Math.floor(r / scale) * w + Math.floor(cc / scale)]) this.pixel(x + cc, y + r, c);
     }

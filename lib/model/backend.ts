@@ -3,8 +3,9 @@
  *
  *   auto: webgpu, then tensorflow, then wasm, then cpu (the first that initialises)
  *
- * Each attempt says why it was or was not taken; the stages print the reasons and record them in
- * their metrics. Heavy packages are imported only when their backend is tried.
+ * Each attempt says why it was or was not taken. train prints the reasons (about 400 characters),
+ * evaluate and explain the brief form that points there; train and evaluate record them in their
+ * metrics. Heavy packages are imported only when their backend is tried.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -28,7 +29,10 @@ export interface BackendSelection {
   requested: BackendChoice;
   /** The TensorFlow.js backend name now active ("webgpu", "tensorflow", "wasm", "cpu"). */
   backend: Concrete;
+  /** Why this one, and why not each one skipped, with what would make it work. */
   reason: string;
+  /** The choice in a few words, for stages after train (whose log has the reason): `wasm (auto; skipped webgpu, tensorflow)`. */
+  brief: string;
   attempts: BackendAttempt[];
 }
 
@@ -163,10 +167,11 @@ export async function selectBackend(requested: BackendChoice = "auto"): Promise<
     try {
       const reason = await ATTEMPTS[backend](choice === "auto");
       attempts.push({ backend, ok: true, reason });
-      const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.backend}: ${a.reason}`);
+      const skipped = attempts.filter((a) => !a.ok);
       const via = choice !== requested ? ` (${BACKEND_ENV}=${fromEnv})` : "";
-      const why = choice === "auto" ? `auto${via}: ${reason}${skipped.length ? `; skipped ${skipped.join("; ")}` : ""}` : `requested${via}: ${reason}`;
-      return { requested, backend, reason: why, attempts };
+      const why = choice === "auto" ? `auto${via}: ${reason}${skipped.length ? `; skipped ${skipped.map((a) => `${a.backend}: ${a.reason}`).join("; ")}` : ""}` : `requested${via}: ${reason}`;
+      const brief = `${backend} (${choice === "auto" ? "auto" : "requested"}${via}${skipped.length ? `; skipped ${skipped.map((a) => a.backend).join(", ")}` : ""})`;
+      return { requested, backend, reason: why, brief, attempts };
     } catch (error) {
       attempts.push({ backend, ok: false, reason: error instanceof Unavailable ? error.message : `failed: ${(error as Error).message.split("\n")[0]}` });
     }

@@ -3,15 +3,9 @@
  * the train, evaluate and explain stages share.
  */
 import type { ItemIn } from "../../engine/stage-api.js";
-import type { SplitName } from "../splits.js";
+import { recordingOf, type SplitName } from "../splits.js";
 import { fileNames, mainFile } from "../main-file.js";
 import type { ExampleRef } from "./dataset.js";
-
-/** An item's recording: its `recording` meta, else the first part of its id (`rec003/ev01/s0`). */
-export function recordingOf(item: ItemIn): string {
-  const r = item.meta["recording"];
-  return typeof r === "string" ? r : item.id.split("/")[0]!;
-}
 
 /** Labelled examples per split. Every item needs a label (0/1), a `sample` file and a split. */
 export function examplesBySplit(items: ItemIn[], splits: Map<string, SplitName>): Record<SplitName, ExampleRef[]> {

@@ -1,20 +1,18 @@
 /** evaluate's charts in `dag report`: the test split's confusion matrices, per stream and per event. */
 import { confusionChart } from "../../lib/charts/confusion.js";
+import { member, numberAt, squareMatrixOf } from "../../lib/charts/json.js";
 import type { Json, ReportHints } from "../../engine/stage-api.js";
-
-interface Metrics {
-  splits: Record<string, Record<string, { n: number; confusion: number[][] } | number>>;
-}
 
 const hints: ReportHints = {
   charts: [
-    confusionChart("CNN on the test split: confusion per stream, and per event (fused)", "report", "metrics", ["spatial", "temporal", "fused", "per event"], (data: Json) => {
-      const test = (data as unknown as Metrics).splits["test"] ?? {};
-      return ["spatial", "temporal", "fused", "events"].flatMap((stream) => {
-        const m = test[stream];
-        return typeof m === "object" && m.n ? [{ panel: stream === "events" ? "per event" : stream, matrix: m.confusion }] : [];
-      });
-    }),
+    confusionChart("CNN on the test split: confusion per stream, and per event (fused)", "report", "metrics", ["spatial", "temporal", "fused", "per event"], (data: Json) =>
+      ["spatial", "temporal", "fused", "events"].flatMap((stream) => {
+        // metrics.json: splits.test.<stream> = { n, confusion, ... } (n 0: not evaluated).
+        const scores = member(data, "splits", "test", stream);
+        const matrix = squareMatrixOf(member(scores, "confusion"));
+        return numberAt(scores, "n") && matrix ? [{ panel: stream === "events" ? "per event" : stream, matrix }] : [];
+      }),
+    ),
   ],
 };
 export default hints;

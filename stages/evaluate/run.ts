@@ -56,7 +56,8 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
   const fallbackSamples = Object.fromEntries(SPLIT_NAMES.map((s) => [s, sets[s].filter((e) => fallbackIds.has(e.id)).length])) as Record<SplitName, number>;
 
   const backend = await selectBackend(params.backend);
-  ctx.log(`backend ${backend.backend}: ${backend.reason}`);
+  // The reason (about 400 characters) is train's to print, once; metrics.json records it.
+  ctx.log(`backend ${backend.brief}`);
   const { arch, weights } = await readModel(chosen.files["model"], { [WEIGHTS_BIN]: chosen.files["weights"] });
   const tensors = new Map([...weights].map(([k, w]) => [k, tf.tensor(w.values, w.shape)]));
   const source = new SampleCache(flowChannels(arch, flowLayoutOf(samples.items).pairStride), params.memory_mb * 2 ** 20);

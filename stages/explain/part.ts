@@ -97,7 +97,8 @@ function verdict(logProbs: Float32Array, row: number, classes: number, label: nu
 export async function explainPart(request: PartRequest, progress: (done: number, rate: number) => void, signal: AbortSignal, log: (message: string) => void): Promise<PartResult> {
   const { params, examples } = request;
   const backend = await selectBackend(params.backend);
-  log(`backend ${backend.backend}: ${backend.reason}`);
+  // The reason (about 400 characters) is train's to print, once.
+  log(`backend ${backend.brief}`);
   const { arch, weights } = await readModel(request.modelPath, { [WEIGHTS_BIN]: request.weightsPath });
   const tensors = new Map([...weights].map(([k, w]) => [k, tf.tensor(w.values, w.shape)]));
   const source = new SampleCache(flowChannels(arch, request.pairStride), params.memory_mb * 2 ** 20);

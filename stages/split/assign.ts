@@ -5,6 +5,7 @@
  */
 import { SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
 import { Rng, shuffle } from "../../lib/random.js";
+import { CLASS } from "./counts.js";
 
 export type Fractions = Record<SplitName, number>;
 
@@ -14,8 +15,6 @@ export interface RecordingInfo {
   /** Its events (or samples): the weight when balancing by events. */
   events: number;
 }
-
-const CLASS = ["spontaneous", "prey"] as const;
 
 /**
  * Each recording, in shuffled order, goes to the split furthest below its share of the class

@@ -4,18 +4,16 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CollectionIn, InputsOf, JsonObject, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
-import { SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
+import type { CollectionIn, InputsOf, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { recordingOf, SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
 import { assignRecordings, type RecordingInfo } from "./assign.js";
-
-const CLASS = ["spontaneous", "prey"] as const;
+import { countSplits, summaryLine } from "./counts.js";
 
 /** Recordings of the collection with their label and number of items; errors name the items. */
 function recordingsOf(items: CollectionIn["items"]): RecordingInfo[] {
   const byId = new Map<string, { labels: Set<unknown>; events: number }>();
   for (const item of items) {
-    // Events (and what is made of them) name their recording; a recording item is its own.
-    const id = typeof item.meta["recording"] === "string" ? item.meta["recording"] : item.id;
+    const id = recordingOf(item);
     const entry = byId.get(id) ?? { labels: new Set(), events: 0 };
     entry.labels.add(item.meta["label"]);
     entry.events++;
@@ -72,16 +70,7 @@ const split = {
       throw new Error(message.startsWith("split") ? message : `split: ${message}`);
     }
 
-    const counts: JsonObject = {};
-    for (const s of SPLIT_NAMES) {
-      const mine = recordings.filter((r) => assignment.get(r.id) === s);
-      const byClass: JsonObject = {};
-      for (const label of [0, 1] as const) {
-        const c = mine.filter((r) => r.label === label);
-        byClass[CLASS[label]] = { recordings: c.length, events: c.reduce((a, r) => a + r.events, 0) };
-      }
-      counts[s] = { recordings: mine.length, events: mine.reduce((a, r) => a + r.events, 0), ...byClass };
-    }
+    const counts = countSplits(recordings, assignment);
     const sorted = Object.fromEntries([...assignment].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const total = SPLIT_NAMES.reduce((a, s) => a + params.fractions[s], 0);
     const document = {
@@ -92,8 +81,7 @@ const split = {
       seed: ctx.seed,
     };
     writeFileSync(join(ctx.outDir, "splits.json"), `${JSON.stringify(document, null, 2)}\n`);
-    const line = SPLIT_NAMES.map((s) => `${s} ${(counts[s] as { recordings: number }).recordings} recordings / ${(counts[s] as { events: number }).events} events`).join(", ");
-    ctx.log(line);
+    ctx.log(summaryLine(counts));
     return { splits: { files: { splits: "splits.json" }, meta: { counts } } };
   },
 } as const;

@@ -1,17 +1,25 @@
 /** split's chart in `dag report`: events per class in each split (from its meta). */
+import { numberAt } from "../../lib/charts/json.js";
+import { SPLIT_NAMES } from "../../lib/splits.js";
 import type { Json, JsonObject, ReportHints } from "../../engine/stage-api.js";
+import { CLASS } from "./counts.js";
 
-type Counts = Record<string, Record<string, { events: number } | number>>;
+/** The output's meta `counts.<split>.<class>.events` (counts.ts), as one row per split and class. */
+function eventRows(meta: Json): JsonObject[] {
+  return SPLIT_NAMES.flatMap((split) =>
+    CLASS.flatMap((cls): JsonObject[] => {
+      const events = numberAt(meta, "counts", split, cls, "events");
+      return events === undefined ? [] : [{ split, class: cls, events }];
+    }),
+  );
+}
 
 const hints: ReportHints = {
   charts: [
     {
       title: "Events per class and split",
       output: "splits",
-      rows: (meta: Json) =>
-        Object.entries((meta as { counts?: Counts }).counts ?? {}).flatMap(([split, byClass]) =>
-          Object.entries(byClass).flatMap(([cls, v]): JsonObject[] => (typeof v === "object" ? [{ split, class: cls, events: v.events }] : [])),
-        ),
+      rows: eventRows,
       spec: {
         width: 300,
         height: { step: 22 },

@@ -7,18 +7,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { InputsOf, ItemIn, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
 import { fallbackNote, isFallbackSample } from "../../lib/detect/fallback.js";
-import { readSplits } from "../../lib/splits.js";
+import { readSplits, recordingOf } from "../../lib/splits.js";
 import { fileNames, mainFile } from "../../lib/main-file.js";
 import type { FailedEvent } from "./report.js";
 import type { Row } from "../../lib/svm/split.js";
-
-/** The recording of an event: its `recording` meta, else its id up to the last "/" (rec003/ev01 -> rec003). */
-function recordingOf(item: ItemIn): string {
-  const rec = item.meta["recording"];
-  if (typeof rec === "string" && rec) return rec;
-  const cut = item.id.lastIndexOf("/");
-  return cut > 0 ? item.id.slice(0, cut) : item.id;
-}
 
 function readFeatures(item: ItemIn): { status: string; reason?: string; vector?: number[]; names?: string[] } {
   const path = item.files["features"];

@@ -1,11 +1,21 @@
 /** train's chart in `dag report`: loss and accuracy per epoch, training and validation. */
+import { numberAt } from "../../lib/charts/json.js";
 import type { Json, JsonObject, ReportHints } from "../../engine/stage-api.js";
 
-interface Epoch {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  validation?: { loss: number; accuracy: number };
+/** history.json: [{ epoch, loss, accuracy, validation?: { loss, accuracy } }], as rows of one measure each. */
+function curveRows(history: Json): JsonObject[] {
+  if (!Array.isArray(history)) return [];
+  return history.flatMap((e): JsonObject[] => {
+    const epoch = numberAt(e, "epoch");
+    if (epoch === undefined) return [];
+    const point = (measure: string, split: string, value: number | undefined): JsonObject[] => (value === undefined ? [] : [{ epoch, measure, split, value }]);
+    return [
+      ...point("loss", "train", numberAt(e, "loss")),
+      ...point("accuracy", "train", numberAt(e, "accuracy")),
+      ...point("loss", "validation", numberAt(e, "validation", "loss")),
+      ...point("accuracy", "validation", numberAt(e, "validation", "accuracy")),
+    ];
+  });
 }
 
 const hints: ReportHints = {
@@ -14,17 +24,7 @@ const hints: ReportHints = {
       title: "Training curves",
       output: "models",
       file: "history",
-      rows: (data: Json) =>
-        (data as unknown as Epoch[]).flatMap((e): JsonObject[] => [
-          { epoch: e.epoch, measure: "loss", split: "train", value: e.loss },
-          { epoch: e.epoch, measure: "accuracy", split: "train", value: e.accuracy },
-          ...(e.validation
-            ? [
-                { epoch: e.epoch, measure: "loss", split: "validation", value: e.validation.loss },
-                { epoch: e.epoch, measure: "accuracy", split: "validation", value: e.validation.accuracy },
-              ]
-            : []),
-        ]),
+      rows: curveRows,
       spec: {
         facet: { column: { field: "measure", type: "nominal", title: null, sort: ["loss", "accuracy"] } },
         resolve: { scale: { y: "independent" } },

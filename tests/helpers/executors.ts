@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -36,4 +37,14 @@ export function recording(inner: Executor): Executor & { failures: { task: strin
     },
     close: () => inner.close(),
   };
+}
+
+/** The `dag task` process of a task (or cluster job) of this workspace, once it runs (its spec path names the workspace). */
+export async function taskProcess(dir: string, waitSeconds = 10): Promise<number> {
+  for (const until = Date.now() + waitSeconds * 1000; Date.now() < until; ) {
+    const found = spawnSync("pgrep", ["-f", `task ${dir}/`], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
+    if (found.length) return Number(found[0]);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no task process of ${dir} appeared in ${waitSeconds} s`);
 }
