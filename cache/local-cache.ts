@@ -8,6 +8,8 @@ import type { Store } from "./store.js";
 export class LocalCache implements Cache {
   /** Each stage's index as this run found it (read on first use: one file per stage, not one per task). */
   private readonly indexes = new Map<string, Map<TaskKey, TaskOutputs>>();
+  /** Stages whose index holds an entry that is not to be kept as it is. */
+  private readonly stale = new Set<string>();
 
   constructor(readonly store: Store) {}
 
@@ -21,7 +23,14 @@ export class LocalCache implements Cache {
   }
 
   get(key: TaskKey, stage: string): TaskOutputs | undefined {
-    return this.store.completeTask(key, this.index(stage));
+    const index = this.index(stage);
+    if (index.has(key)) {
+      const outputs = this.store.completeTask(key, index);
+      if (outputs) return outputs;
+      // The index lists it, but not whole (a file gone, a damaged entry): the record decides.
+      this.stale.add(stage);
+    }
+    return this.store.completeTask(key);
   }
 
   record(key: TaskKey): TaskRecord | undefined {
@@ -30,6 +39,8 @@ export class LocalCache implements Cache {
 
   set(record: TaskRecord): void {
     this.store.writeTask(record);
+    // A key the index has ran again (--force, or its entry was not trusted): the index is rewritten.
+    if (this.index(record.stage).has(record.key)) this.stale.add(record.stage);
   }
 
   blobPath(hash: BlobHash): string {
@@ -51,7 +62,7 @@ export class LocalCache implements Cache {
   /** Written only where it changes what the index says (a no-op run writes none). */
   setStage(stage: string, done: Map<TaskKey, TaskOutputs>): void {
     const index = this.index(stage);
-    if (!done.size || (done.size === index.size && [...done.keys()].every((k) => index.has(k)))) return;
+    if (!done.size || (!this.stale.has(stage) && done.size === index.size && [...done.keys()].every((k) => index.has(k)))) return;
     this.store.writeStageIndex(stage, done);
   }
 

@@ -96,3 +96,32 @@ export interface RunRecord {
   targets: string[];
   stages: Record<string, RunStageEntry>;
 }
+
+const HASH = /^[0-9a-f]{64}$/;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isFileRef = (v: unknown): v is FileRef => isObject(v) && typeof v.hash === "string" && HASH.test(v.hash) && Number.isSafeInteger(v.size) && (v.size as number) >= 0;
+const isArtifact = (v: unknown): v is ArtifactRecord => isObject(v) && isObject(v.files) && Object.values(v.files).every(isFileRef) && (v.meta === undefined || isObject(v.meta));
+
+/**
+ * Every file a task's outputs name, or undefined if they are not the shape a task writes (a
+ * tampered or damaged record or stage index): such a result is not trusted but made again.
+ */
+export function outputFiles(outputs: unknown): FileRef[] | undefined {
+  if (!isObject(outputs)) return undefined;
+  const files: FileRef[] = [];
+  for (const output of Object.values(outputs)) {
+    if (!isObject(output)) return undefined;
+    if (output.type === "artifact") {
+      if (!isArtifact(output)) return undefined;
+      files.push(...Object.values(output.files));
+    } else if (output.type === "collection" && Array.isArray(output.items)) {
+      for (const item of output.items as unknown[]) {
+        if (!isArtifact(item) || typeof (item as { id?: unknown }).id !== "string") return undefined;
+        files.push(...Object.values(item.files));
+      }
+    } else {
+      return undefined;
+    }
+  }
+  return files;
+}

@@ -6,7 +6,7 @@ import {
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
 import type { CodeManifest } from "../engine/code-fingerprint.js";
-import type { BlobHash, FileRef, RunRecord, TaskKey, TaskRecord } from "./records.js";
+import { outputFiles, type BlobHash, type FileRef, type RunRecord, type TaskKey, type TaskRecord } from "./records.js";
 
 /**
  * The content-addressed store under `.dag/`:
@@ -95,14 +95,8 @@ export class Store {
   /** A task's outputs, if every file it produced is still in the store (else it must run again). */
   completeTask(key: TaskKey, index?: Map<TaskKey, TaskRecord["outputs"]>): TaskRecord["outputs"] | undefined {
     const outputs = index?.get(key) ?? this.readTask(key)?.outputs;
-    if (!outputs) return undefined;
-    for (const output of Object.values(outputs)) {
-      const artifacts = output.type === "artifact" ? [output] : output.items;
-      for (const artifact of artifacts) {
-        for (const file of Object.values(artifact.files)) if (!this.hasBlob(file)) return undefined;
-      }
-    }
-    return outputs;
+    const files = outputFiles(outputs);
+    return files?.every((file) => this.hasBlob(file)) ? outputs : undefined;
   }
 
   /**
@@ -205,10 +199,7 @@ export class Store {
       if (liveTasks.has(key)) {
         const record = this.readTask(key);
         if (!record) continue;
-        for (const output of Object.values(record.outputs)) {
-          const artifacts = output.type === "artifact" ? [output] : output.items;
-          for (const a of artifacts) for (const f of Object.values(a.files)) liveBlobs.add(f.hash);
-        }
+        for (const f of outputFiles(record.outputs) ?? []) liveBlobs.add(f.hash);
       } else {
         rmSync(this.taskPath(key), { force: true });
         tasks++;

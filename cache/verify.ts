@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { taskKey } from "../engine/hash.js";
-import type { BlobHash, TaskKey, TaskRecord } from "./records.js";
+import { outputFiles, type BlobHash, type TaskKey, type TaskRecord } from "./records.js";
 import type { Store } from "./store.js";
 
 export interface Corruption {
@@ -87,7 +87,8 @@ function checkRecord(store: Store, key: TaskKey, path: string, badBlobs: Set<Blo
   } catch (err) {
     return { reason: `malformed: ${(err as Error).message}` };
   }
-  for (const output of Object.values(record.outputs ?? {})) {
+  if (!outputFiles(record.outputs)) return { reason: "malformed: its outputs are not the shape a task writes" };
+  for (const output of Object.values(record.outputs)) {
     const artifacts = output.type === "artifact" ? [output] : output.items;
     for (const artifact of artifacts) {
       for (const [name, ref] of Object.entries(artifact.files)) {

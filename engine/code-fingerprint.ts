@@ -100,6 +100,7 @@ export class CodeFingerprints {
     const local = new Set<string>();
     const packages = new Set<string>();
     for (const [, , spec] of text.matchAll(SPECIFIER)) {
+      if (spec === undefined) continue;
       if (spec.startsWith(".") || spec.startsWith("/")) {
         const target = resolveLocal(dirname(path), spec);
         if (target) local.add(target);
@@ -129,6 +130,7 @@ export class CodeFingerprints {
       const at = lockPath(lock, pkg, under);
       if (!at) continue;
       const entry = lock[at];
+      if (!entry) continue;
       const label = at === `node_modules/${pkg}` ? pkg : at;
       if (out[label] !== undefined) continue;
       out[label] = entry.version ?? "?";
@@ -171,7 +173,7 @@ function resolveLocal(dir: string, spec: string): string | undefined {
 
 function packageName(spec: string): string {
   const parts = spec.split("/");
-  return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+  return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
 }
 
 function findUp(dir: string, name: string): string | undefined {

@@ -85,11 +85,11 @@ export function readLiveState(cacheDir: string): LiveState | undefined {
 
 /** `dag status` during a run: one line per stage. */
 export function formatLiveState(live: LiveState, command: string): string {
-  const names = Object.keys(live.stages);
+  const stages = Object.entries(live.stages);
+  const names = stages.map(([name]) => name);
   const width = Math.max(...names.map((n) => n.length), 5);
   const lines = [`a run is in progress: dag process ${live.pid} on ${live.host} ("${command}", ${live.executor} executor) since ${live.startedAt}, as of ${live.updatedAt}`];
-  for (const name of names) {
-    const s = live.stages[name];
+  for (const [name, s] of stages) {
     const parts = [s.queued && `${s.queued} queued`, s.running && `${s.running} running`, `${s.done} done`, s.failed && `${s.failed} failed`].filter(Boolean);
     const of = s.total || s.final ? ` of ${s.total}${s.final ? "" : " so far"}` : "";
     lines.push(`${name.padEnd(width)}  ${s.total || s.final ? `${parts.join(", ")}${of}` : "waiting for its inputs"}`);

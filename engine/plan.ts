@@ -268,7 +268,9 @@ export class Plan {
     state.unfinished++;
 
     const cached = this.hooks.restore(task);
-    if (cached) {
+    // A record that names other outputs than the kind declares (tampered, or from a kind changed
+    // without a version bump that the code fingerprint missed) is not trusted: the task runs.
+    if (cached && fitsKind(cached, node)) {
       task.status = "done";
       task.outputs = cached;
       this.hooks.logger({ type: "task-done", stage: node.name, item: itemId, source: "cached", ms: 0, key });
@@ -371,4 +373,12 @@ function keyedParams(params: JsonObject, executionParams: readonly string[] | un
   let keyed = keyedCopies.get(params);
   if (!keyed) keyedCopies.set(params, (keyed = Object.fromEntries(Object.entries(params).filter(([name]) => !executionParams.includes(name)))));
   return keyed;
+}
+
+/** Whether a task's outputs are the ones its kind declares: each name once, of its type where the type is fixed. */
+function fitsKind(outputs: TaskOutputs, node: StageNode): boolean {
+  const declared = Object.entries(node.kind.outputs);
+  if (Object.keys(outputs).length !== declared.length) return false;
+  // A per-item stage's task may return an artifact (one item) or a collection (sub-items) for a collection output.
+  return declared.every(([name, spec]) => outputs[name] !== undefined && (node.perItem || outputs[name].type === spec.type));
 }

@@ -1,5 +1,5 @@
 import type { Cache } from "../cache/cache.js";
-import type { BlobHash, RunRecord, RunStageEntry, TaskKey, TaskRecord } from "../cache/records.js";
+import { outputFiles, type BlobHash, type RunRecord, type RunStageEntry, type TaskKey, type TaskRecord } from "../cache/records.js";
 import { assembledHash, type Locate } from "./artifacts.js";
 import type { Logger } from "./events.js";
 import { canonicalJson } from "./hash.js";
@@ -77,17 +77,13 @@ export class Rebuilder {
    * damaged file is known before the tasks that read it are.
    */
   private rehashed(key: TaskKey, outputs: TaskOutputs): boolean {
-    for (const output of Object.values(outputs)) {
-      for (const artifact of output.type === "artifact" ? [output] : output.items) {
-        for (const { hash } of Object.values(artifact.files)) {
-          if (this.intact.has(hash)) continue;
-          if (this.damaged.has(hash) || !this.cache.intact(hash)) {
-            this.damaged.add(hash);
-            return false;
-          }
-          this.intact.add(hash);
-        }
+    for (const { hash } of outputFiles(outputs) ?? []) {
+      if (this.intact.has(hash)) continue;
+      if (this.damaged.has(hash) || !this.cache.intact(hash)) {
+        this.damaged.add(hash);
+        return false;
       }
+      this.intact.add(hash);
     }
     return !this.damaged.size || !(this.cache.record(key)?.reads ?? []).some((h) => this.damaged.has(h));
   }

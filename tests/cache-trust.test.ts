@@ -66,6 +66,40 @@ describe("the cache never trusts its files", () => {
     expect(r.stdout).toMatch(/corrupt record [0-9a-f]{12} .*: its key is not the hash of what it records/);
   });
 
+  it("a record or stage index with outputs of the wrong shape or names is a miss, not a crash: the task runs again; verify names it", () => {
+    // Well-formed, but not the outputs total declares (verify knows no kinds; the run does).
+    const foreign: unknown[] = [{}, { bogus: { type: "artifact", files: {}, meta: {} } }];
+    const malformed: unknown[] = [
+      { sum: { type: "artifact" } },
+      { sum: { type: "artifact", files: { sum: { hash: "../../etc/passwd", size: 2 } }, meta: {} } },
+      { sum: { type: "collection", items: "no" } },
+      { sum: null },
+      [1, 2],
+    ];
+    for (const outputs of [...foreign, ...malformed]) {
+      const dir = workspace(CHAIN);
+      expect(dag(dir, "run").code).toBe(0);
+      const tasks = join(dir, ".dag", "tasks");
+      const records = readdirSync(tasks).flatMap((d) => readdirSync(join(tasks, d)).map((f) => join(tasks, d, f)));
+      const total = records.find((p) => JSON.parse(readFileSync(p, "utf8")).stage === "total")!;
+      writeFileSync(total, JSON.stringify({ ...JSON.parse(readFileSync(total, "utf8")), outputs }));
+      // The stage index copies the record's outputs: tampered alike.
+      const index = join(dir, ".dag", "stages", "total.json");
+      const entries = JSON.parse(readFileSync(index, "utf8")) as Record<string, unknown>;
+      writeFileSync(index, JSON.stringify(Object.fromEntries(Object.keys(entries).map((k) => [k, outputs]))));
+      if (malformed.includes(outputs)) {
+        const found = dag(dir, "verify");
+        expect(found.code, JSON.stringify(outputs)).toBe(1);
+        expect(found.stdout).toMatch(/corrupt record [0-9a-f]{12} .*: malformed: its outputs are not the shape a task writes/);
+      }
+      const rerun = dag(dir, "run");
+      expect(rerun.code, `${JSON.stringify(outputs)}: ${rerun.stderr}`).toBe(0);
+      expect(rerun.stderr).toMatch(/done: 1 ran, 6 cached/);
+      expect(sum(dir)).toBe("29");
+      expect(dag(dir, "run").stderr).toMatch(/Nothing to do/);
+    }
+  });
+
   it("--force warns when a rerun makes other outputs under the same key (here: it read a damaged file)", () => {
     const dir = workspace(CHAIN);
     dag(dir, "run");

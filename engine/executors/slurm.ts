@@ -119,7 +119,8 @@ export class SlurmExecutor implements Executor {
 
   /** One sbatch call for tasks of one stage: a plain job, or a job array of them. */
   private async sbatch(jobs: Job[]): Promise<void> {
-    const batch = join(this.dirs!.root, `${this.batches++}-${jobs[0].spec.stage.replace(/[^A-Za-z0-9_.-]/g, "_")}`);
+    const first = jobs[0]!.spec;
+    const batch = join(this.dirs!.root, `${this.batches++}-${first.stage.replace(/[^A-Za-z0-9_.-]/g, "_")}`);
     jobs.forEach((job, i) => {
       job.batch = batch;
       job.dir = join(batch, String(i));
@@ -131,13 +132,13 @@ export class SlurmExecutor implements Executor {
     writeFileSync(script, `#!/bin/sh\n# One task of dag (the array element picks its folder).\nexec ${q(process.execPath)} ${q(CLI_PATH)} task ${q(batch)}/"\${SLURM_ARRAY_TASK_ID:-0}"/${SPEC_FILE}\n`, { mode: 0o755 });
     const array = jobs.length > 1;
     const args = [
-      "--parsable", `--job-name=dag-${jobs[0].spec.stage}`, `--chdir=${batch}`,
+      "--parsable", `--job-name=dag-${first.stage}`, `--chdir=${batch}`,
       `--output=${join(batch, array ? "%a" : "0", "job.log")}`,
       ...(array ? [`--array=0-${jobs.length - 1}`] : []),
-      ...(this.settings.sbatch ?? []), ...sbatchFlags(jobs[0].spec.resources), script,
+      ...(this.settings.sbatch ?? []), ...sbatchFlags(first.resources), script,
     ];
     const answer = await slurm("sbatch", args);
-    const base = answer.stdout.trim().split(";")[0];
+    const base = answer.stdout.trim().split(";")[0] ?? "";
     if (answer.code !== 0 || !/^\d+$/.test(base)) {
       const why = answer.stderr.trim().split("\n").filter(Boolean).slice(-2).join(" / ") || `exit code ${answer.code}`;
       for (const job of jobs) this.settle(job, () => job.reject(new TaskFailure("job-failed", `sbatch refused the job: ${why} (options: ${args.slice(0, -1).join(" ")})`, script)));
