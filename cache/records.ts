@@ -125,3 +125,17 @@ export function outputFiles(outputs: unknown): FileRef[] | undefined {
   }
   return files;
 }
+
+const SOURCES = new Set<unknown>(["cached", "ran", "failed", "skipped"]);
+const isRunTask = (v: unknown): boolean =>
+  isObject(v) && typeof v.key === "string" && HASH.test(v.key) && SOURCES.has(v.source) && (v.ms === undefined || typeof v.ms === "number");
+const isRunStage = (v: unknown): boolean =>
+  isObject(v) && typeof v.kind === "string" && isObject(v.tasks) && Object.values(v.tasks).every(isRunTask) &&
+  isObject(v.outputs) && Object.values(v.outputs).every((h) => typeof h === "string");
+
+/** Whether parsed JSON is a run record as `dag run` writes one (a tampered or foreign file is not). */
+export function isRunRecord(v: unknown): v is RunRecord {
+  return isObject(v) && typeof v.id === "string" && typeof v.pipeline === "string" && typeof v.startedAt === "string" &&
+    typeof v.finishedAt === "string" && typeof v.ok === "boolean" && Array.isArray(v.targets) && v.targets.every((t) => typeof t === "string") &&
+    (v.name === undefined || typeof v.name === "string") && isObject(v.stages) && Object.values(v.stages).every(isRunStage);
+}

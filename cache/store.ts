@@ -6,7 +6,7 @@ import {
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
 import type { CodeManifest } from "../engine/code-fingerprint.js";
-import { outputFiles, type BlobHash, type FileRef, type RunRecord, type TaskKey, type TaskRecord } from "./records.js";
+import { isRunRecord, outputFiles, type BlobHash, type FileRef, type RunRecord, type TaskKey, type TaskRecord } from "./records.js";
 
 /**
  * The content-addressed store under `.dag/`:
@@ -143,28 +143,31 @@ export class Store {
 
   /** Run records, oldest first (ids begin with their start time to the millisecond). */
   listRuns(): RunRecord[] {
-    if (!existsSync(this.runDir)) return [];
-    return readdirSync(this.runDir)
-      .filter((f) => f.endsWith(".json"))
-      .sort()
-      .flatMap((f) => {
-        try {
-          return [JSON.parse(readFileSync(join(this.runDir, f), "utf8")) as RunRecord];
-        } catch {
-          return [];
-        }
-      });
+    return this.runFiles().flatMap((f) => this.readRunFile(f) ?? []);
+  }
+
+  /**
+   * A run record, or undefined for one that is not whole or not a run record (a crashed
+   * process's, a tampered or foreign file: `dag verify` names it); the runs listed skip it.
+   */
+  readRunFile(file: string): RunRecord | undefined {
+    try {
+      const run: unknown = JSON.parse(readFileSync(join(this.runDir, file), "utf8"));
+      return isRunRecord(run) ? run : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  runFiles(): string[] {
+    return existsSync(this.runDir) ? readdirSync(this.runDir).filter((f) => f.endsWith(".json")).sort() : [];
   }
 
   /** Run records one at a time, newest first, so a caller can stop reading early. */
   *runsNewestFirst(): Generator<RunRecord> {
-    if (!existsSync(this.runDir)) return;
-    for (const f of readdirSync(this.runDir).filter((n) => n.endsWith(".json")).sort().reverse()) {
-      try {
-        yield JSON.parse(readFileSync(join(this.runDir, f), "utf8")) as RunRecord;
-      } catch {
-        /* a run record being written by a crashed process: skip it */
-      }
+    for (const f of this.runFiles().reverse()) {
+      const run = this.readRunFile(f);
+      if (run) yield run;
     }
   }
 

@@ -1,12 +1,13 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { taskKey } from "../engine/hash.js";
 import { outputFiles, type BlobHash, type TaskKey, type TaskRecord } from "./records.js";
 import type { Store } from "./store.js";
 
 export interface Corruption {
   /** `blob`: bytes that do not hash to the blob's name; `record`: a task record that cannot be trusted. */
-  type: "blob" | "record" | "stage-index";
-  /** The blob's hash, the task's key, or the stage's name. */
+  type: "blob" | "record" | "stage-index" | "run";
+  /** The blob's hash, the task's key, the stage's name, or the run record's file. */
   id: string;
   path: string;
   reason: string;
@@ -17,7 +18,7 @@ export interface VerifyReport {
   records: number;
   corrupt: Corruption[];
   /** What `--repair` removed: corrupt entries, and the task records that read a corrupt blob. */
-  evicted?: { blobs: number; records: number; stageIndexes: number };
+  evicted?: { blobs: number; records: number; stageIndexes: number; runs: number };
 }
 
 /**
@@ -64,12 +65,16 @@ export async function verifyStore(store: Store, repair = false): Promise<VerifyR
     }
   }
 
+  const badRuns = store.runFiles().filter((f) => !store.readRunFile(f));
+  for (const f of badRuns) corrupt.push({ type: "run", id: f, path: join(store.runDir, f), reason: "not a run record dag wrote (unreadable, cut short or edited): dag runs, status and gc skip it" });
+
   const report: VerifyReport = { blobs, records, corrupt };
   if (repair) {
     for (const hash of badBlobs) store.removeBlob(hash);
     for (const key of [...badRecords, ...readers]) store.removeTask(key);
     for (const stage of badIndexes) store.removeStageIndex(stage);
-    report.evicted = { blobs: badBlobs.size, records: badRecords.size + readers.size, stageIndexes: badIndexes.length };
+    for (const f of badRuns) rmSync(join(store.runDir, f), { force: true });
+    report.evicted = { blobs: badBlobs.size, records: badRecords.size + readers.size, stageIndexes: badIndexes.length, runs: badRuns.length };
   }
   return report;
 }
@@ -102,11 +107,11 @@ function checkRecord(store: Store, key: TaskKey, path: string, badBlobs: Set<Blo
 
 /** The report for a person: one line per corrupt entry, then what was checked and done. */
 export function formatVerifyReport(report: VerifyReport, show: (path: string) => string): string {
-  const lines = report.corrupt.map((c) => `corrupt ${c.type} ${c.type === "stage-index" ? c.id : c.id.slice(0, 12)} (${show(c.path)}): ${c.reason}`);
+  const lines = report.corrupt.map((c) => `corrupt ${c.type} ${c.type === "stage-index" || c.type === "run" ? c.id : c.id.slice(0, 12)} (${show(c.path)}): ${c.reason}`);
   lines.push(`checked ${report.blobs} files and ${report.records} task records: ${report.corrupt.length ? `${report.corrupt.length} corrupt` : "0 corrupt"}`);
   if (report.evicted) {
     const e = report.evicted;
-    lines.push(`repaired: removed ${e.blobs} files, ${e.records} task records (with those that read a corrupt file) and ${e.stageIndexes} stage indexes; the next dag run makes them again`);
+    lines.push(`repaired: removed ${e.blobs} files, ${e.records} task records (with those that read a corrupt file), ${e.stageIndexes} stage indexes and ${e.runs} run records; the next dag run makes them again`);
   } else if (report.corrupt.length) {
     lines.push("run dag verify --repair to remove them and what was made from them; the next dag run makes them again");
   }

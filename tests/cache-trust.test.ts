@@ -100,6 +100,27 @@ describe("the cache never trusts its files", () => {
     }
   });
 
+  it("a run record that is not one dag wrote is skipped by runs, status and gc, named by verify and removed by --repair", () => {
+    const dir = workspace(CHAIN);
+    expect(dag(dir, "run", "--name", "first").code).toBe(0);
+    expect(dag(dir, "run", "--set", "numbers.base=3").code).toBe(0);
+    const runs = join(dir, ".dag", "runs");
+    const [first] = readdirSync(runs).sort();
+    for (const junk of ["{}", '{"stages":5}', "[1]", '{"id":"x","pipeline":"p","startedAt":"","finishedAt":"","ok":true,"targets":[],"stages":{"total":{"kind":"total","tasks":{"":null},"outputs":{}}}}', "{not json"]) {
+      writeFileSync(join(runs, first!), junk);
+      for (const command of [["runs"], ["status"], ["show", "first"], ["gc", "--keep-last", "5"]]) {
+        const r = dag(dir, ...command);
+        expect(r.stderr, `${command.join(" ")} over ${junk}`).not.toMatch(/internal error/);
+      }
+      const found = dag(dir, "verify");
+      expect(found.code).toBe(1);
+      expect(found.stdout).toContain(`corrupt run ${first} (`);
+    }
+    expect(dag(dir, "verify", "--repair").stdout).toMatch(/and 1 run records/);
+    expect(readdirSync(runs)).not.toContain(first);
+    expect(dag(dir, "verify").code).toBe(0);
+  });
+
   it("--force warns when a rerun makes other outputs under the same key (here: it read a damaged file)", () => {
     const dir = workspace(CHAIN);
     dag(dir, "run");
