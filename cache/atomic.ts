@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, unlinkSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { asDiskFull } from "../engine/errors.js";
 
@@ -20,5 +20,18 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   } catch (err) {
     try { unlinkSync(tmp); } catch { /* never created, or already gone */ }
     throw asDiskFull(err, path);
+  }
+}
+
+/**
+ * One of the engine's own JSON files (a stat cache) as an object, or `{}` when it is missing,
+ * torn or not an object (edited by hand, another version's): the cache it holds starts over.
+ */
+export function readJsonObject(path: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, "utf8"));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }

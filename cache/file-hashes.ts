@@ -1,6 +1,6 @@
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "./atomic.js";
+import { readJsonObject, writeFileAtomic } from "./atomic.js";
 import type { BlobHash, FileRef } from "./records.js";
 import { hashFile } from "./store.js";
 
@@ -24,18 +24,15 @@ export class FileHashes {
 
   constructor(storeRoot: string, private readonly rehash = false) {
     this.path = join(storeRoot, "file-hashes.json");
-    try {
-      this.entries = JSON.parse(readFileSync(this.path, "utf8")) as Record<string, Entry>;
-    } catch {
-      this.entries = {};
-    }
+    // Entries are checked field by field when used: a damaged one is a miss.
+    this.entries = readJsonObject(this.path) as Record<string, Entry>;
   }
 
   async hash(path: string): Promise<FileRef> {
     const st = statSync(path, { bigint: true });
     const known = this.entries[path];
     const mtimeNs = st.mtimeNs.toString();
-    if (!this.rehash && known && known.size === Number(st.size) && known.mtimeNs === mtimeNs && known.ino === Number(st.ino)) {
+    if (!this.rehash && known && known.size === Number(st.size) && known.mtimeNs === mtimeNs && known.ino === Number(st.ino) && typeof known.hash === "string" && /^[0-9a-f]{64}$/.test(known.hash)) {
       return { hash: known.hash, size: known.size };
     }
     const ref = await hashFile(path);

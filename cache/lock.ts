@@ -108,9 +108,9 @@ export class WorkspaceLock {
     let holder: LockHolder | undefined;
     try {
       holder = JSON.parse(text) as LockHolder;
-    } catch {
-      return { ino, stale: age > TORN_AFTER_MS };
-    }
+    } catch { /* torn: below */ }
+    // Torn, or not what dag writes (edited): stale once it is old enough to be no one's half-written lock.
+    if (typeof holder !== "object" || holder === null || typeof holder.pid !== "number" || typeof holder.host !== "string") return { ino, stale: age > TORN_AFTER_MS };
     return { holder, ino, stale: holder.host === hostname() && !processAlive(holder.pid) };
   }
 

@@ -131,7 +131,10 @@ export class Store {
 
   readCode(hash: string): CodeManifest | undefined {
     try {
-      return JSON.parse(readFileSync(join(this.root, "code", `${hash}.json`), "utf8")) as CodeManifest;
+      const manifest = JSON.parse(readFileSync(join(this.root, "code", `${hash}.json`), "utf8")) as CodeManifest;
+      const table = (v: unknown): boolean => typeof v === "object" && v !== null && Object.values(v).every((x) => typeof x === "string");
+      // Another shape (tampered): as if none was kept (status then names no files).
+      return table(manifest?.files) && table(manifest?.packages) ? manifest : undefined;
     } catch {
       return undefined;
     }

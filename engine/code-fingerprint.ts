@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { writeFileAtomic } from "../cache/atomic.js";
+import { readJsonObject, writeFileAtomic } from "../cache/atomic.js";
 import { hashJson, sha256 } from "./hash.js";
 
 /**
@@ -21,6 +21,10 @@ export interface CodeManifest {
   /** npm package -> version, for every package imported and what those depend on. */
   packages: Record<string, string>;
 }
+
+const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === "string");
+/** A stat-cache entry as this version writes it (a damaged or older one is hashed again). */
+const wholeEntry = (e: FileEntry): boolean => typeof e.hash === "string" && strings(e.local) && strings(e.packages);
 
 interface FileEntry {
   size: number;
@@ -55,11 +59,8 @@ export class CodeFingerprints {
   /** `cacheFile`: where the stat cache is kept between runs (none: in memory only). */
   constructor(private readonly cacheFile?: string) {
     if (!cacheFile) return;
-    try {
-      this.entries = JSON.parse(readFileSync(cacheFile, "utf8")) as Record<string, FileEntry>;
-    } catch {
-      this.entries = {};
-    }
+    // Entries are checked field by field when used: a damaged one is a miss.
+    this.entries = readJsonObject(cacheFile) as Record<string, FileEntry>;
   }
 
   /** The fingerprint of a stage kind's module: a hash, and what it was made of (for `dag status`). */
@@ -95,7 +96,7 @@ export class CodeFingerprints {
     const st = statSync(path, { bigint: true });
     const mtimeNs = st.mtimeNs.toString();
     const known = this.entries[path];
-    if (known && known.size === Number(st.size) && known.mtimeNs === mtimeNs && known.ino === Number(st.ino)) return known;
+    if (known && known.size === Number(st.size) && known.mtimeNs === mtimeNs && known.ino === Number(st.ino) && wholeEntry(known)) return known;
     const text = readFileSync(path, "utf8");
     const local = new Set<string>();
     const packages = new Set<string>();

@@ -1,8 +1,8 @@
-import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sha256 } from "../dist/engine/hash.js";
-import { dag, workspace } from "./helpers/workspace.js";
+import { dag, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
 
 // 2, 3, 4 squared: 4, 9, 16 (sum 29); total reads the squares.
 const CHAIN = `stages:
@@ -119,6 +119,27 @@ describe("the cache never trusts its files", () => {
     expect(dag(dir, "verify", "--repair").stdout).toMatch(/and 1 run records/);
     expect(readdirSync(runs)).not.toContain(first);
     expect(dag(dir, "verify").code).toBe(0);
+  });
+
+  it("the engine's own stat caches, code manifests and lock, edited or damaged, are a miss or taken over, never a crash", () => {
+    const dir = workspace(CHAIN);
+    expect(dag(dir, "run").code).toBe(0);
+    const dotDag = join(dir, ".dag");
+    const code = readdirSync(join(dotDag, "code")).map((f) => join("code", f));
+    const junk = ["null", "[1]", "garbage", '{"x":5}', JSON.stringify(Object.fromEntries([[join(FIXTURE_STAGES, "total/index.js"), { size: 1, local: 5 }]]))];
+    for (const file of ["file-hashes.json", "code-stat.json", "lock", ...code]) {
+      for (const content of junk) {
+        writeFileSync(join(dotDag, file), content);
+        // As a lock left long ago by no one: old enough not to be half-written.
+        utimesSync(join(dotDag, file), new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
+        for (const command of [["status"], ["run"]]) {
+          const r = dag(dir, ...command);
+          expect(r.stderr, `${command[0]} with ${file} = ${content}`).not.toMatch(/internal error/);
+          expect(r.code, `${command[0]} with ${file} = ${content}: ${r.stderr}`).toBe(0);
+        }
+        expect(sum(dir)).toBe("29");
+      }
+    }
   });
 
   it("--force warns when a rerun makes other outputs under the same key (here: it read a damaged file)", () => {
