@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CodeFingerprints } from "../engine/code-fingerprint.js";
 import { BUILTIN_STAGE_DIR } from "../engine/registry.js";
+import { median } from "./stats.js";
 
 const repeats = Number(process.argv[2] ?? 20);
 const modules = readdirSync(BUILTIN_STAGE_DIR).map((k) => join(BUILTIN_STAGE_DIR, k, "index.js"));
@@ -25,7 +26,6 @@ function once(): { ms: number; files: number } {
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, files };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cold: number[] = [];
 const warm: number[] = [];
 let files = 0;

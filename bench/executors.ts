@@ -18,6 +18,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { median } from "./stats.js";
 
 const tasks = Number(process.argv[2] ?? 16);
 const rounds = Number(process.argv[3] ?? 3);
@@ -33,7 +34,6 @@ const variants: Record<string, string[]> = {
 };
 
 const load = (): string => spawnSync("uptime", { encoding: "utf8" }).stdout.trim().replace(/.*load average: /, "");
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const dir = mkdtempSync(join(tmpdir(), "bench-executors-"));
 writeFileSync(join(dir, "pipeline.yaml"), `stage_paths: [${JSON.stringify(fixtures)}]\nstages:\n  numbers: { params: { count: ${tasks} } }\n`);
@@ -62,12 +62,12 @@ for (let r = 0; r < rounds; r++) {
     const start = process.hrtime.bigint();
     const run = spawnSync(cmd, args, { cwd, encoding: "utf8" });
     if (run.status !== 0) throw new Error(`${name} failed:\n${run.stderr}`);
-    times[name].push(Number(process.hrtime.bigint() - start) / 1e9);
+    times[name]!.push(Number(process.hrtime.bigint() - start) / 1e9);
   }
 }
 const loadAfter = load();
 
-const local = median(times.local);
+const local = median(times.local!);
 const smkLocal = Object.entries(times).find(([name]) => name.endsWith("2 local cores"));
 console.log(`${tasks} tasks, ${rounds} rounds interleaved, squeue every ${poll} s; load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}`);
 console.log("| executor | wall time (median) | runs | overhead per task against the same tool's local run |");
@@ -78,5 +78,5 @@ for (const [name, xs] of Object.entries(times)) {
   const isBase = name === "local" || name === smkLocal?.[0];
   console.log(`| ${name} | ${m.toFixed(2)} s | ${xs.map((x) => x.toFixed(2)).join(", ")} | ${isBase ? "" : `${(((m - base) / tasks) * 1000).toFixed(0)} ms`} |`);
 }
-const array = median(times["slurm, one job array"]);
+const array = median(times["slurm, one job array"]!);
 console.log(`one job array of ${tasks}: ${(array - local).toFixed(2)} s over the local pool for the whole array`);

@@ -32,6 +32,7 @@ import flowStage from "../stages/flow/index.js";
 import { chooseSubsample } from "../stages/subsample/select.js";
 import { readNpyFloat32, writeNpy } from "./flow-npy.js";
 import type { FlowTask } from "./flow-worker.js";
+import { median } from "./stats.js";
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -71,7 +72,6 @@ function subsampleFrames(size: number): Subsample {
   return { frames, count: indices.length, rows: size, cols: size, indices };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** Our flow of every pair, timed per pair after two warm-up pairs. */

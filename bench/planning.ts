@@ -14,6 +14,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { median } from "./stats.js";
 
 const args = process.argv.slice(2);
 const beforeAt = args.indexOf("--before");
@@ -26,11 +27,6 @@ function time(cmd: string, args: string[], cwd: string): number {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.stderr}`);
   return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 function dagWorkspace(fixtures: string): string {
@@ -99,10 +95,10 @@ for (const b of builds) {
   console.log(`${b.name} (${b.root}): cold run ${b.cold.toFixed(1)} s; no-op run ${median(b.noop).toFixed(2)} s; status ${median(b.status).toFixed(2)} s`);
 }
 if (before) {
-  const [after, was] = builds;
+  const [after, was] = builds as [(typeof builds)[0], (typeof builds)[0]];
   console.log(`after / before: no-op run ${(median(after.noop) / median(was.noop)).toFixed(2)}x; status ${(median(after.status) / median(was.status)).toFixed(2)}x`);
 }
-const dagNoop = median(builds[0].noop);
+const dagNoop = median(builds[0]!.noop);
 
 const hasSnakemake = spawnSync("snakemake", ["--version"], { encoding: "utf8" });
 if (hasSnakemake.status !== 0) {

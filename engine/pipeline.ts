@@ -176,7 +176,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
 
 function resolveBinding(binding: unknown, dir: string): InputBinding | string {
   if (typeof binding === "string") {
-    const [stage, output] = binding.split(".");
+    const [stage = "", output = ""] = binding.split(".");
     return { source: "stage", stage, output };
   }
   const b = binding as { glob?: string; file?: string };
@@ -199,7 +199,8 @@ function checkReferences(nodes: Map<string, StageNode>, at: Positions, diagnosti
   for (const node of nodes.values()) {
     for (const [inputName, binding] of Object.entries(node.inputs)) {
       const where = { ...at.value(["stages", node.name, "inputs", inputName]), stage: node.name, key: inputName };
-      const spec = node.kind.inputs[inputName];
+      // Inputs were checked against the kind's when the node was made.
+      const spec = node.kind.inputs[inputName]!;
       let producedType: "collection" | "artifact";
       if (binding.source === "stage") {
         const producer = nodes.get(binding.stage);
@@ -262,6 +263,8 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
       continue;
     }
     const path = assignment.slice(0, eq).split(".");
+    const [head = "", ...rest] = path;
+    const last = path[path.length - 1] ?? "";
     const bad = path.find((k) => FORBIDDEN_KEYS.has(k) || !k);
     if (bad !== undefined) {
       diagnostics.push({ file: where, message: bad ? `"${bad}" cannot be a key` : "a key cannot be empty", hint: "keys are stage names and their params, e.g. --set train.epochs=5" });
@@ -274,15 +277,15 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
       diagnostics.push({ file: where, message: `the value is not valid YAML: ${(err as Error).message}` });
       continue;
     }
-    if (path.length === 1) {
-      raw[path[0]] = value;
-      overridden.set(path[0], assignment);
+    if (!rest.length) {
+      raw[head] = value;
+      overridden.set(head, assignment);
       continue;
     }
     const stages = raw.stages as Record<string, RawStage> | undefined;
-    const stage = stages && Object.hasOwn(stages, path[0]) ? stages[path[0]] : undefined;
+    const stage = stages && Object.hasOwn(stages, head) ? stages[head] : undefined;
     if (!stage) {
-      diagnostics.push({ file: where, message: `no stage "${path[0]}" in ${file}`, hint: `stages: ${Object.keys(stages ?? {}).join(", ")}` });
+      diagnostics.push({ file: where, message: `no stage "${head}" in ${file}`, hint: `stages: ${Object.keys(stages ?? {}).join(", ")}` });
       continue;
     }
     let target = (stage.params ??= {}) as Record<string, unknown>;
@@ -290,7 +293,7 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
       if (!Object.hasOwn(target, key) || typeof target[key] !== "object" || target[key] === null) target[key] = {};
       target = target[key] as Record<string, unknown>;
     }
-    target[path[path.length - 1]] = value;
+    target[last] = value;
     overridden.set(path.join("."), assignment);
   }
   return overridden;

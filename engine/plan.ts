@@ -215,7 +215,7 @@ export class Plan {
         if (up.unknown) state.unknown = true;
         if (name === node.eachInput) continue;
         if (!up.complete) return;
-        whole[name] = up.outputs![binding.output];
+        whole[name] = up.outputs![binding.output]!;
       } else {
         const value = this.inputs.files.get(fileInputId(binding))!;
         if (name === node.eachInput) {
@@ -292,7 +292,8 @@ export class Plan {
       const binding = eachName ? consumer.node.inputs[eachName] : undefined;
       if (!binding || binding.source !== "stage" || binding.stage !== state.node.name) continue;
       if (!state.node.perItem) continue; // a whole stage's collection is handed over when it completes
-      const items = taskItems(task.outputs![binding.output], task.itemId, task.order, task.parentMeta);
+      // A done task has every output its kind declares (worker.ts checks what ran, fitsKind what is restored).
+      const items = taskItems(task.outputs![binding.output]!, task.itemId, task.order, task.parentMeta);
       this.deliver(consumer, items);
     }
     this.checkComplete(state);
@@ -315,10 +316,10 @@ export class Plan {
     const sorted = [...state.tasks].sort((a, b) => compareOrder(a.order, b.order));
     for (const [name, spec] of Object.entries(node.kind.outputs)) {
       if (node.perItem) {
-        const items = sorted.flatMap((t) => taskItems(t.outputs![name], t.itemId, t.order, t.parentMeta));
+        const items = sorted.flatMap((t) => taskItems(t.outputs![name]!, t.itemId, t.order, t.parentMeta));
         outputs[name] = { type: "collection", items };
       } else {
-        const out = sorted[0].outputs![name];
+        const out = sorted[0]!.outputs![name]!;
         outputs[name] = out.type === "artifact" ? out : { type: "collection", items: out.items.map((it, j) => ({ ...it, order: [j] })) };
         if (out.type !== spec.type) {
           this.failStage(state, `returned ${out.type === "artifact" ? "an artifact" : "a collection"} for output "${name}", which it declares as ${spec.type}`);
@@ -339,7 +340,7 @@ export class Plan {
       const mapsOverThis = binding?.source === "stage" && binding.stage === node.name;
       if (mapsOverThis) {
         if (!node.perItem) {
-          const value = outputs[binding.output];
+          const value = outputs[binding.output]!;
           if (value.type === "collection") this.deliver(consumer, value.items);
         }
         consumer.eachProducerDone = true;

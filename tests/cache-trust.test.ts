@@ -20,7 +20,7 @@ function blobWith(dir: string, content: string): string {
   const root = join(dir, ".dag", "blobs");
   const found = readdirSync(root).flatMap((d) => readdirSync(join(root, d)).map((f) => join(root, d, f))).filter((p) => readFileSync(p, "utf8") === content);
   expect(found).toHaveLength(1);
-  return found[0];
+  return found[0]!;
 }
 
 /** Damage a read-only blob as a disk, a tool or a person could. */

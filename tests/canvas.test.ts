@@ -17,7 +17,7 @@ describe("the figure canvas (lib/image/canvas.ts), shared by extract's preview, 
     // "II" is 11 px wide (5 + 1 + 5); at x = 3 on a 12-px canvas only the first letter fits.
     const c = new Canvas(12, 9, [0, 0, 0]);
     c.text(3, 1, "II", RED);
-    const drawn = (x0: number, x1: number) => Array.from({ length: 7 }, (_, r) => Array.from({ length: x1 - x0 }, (_, k) => at(c, x0 + k, 1 + r)[0])).flat().some((v) => v > 0);
+    const drawn = (x0: number, x1: number) => Array.from({ length: 7 }, (_, r) => Array.from({ length: x1 - x0 }, (_, k) => at(c, x0 + k, 1 + r)[0]!)).flat().some((v) => v > 0);
     expect(drawn(3, 8)).toBe(true);
     expect(drawn(8, 12)).toBe(false);
   });

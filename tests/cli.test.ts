@@ -55,7 +55,7 @@ describe("dag command line", () => {
   it("--json prints one event per line", () => {
     const dir = workspace(CHAIN);
     const events = dag(dir, "run", "--json").stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string });
-    expect(events[0].type).toBe("run-start");
+    expect(events[0]!.type).toBe("run-start");
     expect(events.at(-1)).toMatchObject({ type: "run-done", ok: true, ran: 7 });
   });
 

@@ -169,7 +169,7 @@ describe("train and evaluate stages in a pipeline", () => {
     expect(after).toEqual(before);
     // How the run went is measured beside the result, in the run record, not in it.
     const record = new Store(join(dir, ".dag")).listRuns().at(-1)!;
-    const measured = record.stages["train"].tasks["lr3e-3-wd1e-4"].measurements as { seconds: number; resumed_after: number; backend: { name: string } };
+    const measured = record.stages["train"]!.tasks["lr3e-3-wd1e-4"]!.measurements as { seconds: number; resumed_after: number; backend: { name: string } };
     expect(measured.seconds).toBeGreaterThan(0);
     expect(measured.resumed_after).toBe(0);
     expect(measured.backend.name).toBe("wasm");

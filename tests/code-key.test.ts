@@ -57,7 +57,7 @@ describe("code is in the key", () => {
     const flow = new CodeFingerprints().of(resolve("dist/stages/flow/index.js"));
     expect(Object.keys(flow.manifest.files)).toEqual(expect.arrayContaining(["dist/stages/flow/index.js", "dist/lib/flow/farneback.js", "dist/lib/cv/opencv.js"]));
     const lock = JSON.parse(readFileSync("package-lock.json", "utf8")) as { packages: Record<string, { version: string }> };
-    expect(flow.manifest.packages["@techstark/opencv-js"]).toBe(lock.packages["node_modules/@techstark/opencv-js"].version);
+    expect(flow.manifest.packages["@techstark/opencv-js"]).toBe(lock.packages["node_modules/@techstark/opencv-js"]!.version);
     // Types are erased by tsc: the stage API's types are not code a stage runs.
     expect(Object.keys(flow.manifest.files)).not.toContain("dist/engine/stage-api.js");
     // Another kind, other code; the same kind, the same fingerprint.

@@ -186,7 +186,7 @@ describe("a task's scratch folder", () => {
     expect(readdirSync(scratch)).toEqual([]);
     // The attempt is measured beside the result, not in it.
     const record = new Store(join(dir, ".dag")).listRuns().at(-1)!;
-    expect(record.stages["resumable"].tasks[""].measurements).toEqual({ attempt: 2 });
+    expect(record.stages["resumable"]!.tasks[""]!.measurements).toEqual({ attempt: 2 });
   });
 
   it("gc removes scratch folders left by failed attempts", async () => {
@@ -206,7 +206,7 @@ describe("results and housekeeping", () => {
     const store = new Store(join(dir, ".dag"));
     const runs = store.listRuns();
     expect(runs).toHaveLength(2);
-    const removed = store.gc([runs[1]]);
+    const removed = store.gc([runs[1]!]);
     expect(removed.tasks).toBe(4 + 4 + 1); // square, digits, total of the first run
     expect((await run(dir)).ran).toEqual([]);
     expect((await run(dir, { set: ["square.offset=5"] })).ran).toHaveLength(9);
@@ -221,8 +221,8 @@ describe("publishing results", () => {
     writePipeline(dir, `stages:\n  readfile:\n    inputs: { files: { glob: "../${outside}" } }\n`);
     expect((await run(dir)).ok).toBe(true);
     const manifest = JSON.parse(read(dir, "readfile/values/manifest.json")) as { items: { id: string; files: { value: string } }[] };
-    expect(manifest.items[0].id).toMatch(/^\.\.\/outside-/);
-    expect(manifest.items[0].files.value).toBe(`${outside}/value.txt`);
-    expect(readFileSync(join(dir, "results/readfile/values", manifest.items[0].files.value), "utf8")).toBe("3");
+    expect(manifest.items[0]!.id).toMatch(/^\.\.\/outside-/);
+    expect(manifest.items[0]!.files.value).toBe(`${outside}/value.txt`);
+    expect(readFileSync(join(dir, "results/readfile/values", manifest.items[0]!.files.value), "utf8")).toBe("3");
   });
 });

@@ -47,7 +47,7 @@ describe("the subprocess executor (a dag task process per task)", () => {
     expect(out.ok).toBe(false);
     expect(out.failed).toEqual(["square[n1]"]);
     expect(executor.failures.map((f) => [f.task, f.failure.reason])).toEqual([["square[n1]", "stage-error"]]);
-    expect(executor.failures[0].failure.message).toBe("refusing to square 2 (fail_on)");
+    expect(executor.failures[0]!.failure.message).toBe("refusing to square 2 (fail_on)");
   });
 
   it("reports a killed task process as worker-crashed, and retries it when asked", async () => {
@@ -57,8 +57,8 @@ describe("the subprocess executor (a dag task process per task)", () => {
     process.kill(await taskProcess(dir), "SIGKILL");
     const out = await failing;
     expect(out.failed).toEqual(["sleepy"]);
-    expect(executor.failures[0].failure.reason).toBe("worker-crashed");
-    expect(executor.failures[0].failure.message).toMatch(/killed by SIGKILL/);
+    expect(executor.failures[0]!.failure.reason).toBe("worker-crashed");
+    expect(executor.failures[0]!.failure.message).toMatch(/killed by SIGKILL/);
 
     const retried = recording(new RetryingExecutor(new SubprocessExecutor(1), 1));
     const again = run(dir, { executor: retried });
@@ -82,9 +82,9 @@ describe("the subprocess executor (a dag task process per task)", () => {
     expect(Date.now() - aborted).toBeLessThan(2000);
     expect(out.ok).toBe(false);
     expect(executor.failures.map((f) => f.failure.reason)).toEqual(["cancelled"]);
-    expect(executor.failures[0].failure.message).toMatch(/cancelled after batch \d+/);
+    expect(executor.failures[0]!.failure.message).toMatch(/cancelled after batch \d+/);
     const [scratch] = readdirSync(join(dir, ".dag/scratch"));
-    expect(Number(readFileSync(join(dir, ".dag/scratch", scratch, "batches-done"), "utf8"))).toBeGreaterThan(0);
+    expect(Number(readFileSync(join(dir, ".dag/scratch", scratch!, "batches-done"), "utf8"))).toBeGreaterThan(0);
   });
 });
 

@@ -61,7 +61,7 @@ describe("typed failures", () => {
     try {
       const result = await new Scheduler(pipeline, executor, { keepGoing: true, logger: () => undefined }).run();
       const stored = new Store(pipeline.cacheDir).listRuns().find((r) => r.id === result.record.id)!;
-      expect(stored.stages["square"].tasks["n1"]).toMatchObject({ source: "failed", reason: "job-failed", error: "NODE_FAIL", logPath: "/cluster/logs/x.log" });
+      expect(stored.stages["square"]!.tasks["n1"]).toMatchObject({ source: "failed", reason: "job-failed", error: "NODE_FAIL", logPath: "/cluster/logs/x.log" });
     } finally {
       await executor.close();
     }

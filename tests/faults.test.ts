@@ -78,7 +78,7 @@ describe("faults end with a clear message, their own exit code, and nothing brok
     expect(stderr).not.toMatch(/FAILED/); // stopped by the user, not failed
     expect(existsSync(join(dir, ".dag", "lock"))).toBe(false);
     const [key] = readdirSync(scratch);
-    const done = Number(readFileSync(join(scratch, key, "batches-done"), "utf8"));
+    const done = Number(readFileSync(join(scratch, key!, "batches-done"), "utf8"));
     expect(done).toBeGreaterThan(0);
     expect(done).toBeLessThan(300);
   });

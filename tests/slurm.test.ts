@@ -104,7 +104,7 @@ describe.skipIf(!cluster.available)("the SLURM executor on a real single-node cl
     process.kill(await taskProcess(dir, 30), "SIGKILL");
     const out = await running;
     expect(out.failed).toEqual(["sleepy"]);
-    const { failure } = executor.failures[0];
+    const { failure } = executor.failures[0]!;
     expect(failure.reason).toBe("worker-crashed");
     expect(failure.message).toMatch(/^SLURM job \d+ ended without a result: its task process died \(exit code 0:9/);
     expect(existsSync(failure.logPath!)).toBe(true);
@@ -121,7 +121,7 @@ describe.skipIf(!cluster.available)("the SLURM executor on a real single-node cl
     child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
     await taskProcess(dir, 30);
     const [job] = queuedJobs(dir);
-    spawnSync("scancel", [job.split("|")[0]]);
+    spawnSync("scancel", [job!.split("|")[0]!]);
     const code = await new Promise<number | null>((r) => child.on("close", r));
     expect(stderr).toMatch(/attempt 1 failed \(job-failed: SLURM job \d+ was cancelled outside dag .*\); trying again \(attempt 2 of 2\)/);
     expect(code).toBe(0);

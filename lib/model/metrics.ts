@@ -54,7 +54,7 @@ export function eventPredictions(ids: string[], labels: number[], logProbs: Floa
     let e = events.get(key);
     if (!e) events.set(key, (e = { label: labels[i]!, sum: new Float64Array(classes) }));
     if (e.label !== labels[i]) throw new Error(`event ${key}: its samples have different labels (${e.label}, ${labels[i]})`);
-    for (let c = 0; c < classes; c++) e.sum[c] += logProbs[i * classes + c]!;
+    for (let c = 0; c < classes; c++) e.sum[c]! += logProbs[i * classes + c]!;
   });
   const out = { labels: [] as number[], predicted: [] as number[] };
   for (const e of events.values()) {
