@@ -7,7 +7,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
 import "../lib/model/gradients.js";
 import { selectBackend } from "../lib/model/backend.js";
-import { missingTrainingKernels } from "../lib/model/wasm-kernels.js";
+import { conv2dBackpropFilterSimd, conv2dBackpropFilterViaConv2D, missingTrainingKernels, type BackpropFilterArgs } from "../lib/model/wasm-kernels.js";
+import { simdKernels } from "../lib/model/wasm-simd-kernels.js";
+import type { WasmBackend } from "../lib/model/wasm-backend-access.js";
 import { conv2dBackpropInputViaConv2D } from "../lib/model/wasm-conv-input-grad.js";
 import { Rng } from "../lib/random.js";
 
@@ -40,6 +42,28 @@ function randomValues(n: number, seed: number): Float32Array {
 }
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Seeded random cases: batch 1-4, odd and even sides, input channels 1-11 and output channels
+ * 1-21 (every remainder of the SIMD kernel's 4 x 8 blocks), strides 1-3, dilation 1-2, and
+ * valid, same or explicit (asymmetric) padding.
+ */
+function randomCases(count: number, seed: number): Case[] {
+  const rng = new Rng(seed);
+  const cases: Case[] = [];
+  while (cases.length < count) {
+    const k = [rng.int(1, 5), rng.int(1, 5)];
+    const dilations = rng.chance(0.25) ? 2 : 1;
+    const strides: [number, number] = dilations > 1 ? [1, 1] : [rng.int(1, 3), rng.int(1, 3)];
+    const x: Case["x"] = [rng.int(1, 4), rng.int(4, 15), rng.int(4, 15), rng.int(1, 11)];
+    const kind = rng.int(0, 2);
+    const pad: Pad = kind === 0 ? "valid" : kind === 1 ? "same" : [[0, 0], [rng.int(0, 2), rng.int(0, 2)], [rng.int(0, 2), rng.int(0, 2)], [0, 0]];
+    const reach = (i: number) => (k[i]! - 1) * dilations + 1 - (Array.isArray(pad) ? pad[i + 1]![0] + pad[i + 1]![1] : 0);
+    if (pad !== "same" && (reach(0) > x[1] || reach(1) > x[2])) continue; // no output
+    cases.push({ x, filter: [k[0]!, k[1]!, x[3], rng.int(1, 21)], strides, pad, ...(dilations > 1 ? { dilations } : {}) });
+  }
+  return cases;
+}
 
 /** dW on the active backend; `dy` shaped like the forward output. */
 function backpropFilter(c: Case, xv: Float32Array, dyv: Float32Array, dyShape: number[], filterShape: number[], dilations?: number): Float32Array {
@@ -93,6 +117,36 @@ describe("wasm Conv2DBackpropFilter", () => {
     expectClose(actual, expected);
     expect(actual.some((v) => v !== 0)).toBe(true);
   });
+
+  it("runs our SIMD kernel on this engine's wasm backend", async () => {
+    await tf.setBackend("wasm");
+    expect(simdKernels(tf.backend() as WasmBackend)).not.toBeNull();
+  });
+
+  // Both routes (our SIMD kernel and, where it cannot run, XNNPACK's Conv2D) on random shapes.
+  const routes = { simd: (a: BackpropFilterArgs) => conv2dBackpropFilterSimd(a, simdKernels(a.backend as WasmBackend)!), xnnpack: conv2dBackpropFilterViaConv2D };
+  it.each(Object.keys(routes).flatMap((route) => randomCases(24, 17).map((c, i) => [route, i, c] as const)))(
+    "%s route: random case %i equals the cpu backend's gradient",
+    async (route, i, c) => {
+      const xv = randomValues(size(c.x), 700 + i);
+      await tf.setBackend("cpu");
+      const d = c.dilations ?? 1;
+      const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad as never, "NHWC", d).shape);
+      const dyv = randomValues(size(dyShape), 800 + i);
+      const expected = cpuReference(c, xv, dyv, dyShape);
+      await tf.setBackend("wasm");
+      const before = tf.memory().numTensors;
+      const actual = tf.tidy(() => {
+        const x = tf.tensor4d(xv, c.x);
+        const dy = tf.tensor(dyv, dyShape);
+        const attrs = { strides: c.strides, pad: c.pad as BackpropFilterArgs["attrs"]["pad"], filterShape: c.filter, dilations: d };
+        const out = routes[route as keyof typeof routes]({ inputs: { x, dy }, backend: tf.backend(), attrs });
+        return tf.engine().makeTensorFromTensorInfo(out).dataSync() as Float32Array;
+      });
+      expect(tf.memory().numTensors).toBe(before);
+      expectClose(actual, expected);
+    },
+  );
 
   it("gives tf.grad of a strided, padded conv2d the cpu backend's filter gradient", async () => {
     const xv = randomValues(2 * 15 * 15 * 3, 7);

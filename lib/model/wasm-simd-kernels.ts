@@ -1,0 +1,52 @@
+/**
+ * Our WebAssembly SIMD kernels (lib/model/wasm-simd/kernels.c), instantiated on the TF.js wasm
+ * backend's own memory so that they read and write its tensors in place. Null where that cannot
+ * be done (no WebAssembly SIMD, or a wasm backend build that does not expose its memory): the
+ * callers then take their XNNPACK route.
+ */
+import type { TensorInfo } from "@tensorflow/tfjs-core";
+import type { WasmBackend } from "./wasm-backend-access.js";
+import { KERNELS_WASM_BASE64 } from "./wasm-simd/kernels-wasm.js";
+
+interface Exports {
+  conv2d_filter_grad(x: number, dy: number, dw: number, batch: number, height: number, width: number, ci: number, outHeight: number, outWidth: number, co: number,
+    kernelH: number, kernelW: number, strideH: number, strideW: number, dilationH: number, dilationW: number, top: number, left: number, rows: number): void;
+}
+
+/** The part of the WebAssembly JS API used here (this project's TypeScript libs do not declare it). */
+interface WebAssemblyApi {
+  Memory: abstract new (...args: never[]) => object;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+let compiled: object | null | undefined;
+const instances = new WeakMap<object, Exports>();
+
+function heapMemory(backend: WasmBackend): object | null {
+  const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  return memory instanceof wasmApi.Memory ? memory : null;
+}
+
+/** The kernels on this backend's heap, or null where they cannot run. */
+export function simdKernels(backend: WasmBackend): Exports | null {
+  const memory = heapMemory(backend);
+  if (!memory) return null;
+  const known = instances.get(memory);
+  if (known) return known;
+  if (compiled === undefined) {
+    try {
+      compiled = new wasmApi.Module(Buffer.from(KERNELS_WASM_BASE64, "base64"));
+    } catch {
+      compiled = null; // no WebAssembly SIMD in this engine
+    }
+  }
+  if (!compiled) return null;
+  const exports = new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as Exports;
+  instances.set(memory, exports);
+  return exports;
+}
+
+/** The byte address of a tensor's data on the heap. */
+export const heapAddress = (backend: WasmBackend, t: TensorInfo): number => backend.typedArrayFromHeap(t).byteOffset;
