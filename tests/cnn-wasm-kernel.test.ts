@@ -252,3 +252,41 @@ describe("wasm MaxPoolGrad (JavaScript on the heap)", () => {
     expectClose(actual, expected);
   });
 });
+
+describe("wasm LRN and LRNGrad (our kernels for beta 3/4, the stock ones otherwise)", () => {
+  beforeAll(async () => {
+    await selectBackend("cpu");
+    await selectBackend("wasm");
+  });
+
+  // Seeded: batch 1-3, odd sides, 1-40 channels, radius 0-3 (windows clipped at both ends),
+  // alpha large enough for the cross-channel term to matter; two cases with beta 1/2.
+  const rng = new Rng(31);
+  const lrnCases = Array.from({ length: 12 }, (_, i) => ({
+    x: [rng.int(1, 3), rng.int(1, 7), rng.int(1, 7), rng.int(1, 40)] as [number, number, number, number],
+    radius: rng.int(0, 3),
+    bias: rng.uniform(0.5, 2),
+    alpha: rng.uniform(0.01, 0.5),
+    beta: i < 10 ? 0.75 : 0.5,
+  }));
+
+  it.each(lrnCases.map((c, i) => [i, c] as const))("case %i: output and gradient equal the cpu backend's", async (i, c) => {
+    const xv = randomValues(size(c.x), 900 + i);
+    const dyv = randomValues(size(c.x), 1000 + i);
+    const run = () => tf.tidy(() => {
+      const x = tf.tensor4d(xv, c.x);
+      const f = (t: tf.Tensor) => tf.localResponseNormalization(t as tf.Tensor4D, c.radius, c.bias, c.alpha, c.beta);
+      const y = f(x).dataSync() as Float32Array;
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), tf.tensor4d(dyv, c.x))))(x).dataSync() as Float32Array;
+      return { y, dx };
+    });
+    await tf.setBackend("cpu");
+    const expected = run();
+    await tf.setBackend("wasm");
+    const before = tf.memory().numTensors;
+    const actual = run();
+    expect(tf.memory().numTensors).toBe(before);
+    expectClose(actual.y, expected.y);
+    expectClose(actual.dx, expected.dx);
+  });
+});

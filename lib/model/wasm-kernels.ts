@@ -1,7 +1,8 @@
 /**
  * Kernels that training needs and @tensorflow/tfjs-backend-wasm 4.22 lacks, or has slow ones of:
- * our Conv2DBackpropFilter (below), Conv2DBackpropInput on XNNPACK (wasm-conv-input-grad.ts)
- * and MaxPoolGrad on the heap (wasm-max-pool-grad.ts) replace the stock ones.
+ * our Conv2DBackpropFilter (below), Conv2DBackpropInput on XNNPACK (wasm-conv-input-grad.ts),
+ * LRN and LRNGrad (wasm-lrn.ts) and MaxPoolGrad on the heap (wasm-max-pool-grad.ts) replace the
+ * stock ones.
  *
  * Only `Conv2DBackpropFilter` is missing for our network (checked with
  * `missingTrainingKernels`): the wasm backend has Conv2D, Conv2DBackpropInput, MaxPool(Grad),
@@ -22,6 +23,8 @@ import {
   Conv2DBackpropInput,
   getKernel,
   getKernelsForBackend,
+  LRN,
+  LRNGrad,
   MaxPoolGrad,
   registerKernel,
   Slice,
@@ -37,6 +40,7 @@ import { callWasmKernel, type WasmBackend } from "./wasm-backend-access.js";
 import { backpropInputKernel } from "./wasm-conv-input-grad.js";
 import { maxPoolGradWasm } from "./wasm-max-pool-grad.js";
 import { heapAddress, simdKernels } from "./wasm-simd-kernels.js";
+import { lrnGradSimd, lrnSimd, withStockFallback } from "./wasm-lrn.js";
 
 const callKernel = (name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo =>
   callWasmKernel(name, backend, inputs, attrs, "Conv2DBackpropFilter");
@@ -152,6 +156,12 @@ export function registerWasmTrainingKernels(): void {
   if (stockInput) {
     unregisterKernel(Conv2DBackpropInput, "wasm");
     registerKernel({ kernelName: Conv2DBackpropInput, backendName: "wasm", kernelFunc: backpropInputKernel(stockInput.kernelFunc), setupFunc: stockInput.setupFunc });
+  }
+  for (const [name, ours] of [[LRN, lrnSimd], [LRNGrad, lrnGradSimd]] as const) {
+    const stock = getKernel(name, "wasm");
+    if (!stock) continue;
+    unregisterKernel(name, "wasm");
+    registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: withStockFallback(ours as (a: unknown) => TensorInfo | null, stock.kernelFunc), setupFunc: stock.setupFunc });
   }
   unregisterKernel(MaxPoolGrad, "wasm");
   registerKernel({ kernelName: MaxPoolGrad, backendName: "wasm", kernelFunc: maxPoolGradWasm as unknown as KernelFunc });

@@ -11,6 +11,8 @@ import { KERNELS_WASM_BASE64 } from "./wasm-simd/kernels-wasm.js";
 interface Exports {
   conv2d_filter_grad(x: number, dy: number, dw: number, batch: number, height: number, width: number, ci: number, outHeight: number, outWidth: number, co: number,
     kernelH: number, kernelW: number, strideH: number, strideW: number, dilationH: number, dilationW: number, top: number, left: number, rows: number): void;
+  lrn(x: number, y: number, scratch: number, pixels: number, channels: number, radius: number, bias: number, alpha: number): void;
+  lrn_grad(x: number, y: number, dy: number, dx: number, scratch: number, pixels: number, channels: number, radius: number, bias: number, alpha: number): void;
 }
 
 /** The part of the WebAssembly JS API used here (this project's TypeScript libs do not declare it). */
@@ -30,6 +32,8 @@ function heapMemory(backend: WasmBackend): object | null {
 }
 
 /** The kernels on this backend's heap, or null where they cannot run. */
+export type SimdKernels = Exports;
+
 export function simdKernels(backend: WasmBackend): Exports | null {
   const memory = heapMemory(backend);
   if (!memory) return null;

@@ -121,3 +121,91 @@ void conv2d_filter_grad(const float *x, const float *dy, float *dw, int batch, i
     }
   }
 }
+
+/*
+ * Local response normalisation over the channels of each pixel, as TF.js defines it:
+ * y[c] = x[c] * n[c]^-beta, n[c] = bias + alpha * (sum of x[c']^2 over |c' - c| <= radius), for
+ * beta = 3/4 (the network's; the caller runs TF.js's own kernel for any other):
+ * n^-3/4 = 1 / (sqrt(n) * sqrt(sqrt(n))). Each pixel's squares sit in scratch between `radius`
+ * zeros on either side, so every window is 2 * radius + 1 unaligned loads of 4 channels, summed
+ * from the lowest channel up as in the cpu backend. Channels past the last multiple of 4 take
+ * the same sums one at a time.
+ */
+INLINE v128_t pow_minus_three_quarters4(v128_t n) {
+  const v128_t r = wasm_f32x4_sqrt(n);
+  return wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(r, wasm_f32x4_sqrt(r)));
+}
+INLINE float pow_minus_three_quarters(float n) {
+  const float r = __builtin_sqrtf(n);
+  return 1.0f / (r * __builtin_sqrtf(r));
+}
+
+/* Sum of the window around c..c+3 of a zero-padded row (`row` points at channel 0). */
+INLINE v128_t window_sum4(const float *row, int c, int radius) {
+  v128_t s = wasm_v128_load(row + c - radius);
+  for (int j = 1 - radius; j <= radius; j++) s = wasm_f32x4_add(s, wasm_v128_load(row + c + j));
+  return s;
+}
+INLINE float window_sum(const float *row, int c, int radius) {
+  float s = row[c - radius];
+  for (int j = 1 - radius; j <= radius; j++) s += row[c + j];
+  return s;
+}
+
+/* Zeroes a padded row and returns the position of its channel 0. */
+INLINE float *padded_row(float *at, int channels, int radius) {
+  for (int i = 0; i < channels + 2 * radius + 4; i++) at[i] = 0.0f;
+  return at + radius;
+}
+
+/* scratch: channels + 2 * radius + 4 floats. */
+EXPORT("lrn")
+void lrn(const float *x, float *y, float *scratch, int pixels, int channels, int radius, float bias, float alpha) {
+  float *sq = padded_row(scratch, channels, radius);
+  const int vec_end = channels & ~3;
+  const v128_t bias4 = wasm_f32x4_splat(bias), alpha4 = wasm_f32x4_splat(alpha);
+  for (int p = 0; p < pixels; p++, x += channels, y += channels) {
+    for (int c = 0; c < channels; c++) sq[c] = x[c] * x[c];
+    for (int c = 0; c < vec_end; c += 4) {
+      const v128_t n = wasm_f32x4_add(bias4, wasm_f32x4_mul(alpha4, window_sum4(sq, c, radius)));
+      wasm_v128_store(y + c, wasm_f32x4_mul(wasm_v128_load(x + c), pow_minus_three_quarters4(n)));
+    }
+    for (int c = vec_end; c < channels; c++) y[c] = x[c] * pow_minus_three_quarters(bias + alpha * window_sum(sq, c, radius));
+  }
+}
+
+/*
+ * Its gradient: dx[k] = dy[k] * n[k]^-beta - 2 alpha beta x[k] * (sum over |o - k| <= radius of
+ * t[o]), t[o] = dy[o] y[o] / n[o] (the cpu backend's sum, regrouped).
+ * scratch: 3 * (channels + 2 * radius + 4) floats.
+ */
+EXPORT("lrn_grad")
+void lrn_grad(const float *x, const float *y, const float *dy, float *dx, float *scratch, int pixels, int channels, int radius,
+              float bias, float alpha) {
+  const int row = channels + 2 * radius + 4;
+  float *sq = padded_row(scratch, channels, radius);
+  float *t = padded_row(scratch + row, channels, radius);
+  float *power = scratch + 2 * row;
+  const int vec_end = channels & ~3;
+  const float scale = -2.0f * alpha * 0.75f;
+  const v128_t bias4 = wasm_f32x4_splat(bias), alpha4 = wasm_f32x4_splat(alpha), scale4 = wasm_f32x4_splat(scale);
+  for (int p = 0; p < pixels; p++, x += channels, y += channels, dy += channels, dx += channels) {
+    for (int c = 0; c < channels; c++) sq[c] = x[c] * x[c];
+    for (int c = 0; c < vec_end; c += 4) {
+      const v128_t n = wasm_f32x4_add(bias4, wasm_f32x4_mul(alpha4, window_sum4(sq, c, radius)));
+      wasm_v128_store(power + c, pow_minus_three_quarters4(n));
+      wasm_v128_store(t + c, wasm_f32x4_div(wasm_f32x4_mul(wasm_v128_load(dy + c), wasm_v128_load(y + c)), n));
+    }
+    for (int c = vec_end; c < channels; c++) {
+      const float n = bias + alpha * window_sum(sq, c, radius);
+      power[c] = pow_minus_three_quarters(n);
+      t[c] = dy[c] * y[c] / n;
+    }
+    for (int k = 0; k < vec_end; k += 4) {
+      const v128_t own = wasm_f32x4_mul(wasm_v128_load(dy + k), wasm_v128_load(power + k));
+      const v128_t cross = wasm_f32x4_mul(wasm_f32x4_mul(scale4, wasm_v128_load(x + k)), window_sum4(t, k, radius));
+      wasm_v128_store(dx + k, wasm_f32x4_add(own, cross));
+    }
+    for (int k = vec_end; k < channels; k++) dx[k] = dy[k] * power[k] + scale * x[k] * window_sum(t, k, radius);
+  }
+}
