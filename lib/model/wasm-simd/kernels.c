@@ -209,3 +209,43 @@ void lrn_grad(const float *x, const float *y, const float *dy, float *dx, float 
     for (int k = vec_end; k < channels; k++) dx[k] = dy[k] * power[k] + scale * x[k] * window_sum(t, k, radius);
   }
 }
+
+/*
+ * The temporal stream's input from one quantised flow sample (lib/model/input.ts writeExample
+ * does the same in JavaScript): planar uint8 [channels][rows][cols] cropped at (top, left) to
+ * size x size, rows read bottom-up when `flip`, decoded as offset[c] + q * step[c] (the caller
+ * folds the flip's negated y channels into offset and step) and written channels-last. Blocks
+ * of 4 pixels x 4 channels: four 32-bit loads, one byte shuffle that transposes them, widening
+ * to floats, four stores of 4 channels each.
+ */
+EXPORT("prepare_flow")
+void prepare_flow(const unsigned char *flow, const float *offset, const float *step, float *out, int channels, int rows, int cols,
+                  int size, int top, int left, int flip) {
+  const int plane = rows * cols;
+  const int vec_c = channels & ~3, vec_x = size & ~3;
+  for (int y = 0; y < size; y++) {
+    const unsigned char *row = flow + (top + (flip ? size - 1 - y : y)) * cols + left;
+    float *o = out + y * size * channels;
+    for (int c = 0; c < vec_c; c += 4) {
+      const v128_t off = wasm_v128_load(offset + c), st = wasm_v128_load(step + c);
+      const unsigned char *p0 = row + c * plane;
+      for (int x = 0; x < vec_x; x += 4) {
+        unsigned int q[4];
+        for (int i = 0; i < 4; i++) __builtin_memcpy(&q[i], p0 + i * plane + x, 4);
+        const v128_t by_channel = wasm_u32x4_make(q[0], q[1], q[2], q[3]);
+        const v128_t by_pixel = wasm_i8x16_shuffle(by_channel, by_channel, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        const v128_t lo = wasm_u16x8_extend_low_u8x16(by_pixel), hi = wasm_u16x8_extend_high_u8x16(by_pixel);
+        const v128_t px[4] = {wasm_u32x4_extend_low_u16x8(lo), wasm_u32x4_extend_high_u16x8(lo), wasm_u32x4_extend_low_u16x8(hi),
+                              wasm_u32x4_extend_high_u16x8(hi)};
+        for (int i = 0; i < 4; i++)
+          wasm_v128_store(o + (x + i) * channels + c, wasm_f32x4_add(off, wasm_f32x4_mul(wasm_f32x4_convert_u32x4(px[i]), st)));
+      }
+      for (int x = vec_x; x < size; x++)
+        for (int i = 0; i < 4; i++) o[x * channels + c + i] = offset[c + i] + (float)p0[i * plane + x] * step[c + i];
+    }
+    for (int c = vec_c; c < channels; c++) {
+      const unsigned char *p = row + c * plane;
+      for (int x = 0; x < size; x++) o[x * channels + c] = offset[c] + (float)p[x] * step[c];
+    }
+  }
+}
