@@ -11,6 +11,7 @@ import { conv2dBackpropFilterSimd, conv2dBackpropFilterViaConv2D, missingTrainin
 import { simdKernels } from "../lib/model/wasm-simd-kernels.js";
 import type { WasmBackend } from "../lib/model/wasm-backend-access.js";
 import { conv2dBackpropInputViaConv2D } from "../lib/model/wasm-conv-input-grad.js";
+import { maxPoolGradLoop, maxPoolGradSimd } from "../lib/model/wasm-max-pool-grad.js";
 import { Rng } from "../lib/random.js";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -233,7 +234,25 @@ describe("wasm MaxPoolGrad (JavaScript on the heap)", () => {
     { x: [3, 10, 9, 2], size: 3, strides: 2, pad: "same", relu: false },
     { x: [1, 8, 8, 5], size: 2, strides: 2, pad: "valid", relu: true },
     { x: [2, 9, 7, 1], size: [3, 2], strides: [1, 2], pad: 1, relu: false },
+    { x: [2, 11, 13, 7], size: 3, strides: 2, pad: "valid", relu: true }, // 4 channels at a time and 3 one by one
+    { x: [1, 9, 9, 9], size: 2, strides: 1, pad: "same", relu: true },
   ];
+
+  // The SIMD kernel (registered) and the JavaScript loop (where it cannot run), on every case.
+  it.each(poolCases.map((c, i) => [i, c] as const))("case %i: the JavaScript loop equals our SIMD kernel", async (i, c) => {
+    await tf.setBackend("wasm");
+    const xv = randomValues(size(c.x), 500 + i).map((v) => (c.relu ? Math.max(0, v) : v));
+    const both = tf.tidy(() => {
+      const input = tf.tensor4d(xv, c.x);
+      const output = tf.maxPool(input, c.size, c.strides, c.pad);
+      const dy = tf.tensor(randomValues(size(output.shape), 600 + i), output.shape);
+      const args = { inputs: { dy, input, output }, backend: tf.backend(), attrs: { filterSize: c.size, strides: c.strides, pad: c.pad } };
+      const read = (t: tf.TensorInfo) => tf.engine().makeTensorFromTensorInfo(t).dataSync() as Float32Array;
+      return [read(maxPoolGradSimd(args, simdKernels(tf.backend() as WasmBackend)!)), read(maxPoolGradLoop(args))];
+    });
+    expect(Array.from(both[0]!)).toEqual(Array.from(both[1]!));
+  });
+
 
   it.each(poolCases.map((c, i) => [i, c] as const))("case %i equals the cpu backend's gradient of maxPool", async (i, c) => {
     const xv = randomValues(size(c.x), 500 + i).map((v) => (c.relu ? Math.max(0, v) : v));

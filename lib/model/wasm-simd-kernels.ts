@@ -13,6 +13,8 @@ interface Exports {
     kernelH: number, kernelW: number, strideH: number, strideW: number, dilationH: number, dilationW: number, top: number, left: number, rows: number): void;
   lrn(x: number, y: number, scratch: number, pixels: number, channels: number, radius: number, bias: number, alpha: number): void;
   prepare_flow(flow: number, offset: number, step: number, out: number, channels: number, rows: number, cols: number, size: number, top: number, left: number, flip: number): void;
+  max_pool_grad(x: number, dy: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number, outWidth: number,
+    filterH: number, filterW: number, strideH: number, strideW: number, top: number, left: number): void;
   lrn_grad(x: number, y: number, dy: number, dx: number, scratch: number, pixels: number, channels: number, radius: number, bias: number, alpha: number): void;
 }
 

@@ -249,3 +249,58 @@ void prepare_flow(const unsigned char *flow, const float *offset, const float *s
     }
   }
 }
+
+/*
+ * MaxPoolGrad: for every output cell and channel, the window's first maximum in row-major order
+ * (as the cpu backend; it matters after a ReLU, in windows of zeros) receives dy. 4 channels
+ * at a time: per lane the best value and its index. dx must be zero on entry.
+ */
+EXPORT("max_pool_grad")
+void max_pool_grad(const float *x, const float *dy, float *dx, int batch, int height, int width, int channels, int out_height,
+                   int out_width, int filter_h, int filter_w, int stride_h, int stride_w, int top, int left) {
+  const int vec_c = channels & ~3;
+  const v128_t lanes = wasm_i32x4_make(0, 1, 2, 3);
+  for (int b = 0; b < batch; b++) {
+    const int xb = b * height * width * channels;
+    for (int r = 0; r < out_height; r++) {
+      const int r0 = r * stride_h - top;
+      const int r_from = max_i(0, r0), r_to = min_i(height, r0 + filter_h);
+      for (int q = 0; q < out_width; q++) {
+        const int q0 = q * stride_w - left;
+        const int q_from = max_i(0, q0), q_to = min_i(width, q0 + filter_w);
+        const float *g = dy + ((b * out_height + r) * out_width + q) * channels;
+        for (int c = 0; c < vec_c; c += 4) {
+          v128_t best = wasm_f32x4_splat(-__builtin_inff());
+          v128_t at = wasm_i32x4_splat(-1);
+          for (int i = r_from; i < r_to; i++) {
+            for (int j = q_from; j < q_to; j++) {
+              const int k = xb + (i * width + j) * channels + c;
+              const v128_t v = wasm_v128_load(x + k);
+              const v128_t higher = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, higher);
+              at = wasm_v128_bitselect(wasm_i32x4_add(wasm_i32x4_splat(k), lanes), at, higher);
+            }
+          }
+          int where[4];
+          wasm_v128_store(where, at);
+          for (int l = 0; l < 4; l++)
+            if (where[l] >= 0) dx[where[l]] += g[c + l];
+        }
+        for (int c = vec_c; c < channels; c++) {
+          float best = -__builtin_inff();
+          int at = -1;
+          for (int i = r_from; i < r_to; i++) {
+            for (int j = q_from; j < q_to; j++) {
+              const int k = xb + (i * width + j) * channels + c;
+              if (x[k] > best) {
+                best = x[k];
+                at = k;
+              }
+            }
+          }
+          if (at >= 0) dx[at] += g[c];
+        }
+      }
+    }
+  }
+}
