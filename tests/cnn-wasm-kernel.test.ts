@@ -309,3 +309,34 @@ describe("wasm LRN and LRNGrad (our kernels for beta 3/4, the stock ones otherwi
     expectClose(actual.dx, expected.dx);
   });
 });
+
+describe("wasm Identity (shares the data instead of copying it)", () => {
+  beforeAll(async () => {
+    await selectBackend("wasm");
+  });
+
+  it("clones without new data, keeps a clone's values when the original goes, frees the data with the last reference", async () => {
+    await tf.setBackend("wasm");
+    const backend = tf.backend();
+    const dataBefore = backend.numDataIds();
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    expect(backend.numDataIds()).toBe(dataBefore + 1);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+    expect(backend.numDataIds()).toBe(dataBefore);
+  });
+
+  it("still gives gradients that need saved tensors (through the tape's clones) the cpu backend's values", async () => {
+    const xv = randomValues(2 * 6 * 6 * 3, 11);
+    const f = () => tf.tidy(() => {
+      const x = tf.tensor4d(xv, [2, 6, 6, 3]);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.maxPool(t as tf.Tensor4D, 2, 2, "valid")))))(x).dataSync() as Float32Array;
+    });
+    await selectBackend("cpu");
+    const expected = f();
+    await tf.setBackend("wasm");
+    expectClose(f(), expected);
+  });
+});

@@ -23,6 +23,7 @@ import {
   Conv2DBackpropInput,
   getKernel,
   getKernelsForBackend,
+  Identity,
   LRN,
   LRNGrad,
   MaxPoolGrad,
@@ -149,6 +150,22 @@ export function conv2dBackpropFilterViaConv2D(args: BackpropFilterArgs): TensorI
   }
 }
 
+/**
+ * Identity sharing the input's data (one more reference to it, as the wasm Reshape does)
+ * instead of copying it. TF.js clones every tensor a gradient will need through this kernel
+ * (saveTensorsForBackwardMode), and the stock wasm one copies: 116 copies of weights and
+ * activations per default training step. Tensor data is never written after its kernel has
+ * returned, so sharing is safe; strings go to the stock kernel.
+ */
+export function sharedIdentity(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs["x"]!;
+    if (x.dtype === "string") return stock(args);
+    (args.backend as WasmBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 /** Registers our kernels for the wasm backend (once; a kernel registered already is left alone). */
 export function registerWasmTrainingKernels(): void {
   if (getKernel(Conv2DBackpropFilter, "wasm")) return;
@@ -162,6 +179,11 @@ export function registerWasmTrainingKernels(): void {
     if (!stock) continue;
     unregisterKernel(name, "wasm");
     registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: withStockFallback(ours as (a: unknown) => TensorInfo | null, stock.kernelFunc), setupFunc: stock.setupFunc });
+  }
+  const stockIdentity = getKernel(Identity, "wasm");
+  if (stockIdentity) {
+    unregisterKernel(Identity, "wasm");
+    registerKernel({ kernelName: Identity, backendName: "wasm", kernelFunc: sharedIdentity(stockIdentity.kernelFunc) });
   }
   unregisterKernel(MaxPoolGrad, "wasm");
   registerKernel({ kernelName: MaxPoolGrad, backendName: "wasm", kernelFunc: maxPoolGradWasm as unknown as KernelFunc });
