@@ -304,3 +304,109 @@ void max_pool_grad(const float *x, const float *dy, float *dx, int batch, int he
     }
   }
 }
+
+/*
+ * Conv2DBackpropInput (dilation 1): dx[b,i,j,ci] = sum over the taps (kh,kw) that reach (i,j)
+ * from an output cell (i + top - kh = oh*sh, j + left - kw = ow*sw) and over co of
+ * dy[b,oh,ow,co] * w[kh,kw,ci,co]. Gathered per input pixel, so a stride adds no zeros to
+ * multiply. The filter is first copied to wt[kh][kw][co][ci] (input channels contiguous).
+ * Register blocks of 4 pixels one stride apart (the same taps, neighbouring output cells) x 8
+ * input channels where every tap of all 4 is inside dy; one pixel at a time elsewhere.
+ */
+INLINE void input_grad_block(const float *dy, const float *wt, float *dx, int np, int nv, int ci0, int i, int j, int b, int height,
+                             int width, int ci_count, int out_height, int out_width, int co_count, int kernel_h, int kernel_w,
+                             int stride_h, int stride_w, int top, int left) {
+  v128_t a[4][2];
+  for (int p = 0; p < np; p++)
+    for (int v = 0; v < nv; v++) a[p][v] = wasm_f32x4_splat(0.0f);
+  for (int kh = (i + top) % stride_h; kh < kernel_h; kh += stride_h) {
+    const int oh = (i + top - kh) / stride_h;
+    if (oh < 0) break;
+    if (oh >= out_height) continue;
+    for (int kw = (j + left) % stride_w; kw < kernel_w; kw += stride_w) {
+      const int ow = (j + left - kw) / stride_w;
+      if (ow < 0) break;
+      if (ow + np > out_width) continue; /* a block only comes here when all its taps are inside */
+      const float *dp = dy + ((b * out_height + oh) * out_width + ow) * co_count;
+      const float *wp = wt + (kh * kernel_w + kw) * co_count * ci_count + ci0;
+      for (int co = 0; co < co_count; co++, wp += ci_count) {
+        v128_t f[2];
+        for (int v = 0; v < nv; v++) f[v] = wasm_v128_load(wp + 4 * v);
+        for (int p = 0; p < np; p++) {
+          const v128_t s = wasm_v128_load32_splat(dp + p * co_count + co);
+          for (int v = 0; v < nv; v++) a[p][v] = wasm_f32x4_add(a[p][v], wasm_f32x4_mul(s, f[v]));
+        }
+      }
+    }
+  }
+  for (int p = 0; p < np; p++)
+    for (int v = 0; v < nv; v++) wasm_v128_store(dx + ((b * height + i) * width + j + p * stride_w) * ci_count + ci0 + 4 * v, a[p][v]);
+}
+
+INLINE void input_grad_scalar(const float *dy, const float *wt, float *dx, int ci0, int i, int j, int b, int height, int width,
+                              int ci_count, int out_height, int out_width, int co_count, int kernel_h, int kernel_w, int stride_h,
+                              int stride_w, int top, int left) {
+  for (int ci = ci0; ci < ci_count; ci++) {
+    float acc = 0.0f;
+    for (int kh = (i + top) % stride_h; kh < kernel_h; kh += stride_h) {
+      const int oh = (i + top - kh) / stride_h;
+      if (oh < 0) break;
+      if (oh >= out_height) continue;
+      for (int kw = (j + left) % stride_w; kw < kernel_w; kw += stride_w) {
+        const int ow = (j + left - kw) / stride_w;
+        if (ow < 0) break;
+        if (ow >= out_width) continue;
+        const float *dp = dy + ((b * out_height + oh) * out_width + ow) * co_count;
+        const float *wp = wt + (kh * kernel_w + kw) * co_count * ci_count + ci;
+        for (int co = 0; co < co_count; co++) acc += dp[co] * wp[co * ci_count];
+      }
+    }
+    dx[((b * height + i) * width + j) * ci_count + ci] = acc;
+  }
+}
+
+#define INPUT_GRAD(NP, NV, CI0) \
+  input_grad_block(dy, wt, dx, NP, NV, CI0, i, j, b, height, width, ci_count, out_height, out_width, co_count, kernel_h, kernel_w, stride_h, stride_w, top, left)
+
+/* Whether every tap of the pixels j, j + sw, ..., j + (np-1) sw reaches an output cell in row range. */
+INLINE int all_taps_inside(int j, int np, int out_width, int kernel_w, int stride_w, int left) {
+  for (int kw = (j + left) % stride_w; kw < kernel_w; kw += stride_w) {
+    const int ow = (j + left - kw) / stride_w;
+    if (ow < 0 || ow + np > out_width) return 0;
+  }
+  return 1;
+}
+
+EXPORT("conv2d_input_grad")
+void conv2d_input_grad(const float *dy, const float *w, float *dx, float *wt, int batch, int height, int width, int ci_count,
+                       int out_height, int out_width, int co_count, int kernel_h, int kernel_w, int stride_h, int stride_w, int top,
+                       int left) {
+  for (int t = 0; t < kernel_h * kernel_w; t++)
+    for (int ci = 0; ci < ci_count; ci++)
+      for (int co = 0; co < co_count; co++) wt[(t * co_count + co) * ci_count + ci] = w[(t * ci_count + ci) * co_count + co];
+  for (int b = 0; b < batch; b++) {
+    for (int i = 0; i < height; i++) {
+      for (int phase = 0; phase < stride_w; phase++) {
+        for (int j = phase; j < width;) {
+          const int np = j + 3 * stride_w < width && all_taps_inside(j, 4, out_width, kernel_w, stride_w, left) ? 4 : 1;
+          int ci0 = 0;
+          if (np == 4) {
+            for (; ci0 + 8 <= ci_count; ci0 += 8) INPUT_GRAD(4, 2, ci0);
+            if (ci0 + 4 <= ci_count) { INPUT_GRAD(4, 1, ci0); ci0 += 4; }
+            if (ci0 < ci_count)
+              for (int p = 0; p < 4; p++)
+                input_grad_scalar(dy, wt, dx, ci0, i, j + p * stride_w, b, height, width, ci_count, out_height, out_width, co_count,
+                                  kernel_h, kernel_w, stride_h, stride_w, top, left);
+          } else {
+            for (; ci0 + 8 <= ci_count; ci0 += 8) INPUT_GRAD(1, 2, ci0);
+            if (ci0 + 4 <= ci_count) { INPUT_GRAD(1, 1, ci0); ci0 += 4; }
+            if (ci0 < ci_count)
+              input_grad_scalar(dy, wt, dx, ci0, i, j, b, height, width, ci_count, out_height, out_width, co_count, kernel_h, kernel_w,
+                                stride_h, stride_w, top, left);
+          }
+          j += np * stride_w;
+        }
+      }
+    }
+  }
+}
