@@ -1,6 +1,7 @@
 /**
  * Kernels that training needs and @tensorflow/tfjs-backend-wasm 4.22 lacks, or has slow ones of:
- * our Conv2DBackpropFilter (below), Conv2DBackpropInput on XNNPACK (wasm-conv-input-grad.ts),
+ * our Conv2D (wasm-conv2d.ts; the forward pass on the gradient tape, where TF.js does not fuse),
+ * Conv2DBackpropFilter (below), Conv2DBackpropInput (wasm-conv-input-grad.ts),
  * LRN and LRNGrad (wasm-lrn.ts) and MaxPoolGrad on the heap (wasm-max-pool-grad.ts) replace the
  * stock ones.
  *
@@ -42,6 +43,7 @@ import { backpropInputKernel } from "./wasm-conv-input-grad.js";
 import { maxPoolGradWasm } from "./wasm-max-pool-grad.js";
 import { heapAddress, simdKernels } from "./wasm-simd-kernels.js";
 import { lrnGradSimd, lrnSimd, withStockFallback } from "./wasm-lrn.js";
+import { conv2dKernel } from "./wasm-conv2d.js";
 
 const callKernel = (name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo =>
   callWasmKernel(name, backend, inputs, attrs, "Conv2DBackpropFilter");
@@ -179,6 +181,11 @@ export function registerWasmTrainingKernels(): void {
     if (!stock) continue;
     unregisterKernel(name, "wasm");
     registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: withStockFallback(ours as (a: unknown) => TensorInfo | null, stock.kernelFunc), setupFunc: stock.setupFunc });
+  }
+  const stockConv = getKernel(Conv2D, "wasm");
+  if (stockConv) {
+    unregisterKernel(Conv2D, "wasm");
+    registerKernel({ kernelName: Conv2D, backendName: "wasm", kernelFunc: conv2dKernel(stockConv.kernelFunc), setupFunc: stockConv.setupFunc });
   }
   const stockIdentity = getKernel(Identity, "wasm");
   if (stockIdentity) {

@@ -432,3 +432,100 @@ void conv2d_input_grad(const float *dy, const float *w, float *dx, float *wt, in
     input_grad_pass(dy, wt, dx, 0, ci0, batch, height, width, ci_count, out_height, out_width, co_count, kernel_h, kernel_w, stride_h,
                     stride_w, top, left);
 }
+
+/*
+ * Conv2D, channels-last: y[b,oh,ow,co] = sum over (kh,kw,ci) of
+ * x[b, oh*sh + kh*dh - top, ow*sw + kw*dw - left, ci] * w[kh,kw,ci,co], taps outside x skipped,
+ * summed tap by tap and channel by channel (XNNPACK's order). One pass per block of 8 output
+ * channels (then one of 4, then single ones), its filter columns packed [tap][ci][width] in
+ * `packed`; register blocks of 4 neighbouring output pixels that see the same taps, one pixel
+ * at a time elsewhere (the borders of padded layers).
+ */
+INLINE void conv_block(const float *xp, const float *wp, float *yp, int np, int nv, int kh0, int kh1, int kw0, int kw1, int kernel_w,
+                       int ci_count, int co_count, int x_tap_h, int x_tap_w, int x_pixel) {
+  v128_t a[4][2];
+  for (int p = 0; p < np; p++)
+    for (int v = 0; v < nv; v++) a[p][v] = wasm_f32x4_splat(0.0f);
+  for (int kh = kh0; kh < kh1; kh++) {
+    for (int kw = kw0; kw < kw1; kw++) {
+      const float *xt = xp + kh * x_tap_h + kw * x_tap_w;
+      const float *wt = wp + (kh * kernel_w + kw) * ci_count * 4 * nv;
+      for (int ci = 0; ci < ci_count; ci++, wt += 4 * nv) {
+        v128_t f[2];
+        for (int v = 0; v < nv; v++) f[v] = wasm_v128_load(wt + 4 * v);
+        for (int p = 0; p < np; p++) {
+          const v128_t s = wasm_v128_load32_splat(xt + p * x_pixel + ci);
+          for (int v = 0; v < nv; v++) a[p][v] = wasm_f32x4_add(a[p][v], wasm_f32x4_mul(s, f[v]));
+        }
+      }
+    }
+  }
+  for (int p = 0; p < np; p++)
+    for (int v = 0; v < nv; v++) wasm_v128_store(yp + p * co_count + 4 * v, a[p][v]);
+}
+
+INLINE float conv_scalar(const float *xp, const float *wp, int kh0, int kh1, int kw0, int kw1, int kernel_w, int ci_count, int x_tap_h,
+                         int x_tap_w) {
+  float acc = 0.0f;
+  for (int kh = kh0; kh < kh1; kh++)
+    for (int kw = kw0; kw < kw1; kw++) {
+      const float *xt = xp + kh * x_tap_h + kw * x_tap_w;
+      const float *wt = wp + (kh * kernel_w + kw) * ci_count;
+      for (int ci = 0; ci < ci_count; ci++) acc += xt[ci] * wt[ci];
+    }
+  return acc;
+}
+
+INLINE void conv_pass(const float *x, const float *packed, float *y, int nv, int co0, int batch, int height, int width, int ci_count,
+                      int out_height, int out_width, int co_count, int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h,
+                      int dilation_w, int top, int left) {
+  const int x_tap_h = dilation_h * width * ci_count, x_tap_w = dilation_w * ci_count, x_pixel = stride_w * ci_count;
+  const float *wp = packed + co0 * kernel_h * kernel_w * ci_count;
+  for (int b = 0; b < batch; b++) {
+    for (int oh = 0; oh < out_height; oh++) {
+      const int ih = oh * stride_h - top;
+      const int kh0 = first_inside(ih, dilation_h), kh1 = min_i(kernel_h, end_inside(ih, dilation_h, height));
+      float *yr = y + (b * out_height + oh) * out_width * co_count + co0;
+      for (int ow = 0; ow < out_width;) {
+        const int iw = ow * stride_w - left;
+        const int kw0 = first_inside(iw, dilation_w), kw1 = min_i(kernel_w, end_inside(iw, dilation_w, width));
+        int np = 1;
+        if (nv > 0 && ow + 4 <= out_width) {
+          const int iw3 = iw + 3 * stride_w;
+          if (first_inside(iw3, dilation_w) == kw0 && min_i(kernel_w, end_inside(iw3, dilation_w, width)) == kw1) np = 4;
+        }
+        float *yp = yr + ow * co_count;
+        const float *xp = x + ((b * height + ih) * width + iw) * ci_count;
+        if (nv == 0) {
+          yp[0] = kh0 < kh1 && kw0 < kw1 ? conv_scalar(xp, wp, kh0, kh1, kw0, kw1, kernel_w, ci_count, x_tap_h, x_tap_w) : 0.0f;
+        } else if (np == 4) {
+          if (nv == 2) conv_block(xp, wp, yp, 4, 2, kh0, kh1, kw0, kw1, kernel_w, ci_count, co_count, x_tap_h, x_tap_w, x_pixel);
+          else conv_block(xp, wp, yp, 4, 1, kh0, kh1, kw0, kw1, kernel_w, ci_count, co_count, x_tap_h, x_tap_w, x_pixel);
+        } else {
+          if (nv == 2) conv_block(xp, wp, yp, 1, 2, kh0, kh1, kw0, kw1, kernel_w, ci_count, co_count, x_tap_h, x_tap_w, x_pixel);
+          else conv_block(xp, wp, yp, 1, 1, kh0, kh1, kw0, kw1, kernel_w, ci_count, co_count, x_tap_h, x_tap_w, x_pixel);
+        }
+        ow += np;
+      }
+    }
+  }
+}
+
+EXPORT("conv2d")
+void conv2d(const float *x, const float *w, float *y, float *packed, int batch, int height, int width, int ci_count, int out_height,
+            int out_width, int co_count, int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h, int dilation_w, int top,
+            int left) {
+  const int taps = kernel_h * kernel_w, end8 = co_count & ~7, end4 = co_count - end8 >= 4 ? end8 + 4 : end8;
+  for (int co = 0; co < co_count; co++) {
+    const int first = co < end8 ? co & ~7 : co < end4 ? end8 : co, bw = co < end8 ? 8 : co < end4 ? 4 : 1;
+    for (int t = 0; t < taps; t++)
+      for (int ci = 0; ci < ci_count; ci++) packed[first * taps * ci_count + (t * ci_count + ci) * bw + co - first] = w[(t * ci_count + ci) * co_count + co];
+  }
+#define CONV_PASS(NV, CO0) \
+  conv_pass(x, packed, y, NV, CO0, batch, height, width, ci_count, out_height, out_width, co_count, kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, top, left)
+  int co0 = 0;
+  for (; co0 < end8; co0 += 8) CONV_PASS(2, co0);
+  if (co0 < end4) { CONV_PASS(1, co0); co0 += 4; }
+  for (; co0 < co_count; co0++) CONV_PASS(0, co0);
+#undef CONV_PASS
+}
