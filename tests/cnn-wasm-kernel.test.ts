@@ -398,3 +398,31 @@ describe("wasm Identity (shares the data instead of copying it)", () => {
     expectClose(f(), expected);
   });
 });
+
+describe("wasm BatchMatMul with a transposed operand", () => {
+  beforeAll(async () => {
+    await selectBackend("cpu");
+    await selectBackend("wasm");
+  });
+
+  // Every combination of flags, odd sizes, and a batched product (which stays stock).
+  const rng = new Rng(53);
+  const cases = Array.from({ length: 12 }, (_, i) => ({
+    m: rng.int(1, 9), k: rng.int(1, 70), n: rng.int(1, 40), batch: i < 10 ? 1 : 3, transposeA: i % 2 === 0, transposeB: i % 4 >= 2,
+  }));
+
+  it.each(cases.map((c, i) => [i, c] as const))("case %i equals the cpu backend's product", async (i, c) => {
+    const aShape = c.transposeA ? [c.batch, c.k, c.m] : [c.batch, c.m, c.k];
+    const bShape = c.transposeB ? [c.batch, c.n, c.k] : [c.batch, c.k, c.n];
+    const av = randomValues(size(aShape), 1500 + i);
+    const bv = randomValues(size(bShape), 1600 + i);
+    const product = () => tf.tidy(() => tf.matMul(tf.tensor3d(av, aShape as [number, number, number]), tf.tensor3d(bv, bShape as [number, number, number]), c.transposeA, c.transposeB).dataSync() as Float32Array);
+    await tf.setBackend("cpu");
+    const expected = product();
+    await tf.setBackend("wasm");
+    const before = tf.memory().numTensors;
+    const actual = product();
+    expect(tf.memory().numTensors).toBe(before);
+    expectClose(actual, expected);
+  });
+});

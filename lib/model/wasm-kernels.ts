@@ -19,6 +19,7 @@
  */
 import {
   backend_util,
+  BatchMatMul,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
@@ -44,6 +45,7 @@ import { maxPoolGradWasm } from "./wasm-max-pool-grad.js";
 import { heapAddress, simdKernels } from "./wasm-simd-kernels.js";
 import { lrnGradSimd, lrnSimd, withStockFallback } from "./wasm-lrn.js";
 import { conv2dKernel } from "./wasm-conv2d.js";
+import { matMulKernel } from "./wasm-matmul.js";
 
 const callKernel = (name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo =>
   callWasmKernel(name, backend, inputs, attrs, "Conv2DBackpropFilter");
@@ -186,6 +188,11 @@ export function registerWasmTrainingKernels(): void {
   if (stockConv) {
     unregisterKernel(Conv2D, "wasm");
     registerKernel({ kernelName: Conv2D, backendName: "wasm", kernelFunc: conv2dKernel(stockConv.kernelFunc), setupFunc: stockConv.setupFunc });
+  }
+  const stockMatMul = getKernel(BatchMatMul, "wasm");
+  if (stockMatMul) {
+    unregisterKernel(BatchMatMul, "wasm");
+    registerKernel({ kernelName: BatchMatMul, backendName: "wasm", kernelFunc: matMulKernel(stockMatMul.kernelFunc), setupFunc: stockMatMul.setupFunc });
   }
   const stockIdentity = getKernel(Identity, "wasm");
   if (stockIdentity) {
