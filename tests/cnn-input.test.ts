@@ -6,7 +6,9 @@ import { describe, expect, it } from "vitest";
 import { cropStack, flipFlowVertical, flipRows } from "../lib/flow/augment.js";
 import { dequantise } from "../lib/flow/quantise.js";
 import { AUGMENTATIONS, epochDraws, recordingBatches } from "../lib/model/batches.js";
-import { cropGeometry, selectChannels, writeExample } from "../lib/model/input.js";
+import * as tf from "@tensorflow/tfjs-core";
+import { selectBackend } from "../lib/model/backend.js";
+import { batchTensors, cropGeometry, selectChannels, writeExample, type StreamSample } from "../lib/model/input.js";
 import { Rng } from "../lib/random.js";
 import { tinySample } from "./cnn-helpers.js";
 
@@ -52,6 +54,42 @@ describe("network input", () => {
     expect(s.channels).toBe(2);
     expect(Array.from(s.flow)).toEqual(Array.from(full.flow.subarray(2 * 1024, 4 * 1024)));
     expect(Array.from(s.range)).toEqual(Array.from(full.range.subarray(4, 8)));
+  });
+});
+
+describe("network input on the wasm backend (our SIMD kernel writes the flow onto its heap)", () => {
+  // Channel counts with every remainder of the kernel's 4-channel blocks, crop sides with every
+  // remainder of its 4-pixel blocks (frames of 30..36 pixels: crops of 26..32), all 18 augmentations.
+  const rng = new Rng(41);
+  const sample = (side: number, channels: number): StreamSample => ({
+    flow: Uint8Array.from({ length: channels * side * side }, () => rng.int(0, 255)),
+    range: Float32Array.from({ length: 2 * channels }, (_, i) => (i % 2 ? rng.uniform(0.5, 3) : rng.uniform(-3, -0.5))),
+    spatial: Uint8Array.from({ length: side * side }, () => rng.int(0, 255)),
+    channels, rows: side, cols: side,
+  });
+  const cases = [[30, 1], [32, 2], [34, 3], [36, 4], [33, 5], [35, 34]] as const;
+
+  it.each(cases)("frames of %i pixels, %i flow channels: equals the JavaScript path's tensors", async (side, channels) => {
+    const samples = Array.from({ length: AUGMENTATIONS }, () => sample(side, channels));
+    const augmentations = samples.map((_, i) => i);
+    const size = cropGeometry(side).size;
+    const run = () => {
+      const t = batchTensors(samples, augmentations, size);
+      const out = { spatial: t.spatial.dataSync() as Float32Array, temporal: t.temporal.dataSync() as Float32Array };
+      tf.dispose([t.spatial, t.temporal]);
+      return out;
+    };
+    await selectBackend("cpu");
+    const expected = run();
+    await selectBackend("wasm");
+    const before = tf.memory().numTensors;
+    const actual = run();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Array.from(actual.spatial)).toEqual(Array.from(expected.spatial));
+    expect(actual.temporal.length).toBe(expected.temporal.length);
+    let worst = 0;
+    for (let i = 0; i < actual.temporal.length; i++) worst = Math.max(worst, Math.abs(actual.temporal[i]! - expected.temporal[i]!));
+    expect(worst).toBeLessThan(1e-6 * 3); // float32 decoding vs double: an ulp of values up to 3
   });
 });
 

@@ -6,6 +6,8 @@ import { getKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoM
 
 export interface WasmBackend extends KernelBackend {
   disposeData(dataId: object, force?: boolean): boolean;
+  /** One more reference to the data: disposeData frees it when the last one goes. */
+  incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: "float32"): TensorInfo;
   /** A Float32Array over the tensor's bytes on the heap: take it after the last allocation, which may grow (and replace) the heap's buffer. */
   typedArrayFromHeap(t: TensorInfo): Float32Array;

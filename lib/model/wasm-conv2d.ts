@@ -1,0 +1,42 @@
+/**
+ * Conv2D for the wasm backend on our SIMD kernel (lib/model/wasm-simd/kernels.c conv2d), in
+ * front of TF.js's XNNPACK one. Channels-last only; NCHW, or an engine where our module cannot
+ * run, goes to the stock kernel.
+ */
+import { backend_util, type KernelBackend, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
+import type { WasmBackend } from "./wasm-backend-access.js";
+import { heapAddress, simdKernels } from "./wasm-simd-kernels.js";
+
+export interface Conv2DArgs {
+  inputs: { x: TensorInfo; filter: TensorInfo };
+  backend: KernelBackend;
+  attrs: {
+    strides: number | [number, number];
+    pad: "valid" | "same" | number | backend_util.ExplicitPadding;
+    dataFormat?: "NHWC" | "NCHW";
+    dilations?: number | [number, number];
+    dimRoundingMode?: "floor" | "round" | "ceil";
+  };
+}
+
+export function conv2dSimd({ inputs: { x, filter }, backend, attrs }: Conv2DArgs): TensorInfo | null {
+  const heap = backend as WasmBackend;
+  const kernels = simdKernels(heap);
+  if (!kernels || attrs.dataFormat === "NCHW") return null;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast",
+  );
+  const out = heap.makeOutput(info.outShape, "float32");
+  const packed = heap.makeOutput(filter.shape, "float32");
+  try {
+    kernels.conv2d(heapAddress(heap, x), heapAddress(heap, filter), heapAddress(heap, out), heapAddress(heap, packed), info.batchSize, info.inHeight, info.inWidth,
+      info.inChannels, info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+      info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left);
+  } finally {
+    heap.disposeData(packed.dataId);
+  }
+  return out;
+}
+
+/** Ours in front of the stock kernel. */
+export const conv2dKernel = (stock: KernelFunc): KernelFunc => (args) => conv2dSimd(args as unknown as Conv2DArgs) ?? (stock(args) as TensorInfo);
