@@ -19,3 +19,8 @@ export function callWasmKernel(name: string, backend: KernelBackend, inputs: Nam
   if (!kernel) throw new Error(`the wasm backend has no ${name} kernel, which our ${user} needs: use the cpu backend`);
   return kernel.kernelFunc({ inputs, backend, attrs }) as TensorInfo;
 }
+
+/** `callWasmKernel` for one of our kernels, `user`, that runs the wasm backend's own kernels by name. */
+export function wasmKernelCaller(user: string): (name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap) => TensorInfo {
+  return (name, backend, inputs, attrs) => callWasmKernel(name, backend, inputs, attrs, user);
+}

@@ -21,15 +21,12 @@ import {
   Transpose,
   type KernelBackend,
   type KernelFunc,
-  type NamedAttrMap,
-  type NamedTensorInfoMap,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { callWasmKernel, type WasmBackend } from "./wasm-backend-access.js";
+import { wasmKernelCaller, type WasmBackend } from "./wasm-backend-access.js";
 import { heapAddress, simdKernels } from "./wasm-simd-kernels.js";
 
-const callKernel = (name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo =>
-  callWasmKernel(name, backend, inputs, attrs, "Conv2DBackpropInput");
+const callKernel = wasmKernelCaller("Conv2DBackpropInput");
 
 export interface BackpropInputArgs {
   inputs: { dy: TensorInfo; filter: TensorInfo };

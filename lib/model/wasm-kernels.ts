@@ -35,11 +35,9 @@ import {
   Transpose,
   type KernelBackend,
   type KernelFunc,
-  type NamedAttrMap,
-  type NamedTensorInfoMap,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { callWasmKernel, type WasmBackend } from "./wasm-backend-access.js";
+import { wasmKernelCaller, type WasmBackend } from "./wasm-backend-access.js";
 import { backpropInputKernel } from "./wasm-conv-input-grad.js";
 import { maxPoolGradWasm } from "./wasm-max-pool-grad.js";
 import { heapAddress, simdKernels } from "./wasm-simd-kernels.js";
@@ -47,8 +45,7 @@ import { lrnGradSimd, lrnSimd, withStockFallback } from "./wasm-lrn.js";
 import { conv2dKernel } from "./wasm-conv2d.js";
 import { matMulKernel } from "./wasm-matmul.js";
 
-const callKernel = (name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap): TensorInfo =>
-  callWasmKernel(name, backend, inputs, attrs, "Conv2DBackpropFilter");
+const callKernel = wasmKernelCaller("Conv2DBackpropFilter");
 
 /**
  * [B, H, W, C] -> [C, H, W, B] in JavaScript on the wasm heap, one pixel's B x C block at a time
