@@ -111,6 +111,7 @@ executorOptions(common(
   .option("--name <name>", "name this run (kept by gc; for comparing runs later)")
   .option("--wait", "if another dag process holds the workspace, wait for it instead of failing")
   .option("--json", "machine-readable events, one JSON object per line on stdout")
+  .option("-v, --verbose", "a plain log with a line per task that ran and every task's log lines (not the progress display)")
   .action(async (stages: string[], opts: CommonOptions & RunFlags) => {
     process.exitCode = await runCommand(stages, opts);
   });
@@ -124,6 +125,7 @@ interface RunFlags {
   name?: string;
   wait?: boolean;
   json?: boolean;
+  verbose?: boolean;
   executor?: ExecutorName;
   retries?: number;
   slurmMaxJobs?: number;
@@ -147,7 +149,7 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags, load
     if (!pipeline.byName.has(s)) throw new PipelineError([{ file: displayPath(pipeline.file), stage: s, message: `no stage "${s}"`, hint: `stages: ${[...pipeline.byName.keys()].join(", ")}` }]);
   }
   // Progress bars (and their library) only for a person at a terminal.
-  const logger: Logger = opts.json ? jsonLogger() : process.stderr.isTTY ? (await import("./loggers/tty.js")).ttyLogger() : plainLogger();
+  const logger: Logger = opts.json ? jsonLogger() : process.stderr.isTTY && !opts.verbose ? (await import("./loggers/tty.js")).ttyLogger() : plainLogger(undefined, { verbose: opts.verbose });
   // Before the lock: an executor that cannot work here (no sbatch) is a usage error, said at once.
   const executor = await executorOf(opts);
   const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
@@ -204,6 +206,7 @@ executorOptions(common(
 ))
   .option("-j, --jobs <n>", "tasks run at once (worker threads; processes with --executor subprocess)", (v) => positiveInt(v, "--jobs"), defaultJobs())
   .option("-k, --keep-going", "after a failure, finish every task that does not depend on it")
+  .option("-v, --verbose", "a plain log with a line per task that ran and every task's log lines (not the progress display)")
   .action(async (stages: string[], opts: CommonOptions & RunFlags) => {
     let pipeline: Pipeline | undefined;
     let paths = watchedPaths(opts.pipeline, undefined);
