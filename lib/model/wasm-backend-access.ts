@@ -2,7 +2,7 @@
  * What our wasm kernels use of the wasm backend beyond KernelBackend: its own kernels called on
  * TensorInfos (no tensors, no engine bookkeeping), freeing temporaries, and views of the heap.
  */
-import { getKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from "@tensorflow/tfjs-core";
+import { backend_util, getKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from "@tensorflow/tfjs-core";
 
 export interface WasmBackend extends KernelBackend {
   disposeData(dataId: object, force?: boolean): boolean;
@@ -23,4 +23,12 @@ export function callWasmKernel(name: string, backend: KernelBackend, inputs: Nam
 /** `callWasmKernel` for one of our kernels, `user`, that runs the wasm backend's own kernels by name. */
 export function wasmKernelCaller(user: string): (name: string, backend: KernelBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap) => TensorInfo {
   return (name, backend, inputs, attrs) => callWasmKernel(name, backend, inputs, attrs, user);
+}
+
+/** The attributes tfjs-core gives a convolution's gradient kernels (the shape they must return aside). */
+export interface ConvGradientAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | backend_util.ExplicitPadding;
+  dataFormat?: "NHWC" | "NCHW";
+  dimRoundingMode?: "floor" | "round" | "ceil";
 }

@@ -23,7 +23,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { wasmKernelCaller, type WasmBackend } from "./wasm-backend-access.js";
+import { wasmKernelCaller, type ConvGradientAttrs, type WasmBackend } from "./wasm-backend-access.js";
 import { heapAddress, simdKernels } from "./wasm-simd-kernels.js";
 
 const callKernel = wasmKernelCaller("Conv2DBackpropInput");
@@ -31,13 +31,7 @@ const callKernel = wasmKernelCaller("Conv2DBackpropInput");
 export interface BackpropInputArgs {
   inputs: { dy: TensorInfo; filter: TensorInfo };
   backend: KernelBackend;
-  attrs: {
-    strides: number | [number, number];
-    pad: "valid" | "same" | number | backend_util.ExplicitPadding;
-    dataFormat?: "NHWC" | "NCHW";
-    dimRoundingMode?: "floor" | "round" | "ceil";
-    inputShape: [number, number, number, number];
-  };
+  attrs: ConvGradientAttrs & { inputShape: [number, number, number, number] };
 }
 
 /** The XNNPACK route, or null where its padding would be negative (the caller then runs the stock kernel). */

@@ -37,7 +37,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { wasmKernelCaller, type WasmBackend } from "./wasm-backend-access.js";
+import { wasmKernelCaller, type ConvGradientAttrs, type WasmBackend } from "./wasm-backend-access.js";
 import { backpropInputKernel } from "./wasm-conv-input-grad.js";
 import { maxPoolGradWasm } from "./wasm-max-pool-grad.js";
 import { heapAddress, simdKernels } from "./wasm-simd-kernels.js";
@@ -74,11 +74,7 @@ const pair = (v: number | number[] | undefined): Pair => (v === undefined ? [1, 
 export interface BackpropFilterArgs {
   inputs: { x: TensorInfo; dy: TensorInfo };
   backend: KernelBackend;
-  attrs: {
-    strides: number | [number, number];
-    pad: "valid" | "same" | number | backend_util.ExplicitPadding;
-    dataFormat?: "NHWC" | "NCHW";
-    dimRoundingMode?: "floor" | "round" | "ceil";
+  attrs: ConvGradientAttrs & {
     filterShape: [number, number, number, number];
     /** Not among tfjs-core's attributes (its conv2d gradient refuses dilations), accepted here. */
     dilations?: number | [number, number];
