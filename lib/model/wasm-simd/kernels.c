@@ -306,6 +306,22 @@ void max_pool_grad(const float *x, const float *dy, float *dx, int batch, int he
 }
 
 /*
+ * The register block's inner product over one tap: for each of `count` channels, 4 * nv filter
+ * floats (packed contiguous, 4 * nv per channel) times each of np pixels' value of that channel
+ * (`pixel` floats apart in `src`), added to a[p][v] in channel order.
+ */
+INLINE void accumulate_tap(v128_t a[4][2], int np, int nv, const float *src, int pixel, const float *w, int count) {
+  for (int c = 0; c < count; c++, w += 4 * nv) {
+    v128_t f[2];
+    for (int v = 0; v < nv; v++) f[v] = wasm_v128_load(w + 4 * v);
+    for (int p = 0; p < np; p++) {
+      const v128_t s = wasm_v128_load32_splat(src + p * pixel + c);
+      for (int v = 0; v < nv; v++) a[p][v] = wasm_f32x4_add(a[p][v], wasm_f32x4_mul(s, f[v]));
+    }
+  }
+}
+
+/*
  * Conv2DBackpropInput (dilation 1): dx[b,i,j,ci] = sum over the taps (kh,kw) that reach (i,j)
  * from an output cell (i + top - kh = oh*sh, j + left - kw = ow*sw) and over co of
  * dy[b,oh,ow,co] * w[kh,kw,ci,co]. Gathered per input pixel, so a stride adds no zeros to
@@ -329,14 +345,7 @@ INLINE void input_grad_block(const float *dy, const float *wt, float *dx, int np
       if (ow + np > out_width) continue; /* a block only comes here when all its taps are inside */
       const float *dp = dy + ((b * out_height + oh) * out_width + ow) * co_count;
       const float *wp = wt + ci0 * kernel_h * kernel_w * co_count + (kh * kernel_w + kw) * co_count * 4 * nv;
-      for (int co = 0; co < co_count; co++, wp += 4 * nv) {
-        v128_t f[2];
-        for (int v = 0; v < nv; v++) f[v] = wasm_v128_load(wp + 4 * v);
-        for (int p = 0; p < np; p++) {
-          const v128_t s = wasm_v128_load32_splat(dp + p * co_count + co);
-          for (int v = 0; v < nv; v++) a[p][v] = wasm_f32x4_add(a[p][v], wasm_f32x4_mul(s, f[v]));
-        }
-      }
+      accumulate_tap(a, np, nv, dp, co_count, wp, co_count);
     }
   }
   for (int p = 0; p < np; p++)
@@ -449,15 +458,7 @@ INLINE void conv_block(const float *xp, const float *wp, float *yp, int np, int 
   for (int kh = kh0; kh < kh1; kh++) {
     for (int kw = kw0; kw < kw1; kw++) {
       const float *xt = xp + kh * x_tap_h + kw * x_tap_w;
-      const float *wt = wp + (kh * kernel_w + kw) * ci_count * 4 * nv;
-      for (int ci = 0; ci < ci_count; ci++, wt += 4 * nv) {
-        v128_t f[2];
-        for (int v = 0; v < nv; v++) f[v] = wasm_v128_load(wt + 4 * v);
-        for (int p = 0; p < np; p++) {
-          const v128_t s = wasm_v128_load32_splat(xt + p * x_pixel + ci);
-          for (int v = 0; v < nv; v++) a[p][v] = wasm_f32x4_add(a[p][v], wasm_f32x4_mul(s, f[v]));
-        }
-      }
+      accumulate_tap(a, np, nv, xt, x_pixel, wp + (kh * kernel_w + kw) * ci_count * 4 * nv, ci_count);
     }
   }
   for (int p = 0; p < np; p++)
