@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "../lib/model/gradients.js";
 import { selectBackend } from "../lib/model/backend.js";
 import { conv2dBackpropFilterSimd, conv2dBackpropFilterViaConv2D, missingTrainingKernels, type BackpropFilterArgs } from "../lib/model/wasm-kernels.js";
-import { simdKernels } from "../lib/model/wasm-simd-kernels.js";
+import { simdKernels, simdVariant, type SimdVariant } from "../lib/model/wasm-simd-kernels.js";
 import type { WasmBackend } from "../lib/model/wasm-backend-access.js";
 import { conv2dBackpropInputSimd, conv2dBackpropInputViaConv2D } from "../lib/model/wasm-conv-input-grad.js";
 import { maxPoolGradLoop, maxPoolGradSimd } from "../lib/model/wasm-max-pool-grad.js";
@@ -97,6 +97,8 @@ function expectClose(actual: Float32Array, expected: Float32Array): void {
   expect(worst / scale).toBeLessThan(1e-5);
 }
 
+const VARIANTS: SimdVariant[] = ["fused", "plain"];
+
 describe("wasm Conv2DBackpropFilter", () => {
   beforeAll(async () => {
     await selectBackend("cpu");
@@ -120,13 +122,15 @@ describe("wasm Conv2DBackpropFilter", () => {
     expect(actual.some((v) => v !== 0)).toBe(true);
   });
 
-  it("runs our SIMD kernel on this engine's wasm backend", async () => {
+  it("runs our SIMD kernels on this engine's wasm backend, the fused multiply-add build on Node 20 and later", async () => {
     await tf.setBackend("wasm");
-    expect(simdKernels(tf.backend() as WasmBackend)).not.toBeNull();
+    for (const variant of VARIANTS) expect(simdKernels(tf.backend() as WasmBackend, variant)).not.toBeNull();
+    expect(simdVariant()).toBe("fused");
   });
 
-  // Both routes (our SIMD kernel and, where it cannot run, XNNPACK's Conv2D) on random shapes.
-  const routes = { simd: (a: BackpropFilterArgs) => conv2dBackpropFilterSimd(a, simdKernels(a.backend as WasmBackend)!), xnnpack: conv2dBackpropFilterViaConv2D };
+  // Every route (our SIMD kernel in either build and, where it cannot run, XNNPACK's Conv2D) on random shapes.
+  const simdRoute = (variant: SimdVariant) => (a: BackpropFilterArgs) => conv2dBackpropFilterSimd(a, simdKernels(a.backend as WasmBackend, variant)!);
+  const routes = { fused: simdRoute("fused"), plain: simdRoute("plain"), xnnpack: conv2dBackpropFilterViaConv2D };
   it.each(Object.keys(routes).flatMap((route) => randomCases(24, 17).map((c, i) => [route, i, c] as const)))(
     "%s route: random case %i equals the cpu backend's gradient",
     async (route, i, c) => {
@@ -179,7 +183,7 @@ describe("wasm Conv2D (our SIMD kernel)", () => {
     await selectBackend("wasm");
   });
 
-  it.each([...CASES, ...randomCases(24, 29)].map((c, i) => [i, c] as const))("case %i equals the cpu backend's and XNNPACK's convolution", async (i, c) => {
+  it.each(VARIANTS.flatMap((variant) => [...CASES, ...randomCases(24, 29)].map((c, i) => [variant, i, c] as const)))("%s build: case %i equals the cpu backend's and XNNPACK's convolution", async (variant, i, c) => {
     const xv = randomValues(size(c.x), 1300 + i);
     const wv = randomValues(size(c.filter), 1400 + i);
     const forward = () => tf.tidy(() => tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(wv, c.filter), c.strides, c.pad as never, "NHWC", c.dilations ?? 1).dataSync() as Float32Array);
@@ -189,19 +193,40 @@ describe("wasm Conv2D (our SIMD kernel)", () => {
     const before = tf.memory().numTensors;
     const ours = tf.tidy(() => {
       const args = { inputs: { x: tf.tensor4d(xv, c.x), filter: tf.tensor4d(wv, c.filter) }, backend: tf.backend(), attrs: { strides: c.strides, pad: c.pad as never, dilations: c.dilations ?? 1 } };
-      return tf.engine().makeTensorFromTensorInfo(conv2dSimd(args)!).dataSync() as Float32Array;
+      return tf.engine().makeTensorFromTensorInfo(conv2dSimd(args, variant)!).dataSync() as Float32Array;
     });
     // FusedConv2D (no bias, linear) still runs XNNPACK: the same sums in the same order.
     const xnnpack = tf.tidy(() => tf.fused.conv2d({ x: tf.tensor4d(xv, c.x), filter: tf.tensor4d(wv, c.filter), strides: c.strides, pad: c.pad as never, dilations: c.dilations ?? 1 }).dataSync() as Float32Array);
     expect(tf.memory().numTensors).toBe(before);
     expectClose(ours, expected);
     expectClose(forward(), expected); // the registered kernel
-    // Where XNNPACK is right it is bit for bit ours. It is not everywhere: TF.js 4.22's wasm
-    // Conv2D returns zeros for a 1-row filter at strides [3, 2] with "same" padding (random
-    // cases 2 and 9 here), where ours equals the cpu backend.
+    // Where XNNPACK is right it is bit for bit our plain build (the fused one rounds once per
+    // multiply-add). It is not everywhere: TF.js 4.22's wasm Conv2D returns zeros for a 1-row
+    // filter at strides [3, 2] with "same" padding (random cases 2 and 9 here), where ours
+    // equals the cpu backend.
     const xnnpackRight = xnnpack.every((v, k) => Math.abs(v - expected[k]!) < 1e-4);
-    if (xnnpackRight) expect(Array.from(ours)).toEqual(Array.from(xnnpack));
-    else expect(c.filter[0]).toBe(1);
+    if (!xnnpackRight) expect(c.filter[0]).toBe(1);
+    else if (variant === "plain") expect(Array.from(ours)).toEqual(Array.from(xnnpack));
+  });
+});
+
+describe("the fused multiply-add build", () => {
+  beforeAll(async () => {
+    await selectBackend("wasm");
+  });
+
+  // -1 * 1 + (1 + 2^-23)(1 - 2^-23) = -2^-46 exactly. Rounding the product first gives 1 and a
+  // sum of 0; one rounding keeps -2^-46 (V8 emits FMA on every x86-64 CPU since 2013 and every
+  // 64-bit ARM one). Eight output channels, so the SIMD block runs.
+  it.each(VARIANTS)("%s build rounds as it says", (variant) => {
+    const e = 2 ** -23;
+    const out = tf.tidy(() => {
+      const x = tf.tensor4d([-1, 1 + e], [1, 1, 1, 2]);
+      const filter = tf.tensor4d(Array.from({ length: 16 }, (_, k) => (k < 8 ? 1 : 1 - e)), [1, 1, 2, 8]);
+      const args = { inputs: { x, filter }, backend: tf.backend(), attrs: { strides: 1, pad: "valid" as const, dilations: 1 } };
+      return Array.from(tf.engine().makeTensorFromTensorInfo(conv2dSimd(args, variant)!).dataSync());
+    });
+    expect(out).toEqual(new Array(8).fill(variant === "fused" ? -(2 ** -46) : 0));
   });
 });
 
@@ -243,7 +268,11 @@ describe("wasm Conv2DBackpropInput (XNNPACK Conv2D on the spread-out dy)", () =>
 
   // Our SIMD kernel and the XNNPACK route on seeded random shapes (no dilation: TF.js's input
   // gradient takes none), against the cpu backend.
-  const inputRoutes = { simd: conv2dBackpropInputSimd, xnnpack: conv2dBackpropInputViaConv2D };
+  const inputRoutes = {
+    fused: (a: Parameters<typeof conv2dBackpropInputSimd>[0]) => conv2dBackpropInputSimd(a, "fused"),
+    plain: (a: Parameters<typeof conv2dBackpropInputSimd>[0]) => conv2dBackpropInputSimd(a, "plain"),
+    xnnpack: conv2dBackpropInputViaConv2D,
+  };
   it.each(Object.keys(inputRoutes).flatMap((route) => randomCases(32, 23).filter((c) => !c.dilations).map((c, i) => [route, i, c] as const)))(
     "%s route: random case %i equals the cpu backend's gradient",
     async (route, i, c) => {
@@ -261,7 +290,7 @@ describe("wasm Conv2DBackpropInput (XNNPACK Conv2D on the spread-out dy)", () =>
         if (out) actual = tf.engine().makeTensorFromTensorInfo(out).dataSync() as Float32Array;
       });
       expect(tf.memory().numTensors).toBe(before);
-      if (route === "simd") expect(actual).not.toBeNull(); // the XNNPACK route declines padding wider than the filter
+      if (route !== "xnnpack") expect(actual).not.toBeNull(); // the XNNPACK route declines padding wider than the filter
       if (actual) expectClose(actual, expected);
     },
   );

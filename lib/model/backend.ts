@@ -12,6 +12,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { missingTrainingKernels, registerWasmTrainingKernels } from "./wasm-kernels.js";
+import { simdKernels, simdVariant } from "./wasm-simd-kernels.js";
+import type { WasmBackend } from "./wasm-backend-access.js";
 import { BACKEND_CHOICES, type BackendChoice } from "./backend-param.js";
 
 export { BACKEND_CHOICES, type BackendChoice } from "./backend-param.js";
@@ -135,7 +137,10 @@ const tryWasm: Attempt = async () => {
   const missing = missingTrainingKernels("wasm");
   if (missing.length) throw new Unavailable(`the wasm backend lacks kernels that training needs: ${missing.join(", ")}`);
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
-  return `XNNPACK in WebAssembly${simd ? " with SIMD" : ""}, one thread per TF.js instance (the trainer runs one per worker thread), plus our Conv2DBackpropFilter, Conv2DBackpropInput and MaxPoolGrad kernels`;
+  const ours = simdKernels(tf.backend() as WasmBackend)
+    ? `our SIMD kernels for the convolutions, their gradients, LRN and max-pool gradients (${simdVariant() === "fused" ? "fused multiply-add" : "no fused multiply-add in this engine"})`
+    : "our JavaScript filter and max-pool gradients (this engine cannot run our SIMD kernels)";
+  return `XNNPACK in WebAssembly${simd ? " with SIMD" : ""}, one thread per TF.js instance (the trainer runs one per worker thread), plus ${ours}`;
 };
 
 const tryCpu: Attempt = async () => {

@@ -24,7 +24,7 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { wasmKernelCaller, type ConvGradientAttrs, type WasmBackend } from "./wasm-backend-access.js";
-import { heapAddress, simdKernels } from "./wasm-simd-kernels.js";
+import { heapAddress, simdKernels, type SimdVariant } from "./wasm-simd-kernels.js";
 
 const callKernel = wasmKernelCaller("Conv2DBackpropInput");
 
@@ -74,9 +74,9 @@ export function conv2dBackpropInputViaConv2D({ inputs, backend, attrs }: Backpro
  * pixel's taps: no spread-out dy, so a stride of 2 does not multiply 3 zeros for every value,
  * and no transposed or turned filter tensors. Null where our module cannot run or for NCHW.
  */
-export function conv2dBackpropInputSimd({ inputs, backend, attrs }: BackpropInputArgs): TensorInfo | null {
+export function conv2dBackpropInputSimd({ inputs, backend, attrs }: BackpropInputArgs, variant?: SimdVariant): TensorInfo | null {
   const heap = backend as WasmBackend;
-  const kernels = simdKernels(heap);
+  const kernels = simdKernels(heap, variant);
   if (!kernels || attrs.dataFormat === "NCHW") return null;
   const { dy, filter } = inputs;
   const info = backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");

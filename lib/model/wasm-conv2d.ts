@@ -5,7 +5,7 @@
  */
 import { backend_util, type KernelBackend, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { WasmBackend } from "./wasm-backend-access.js";
-import { heapAddress, simdKernels } from "./wasm-simd-kernels.js";
+import { heapAddress, simdKernels, type SimdVariant } from "./wasm-simd-kernels.js";
 
 export interface Conv2DArgs {
   inputs: { x: TensorInfo; filter: TensorInfo };
@@ -19,9 +19,9 @@ export interface Conv2DArgs {
   };
 }
 
-export function conv2dSimd({ inputs: { x, filter }, backend, attrs }: Conv2DArgs): TensorInfo | null {
+export function conv2dSimd({ inputs: { x, filter }, backend, attrs }: Conv2DArgs, variant?: SimdVariant): TensorInfo | null {
   const heap = backend as WasmBackend;
-  const kernels = simdKernels(heap);
+  const kernels = simdKernels(heap, variant);
   if (!kernels || attrs.dataFormat === "NCHW") return null;
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast",

@@ -3,10 +3,18 @@
  * backend's own memory so that they read and write its tensors in place. Null where that cannot
  * be done (no WebAssembly SIMD, or a wasm backend build that does not expose its memory): the
  * callers then take their XNNPACK route.
+ *
+ * Two builds of the same kernels: `fused` uses relaxed SIMD's multiply-add, one FMA instruction
+ * per multiply-add where the CPU has FMA (1.3-1.4x the convolutions' throughput here, see
+ * docs/benchmarks-train.md); `plain` is 128-bit SIMD alone. Node 20's V8 has relaxed SIMD
+ * behind --experimental-wasm-relaxed-simd, which is set here when the engine lacks it (it is on
+ * by default from Node 22). The fused build rounds once per multiply-add, so its sums differ in
+ * the last bits from the plain build's; on one machine every run gives the same bits.
  */
+import { setFlagsFromString } from "node:v8";
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import type { WasmBackend } from "./wasm-backend-access.js";
-import { KERNELS_WASM_BASE64 } from "./wasm-simd/kernels-wasm.js";
+import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from "./wasm-simd/kernels-wasm.js";
 
 interface Exports {
   conv2d_filter_grad(x: number, dy: number, dw: number, batch: number, height: number, width: number, ci: number, outHeight: number, outWidth: number, co: number,
@@ -27,11 +35,33 @@ interface WebAssemblyApi {
   Memory: abstract new (...args: never[]) => object;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: object };
+  validate(bytes: Uint8Array): boolean;
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-let compiled: object | null | undefined;
-const instances = new WeakMap<object, Exports>();
+export type SimdVariant = "fused" | "plain";
+const BUILDS: Record<SimdVariant, string> = { fused: KERNELS_RELAXED_WASM_BASE64, plain: KERNELS_WASM_BASE64 };
+
+const compiled = new Map<SimdVariant, object | null>();
+const instances: Record<SimdVariant, WeakMap<object, Exports>> = { fused: new WeakMap(), plain: new WeakMap() };
+
+function compile(variant: SimdVariant): object | null {
+  const bytes = Buffer.from(BUILDS[variant], "base64");
+  if (variant === "fused" && !wasmApi.validate(bytes)) setFlagsFromString("--experimental-wasm-relaxed-simd");
+  try {
+    return new wasmApi.Module(bytes);
+  } catch {
+    return null; // no WebAssembly SIMD (or relaxed SIMD) in this engine
+  }
+}
+
+function module(variant: SimdVariant): object | null {
+  if (!compiled.has(variant)) compiled.set(variant, compile(variant));
+  return compiled.get(variant) ?? null;
+}
+
+/** The build the kernels run: fused where this engine takes relaxed SIMD, else plain. */
+export const simdVariant = (): SimdVariant => (module("fused") ? "fused" : "plain");
 
 function heapMemory(backend: WasmBackend): object | null {
   const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
@@ -41,21 +71,15 @@ function heapMemory(backend: WasmBackend): object | null {
 /** The kernels on this backend's heap, or null where they cannot run. */
 export type SimdKernels = Exports;
 
-export function simdKernels(backend: WasmBackend): Exports | null {
+export function simdKernels(backend: WasmBackend, variant: SimdVariant = simdVariant()): Exports | null {
   const memory = heapMemory(backend);
   if (!memory) return null;
-  const known = instances.get(memory);
+  const known = instances[variant].get(memory);
   if (known) return known;
-  if (compiled === undefined) {
-    try {
-      compiled = new wasmApi.Module(Buffer.from(KERNELS_WASM_BASE64, "base64"));
-    } catch {
-      compiled = null; // no WebAssembly SIMD in this engine
-    }
-  }
-  if (!compiled) return null;
-  const exports = new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as Exports;
-  instances.set(memory, exports);
+  const compiledModule = module(variant);
+  if (!compiledModule) return null;
+  const exports = new wasmApi.Instance(compiledModule, { env: { memory } }).exports as unknown as Exports;
+  instances[variant].set(memory, exports);
   return exports;
 }
 
