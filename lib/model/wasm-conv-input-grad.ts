@@ -82,14 +82,38 @@ export function conv2dBackpropInputSimd({ inputs, backend, attrs }: BackpropInpu
   const info = backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
   const out = heap.makeOutput(attrs.inputShape, "float32");
   const turned = heap.makeOutput(filter.shape, "float32"); // the filter as [KH, KW, Co, Ci]
+  // dy with zero rows and columns wherever a tap of some input pixel falls outside it: every
+  // pixel then takes the 4-pixel register blocks (the default network's 5 x 5 layers had none).
+  const rows = zeroBorder(info.inHeight, info.outHeight, info.filterHeight, info.strideHeight, info.padInfo.top);
+  const cols = zeroBorder(info.inWidth, info.outWidth, info.filterWidth, info.strideWidth, info.padInfo.left);
+  const padded = rows.before || rows.after || cols.before || cols.after
+    ? heap.makeOutput([info.batchSize, info.outHeight + rows.before + rows.after, info.outWidth + cols.before + cols.after, info.outChannels], "float32")
+    : null;
   try {
-    kernels.conv2d_input_grad(heapAddress(heap, dy), heapAddress(heap, filter), heapAddress(heap, out), heapAddress(heap, turned), info.batchSize,
-      info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth,
-      info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+    if (padded) {
+      kernels.pad_input(heapAddress(heap, dy), heapAddress(heap, padded), info.batchSize, info.outHeight, info.outWidth, info.outChannels,
+        rows.before, rows.after, cols.before, cols.after);
+    }
+    const [source, outHeight, outWidth] = padded ? [padded, padded.shape[1]!, padded.shape[2]!] : [dy, info.outHeight, info.outWidth];
+    kernels.conv2d_input_grad(heapAddress(heap, source), heapAddress(heap, filter), heapAddress(heap, out), heapAddress(heap, turned), info.batchSize,
+      info.inHeight, info.inWidth, info.inChannels, outHeight, outWidth, info.outChannels, info.filterHeight, info.filterWidth,
+      info.strideHeight, info.strideWidth, info.padInfo.top + rows.before * info.strideHeight, info.padInfo.left + cols.before * info.strideWidth);
   } finally {
     heap.disposeData(turned.dataId);
+    if (padded) heap.disposeData(padded.dataId);
   }
   return out;
+}
+
+/**
+ * Zero cells to add to dy before and after, along one axis, so that every tap of every input
+ * pixel (i + pad - k = o * stride, k < kernel) lands on a cell: before for i = 0 and the
+ * widest tap, after for the last pixel and tap 0. Zeros add 0 * w to a sum: no result changes.
+ */
+function zeroBorder(inSize: number, outSize: number, kernel: number, stride: number, pad: number): { before: number; after: number } {
+  const before = Math.max(0, Math.ceil((kernel - 1 - pad) / stride));
+  const after = Math.max(0, Math.floor((inSize - 1 + pad) / stride) + 1 - outSize);
+  return { before, after };
 }
 
 /** Our kernels in front of the stock one (kept for the shapes and engines ours do not take). */

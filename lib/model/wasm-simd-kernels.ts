@@ -23,6 +23,7 @@ interface Exports {
     co: number, kernelH: number, kernelW: number, strideH: number, strideW: number, top: number, left: number): void;
   conv2d(x: number, w: number, y: number, packed: number, batch: number, height: number, width: number, ci: number, outHeight: number, outWidth: number, co: number,
     kernelH: number, kernelW: number, strideH: number, strideW: number, dilationH: number, dilationW: number, top: number, left: number): void;
+  pad_input(x: number, out: number, batch: number, height: number, width: number, channels: number, top: number, bottom: number, left: number, right: number): void;
   lrn(x: number, y: number, scratch: number, pixels: number, channels: number, radius: number, bias: number, alpha: number): void;
   prepare_flow(flow: number, offset: number, step: number, out: number, channels: number, rows: number, cols: number, size: number, top: number, left: number, flip: number): void;
   max_pool_grad(x: number, dy: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number, outWidth: number,

@@ -526,6 +526,31 @@ INLINE void conv_pass(const float *x, const float *packed, float *y, int nv, int
   }
 }
 
+/*
+ * x with `top`, `bottom`, `left` and `right` zero rows and columns around each sample, for
+ * Conv2D on padded layers: with the zeros in memory every output pixel's taps lie inside, so
+ * the register blocks of 4 pixels run at the borders too (adding 0 * w changes no sum).
+ */
+EXPORT("pad_input")
+void pad_input(const float *x, float *out, int batch, int height, int width, int channels, int top, int bottom, int left,
+               int right) {
+  const int out_height = height + top + bottom, row = width * channels, out_row = (width + left + right) * channels;
+  for (int b = 0; b < batch; b++) {
+    for (int r = 0; r < out_height; r++) {
+      float *o = out + (b * out_height + r) * out_row;
+      const int ir = r - top;
+      if (ir < 0 || ir >= height) {
+        for (int i = 0; i < out_row; i++) o[i] = 0.0f;
+        continue;
+      }
+      const float *xr = x + (b * height + ir) * row;
+      for (int i = 0; i < left * channels; i++) o[i] = 0.0f;
+      for (int i = 0; i < row; i++) o[left * channels + i] = xr[i];
+      for (int i = (left + width) * channels; i < out_row; i++) o[i] = 0.0f;
+    }
+  }
+}
+
 EXPORT("conv2d")
 void conv2d(const float *x, const float *w, float *y, float *packed, int batch, int height, int width, int ci_count, int out_height,
             int out_width, int co_count, int kernel_h, int kernel_w, int stride_h, int stride_w, int dilation_h, int dilation_w, int top,
