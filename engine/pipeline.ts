@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { ErrorObject } from "ajv";
 import { Ajv2020 as Ajv } from "ajv/dist/2020.js";
 import { globSync } from "tinyglobby";
-import { isMap, isScalar, LineCounter, parse as parseYaml, parseDocument, visit, type Document } from "yaml";
+import { isCollection, isMap, isScalar, LineCounter, parse as parseYaml, parseDocument, visit, type Document } from "yaml";
 import { PipelineError, type Diagnostic } from "./diagnostics.js";
 import { pipelineSchema } from "./pipeline-schema.js";
 import { BUILTIN_STAGE_DIR, KindRegistry, type LoadedKind } from "./registry.js";
@@ -75,6 +75,11 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   if (doc.errors.length) {
     throw new PipelineError(doc.errors.map((e) => ({ file, ...lines.linePos(e.pos[0]), message: `YAML: ${e.message.split("\n")[0]}` })));
   }
+  const complex = collectionKeys(doc).map((offset) => ({
+    file, ...lines.linePos(offset), message: "a key that is a list or a mapping (YAML's \"? \" key)",
+    hint: "write each key as a plain name: a stage, input or parameter name",
+  }));
+  if (complex.length) throw new PipelineError(complex);
   let raw: Record<string, unknown>;
   try {
     raw = (doc.toJS({ maxAliasCount: 1000 }) ?? {}) as Record<string, unknown>;
@@ -346,6 +351,15 @@ function nonFinite(raw: Record<string, unknown>, at: Positions, overridden: Map<
 }
 
 /** The offset of the first alias (*name) in a document, for a message about aliases. */
+/** Where keys that are collections start: toJS would stringify them, with a Node warning. */
+function collectionKeys(doc: Document): number[] {
+  const offsets: number[] = [];
+  visit(doc, { Pair(_, pair) {
+    if (isCollection(pair.key)) offsets.push(pair.key.range?.[0] ?? 0);
+  } });
+  return offsets;
+}
+
 function firstAlias(doc: Document): number | undefined {
   let offset: number | undefined;
   visit(doc, { Alias(_, node) {
