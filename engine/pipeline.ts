@@ -75,11 +75,8 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   if (doc.errors.length) {
     throw new PipelineError(doc.errors.map((e) => ({ file, ...lines.linePos(e.pos[0]), message: `YAML: ${e.message.split("\n")[0]}` })));
   }
-  const complex = collectionKeys(doc).map((offset) => ({
-    file, ...lines.linePos(offset), message: "a key that is a list or a mapping (YAML's \"? \" key)",
-    hint: "write each key as a plain name: a stage, input or parameter name",
-  }));
-  if (complex.length) throw new PipelineError(complex);
+  const unplain = notJson(doc).map(({ offset, message, hint }) => ({ file, ...lines.linePos(offset), message, hint }));
+  if (unplain.length) throw new PipelineError(unplain);
   let raw: Record<string, unknown>;
   try {
     raw = (doc.toJS({ maxAliasCount: 1000 }) ?? {}) as Record<string, unknown>;
@@ -350,16 +347,31 @@ function nonFinite(raw: Record<string, unknown>, at: Positions, overridden: Map<
   return out;
 }
 
-/** The offset of the first alias (*name) in a document, for a message about aliases. */
-/** Where keys that are collections start: toJS would stringify them, with a Node warning. */
-function collectionKeys(doc: Document): number[] {
-  const offsets: number[] = [];
-  visit(doc, { Pair(_, pair) {
-    if (isCollection(pair.key)) offsets.push(pair.key.range?.[0] ?? 0);
-  } });
-  return offsets;
+const JSON_TAGS = new Set(["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`));
+
+/**
+ * What toJS would turn into something other than JSON: a list or mapping as a key (stringified,
+ * with a Node warning) and values tagged !!binary, !!set, !!omap, !!pairs or !!timestamp
+ * (Uint8Array, Set, Map, Date: the schemas would see their bytes or entries as keys).
+ */
+function notJson(doc: Document): { offset: number; message: string; hint: string }[] {
+  const found: { offset: number; message: string; hint: string }[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (isCollection(pair.key)) {
+        found.push({ offset: pair.key.range?.[0] ?? 0, message: "a key that is a list or a mapping (YAML's \"? \" key)", hint: "write each key as a plain name: a stage, input or parameter name" });
+      }
+    },
+    Node(_, node) {
+      if (node.tag?.startsWith("tag:yaml.org,2002:") && !JSON_TAGS.has(node.tag)) {
+        found.push({ offset: node.range?.[0] ?? 0, message: `a value tagged !!${node.tag.slice("tag:yaml.org,2002:".length)}`, hint: "write plain values: text, numbers, true/false, null, lists and mappings" });
+      }
+    },
+  });
+  return found;
 }
 
+/** The offset of the first alias (*name) in a document, for a message about aliases. */
 function firstAlias(doc: Document): number | undefined {
   let offset: number | undefined;
   visit(doc, { Alias(_, node) {

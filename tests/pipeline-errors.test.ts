@@ -23,6 +23,7 @@ const cases: { name: string; yaml: string; set?: string[]; expect: RegExp[] }[] 
   { name: "YAML syntax error", yaml: "stages:\n  numbers: {params: {count: 2}\n  square: 1\n", expect: [/pipeline\.yaml:4:\d+: YAML: /] },
   { name: "duplicate key", yaml: "stages:\n  numbers: {}\n  numbers: {}\n", expect: [/pipeline\.yaml:4:\d+: YAML: .*[Uu]nique/] },
   { name: "a list as a key", yaml: "stages:\n  ? [a, b]\n  : {}\n", expect: [/pipeline\.yaml:3:5: a key that is a list or a mapping/, /^  hint: write each key as a plain name/] },
+  { name: "a binary value", yaml: "stages:\n  numbers: !!binary aGVsbG8=\n", expect: [/pipeline\.yaml:3:21: a value tagged !!binary$/, /^  hint: write plain values/] },
   { name: "no stages", yaml: "seed: 1\n", expect: [/missing required key "stages"/] },
   { name: "unknown top-level key", yaml: "stagez: {}\nstages:\n  numbers: {}\n", expect: [/pipeline\.yaml:2:1: key "stagez": unknown key "stagez"$/, /^  hint: allowed keys: seed, cache/] },
   { name: "unknown stage key", yaml: "stages:\n  numbers:\n    parms: {count: 2}\n", expect: [/pipeline\.yaml:4:5: stage "numbers", key "stages.numbers.parms": unknown key "parms"$/, /^  hint: allowed keys: kind, description, inputs, params, resources$/] },
