@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { cpSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,13 @@ import { describe, expect, it } from "vitest";
 import { CHAIN, CLI, dag, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
 
 describe("dag command line", () => {
+  // npx dag runs the bin file itself: a build that leaves it without the execute bit (tsc
+  // writes new files 0644, as in every fresh clone) fails the Quick start with "Permission denied".
+  it("the built dag file runs as a program, as npx runs it", () => {
+    const out = execFileSync(CLI, ["--help"], { encoding: "utf8" });
+    expect(out).toMatch(/Usage: dag/);
+  });
+
   it("run, then a no-op run that says so, with exit code 0", () => {
     const dir = workspace(CHAIN);
     const first = dag(dir, "run");
