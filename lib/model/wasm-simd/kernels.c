@@ -76,7 +76,18 @@ INLINE void filter_tail(const float *x, const float *dy, float *out, int cb, int
   }
 }
 
-#define BLOCK(CB, NV) filter_block(xc, dc, o, CB, NV, ci_count, co_count, oh0, oh1, ow0, ow1, x_row, x_step, dy_row)
+#define BLOCK(CB, NV) filter_block(xc, dt + co0, ot + ci0 * co_count + co0, CB, NV, ci_count, co_count, oh0, oh1, ow0, ow1, x_row, x_step, dy_row)
+/* The block of output channels co0.. for cb input channels, cb and nv constants so that the
+   accumulators stay in registers. */
+#define BLOCKS(NV)                  \
+  do {                              \
+    switch (cb) {                   \
+      case 4: BLOCK(4, NV); break;  \
+      case 3: BLOCK(3, NV); break;  \
+      case 2: BLOCK(2, NV); break;  \
+      default: BLOCK(1, NV); break; \
+    }                               \
+  } while (0)
 
 EXPORT("conv2d_filter_grad")
 void conv2d_filter_grad(const float *x, const float *dy, float *dw, int batch, int height, int width, int ci_count,
@@ -105,25 +116,9 @@ void conv2d_filter_grad(const float *x, const float *dy, float *dw, int batch, i
             const int cb = min_i(4, ci_count - ci0);
             const float *xc = xt + ci0;
             int co0 = 0;
-            for (; co0 + 8 <= co_count; co0 += 8) {
-              const float *dc = dt + co0;
-              float *o = ot + ci0 * co_count + co0;
-              switch (cb) {
-                case 4: BLOCK(4, 2); break;
-                case 3: BLOCK(3, 2); break;
-                case 2: BLOCK(2, 2); break;
-                default: BLOCK(1, 2); break;
-              }
-            }
+            for (; co0 + 8 <= co_count; co0 += 8) BLOCKS(2);
             if (co0 + 4 <= co_count) {
-              const float *dc = dt + co0;
-              float *o = ot + ci0 * co_count + co0;
-              switch (cb) {
-                case 4: BLOCK(4, 1); break;
-                case 3: BLOCK(3, 1); break;
-                case 2: BLOCK(2, 1); break;
-                default: BLOCK(1, 1); break;
-              }
+              BLOCKS(1);
               co0 += 4;
             }
             if (co0 < co_count) {
