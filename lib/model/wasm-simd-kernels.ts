@@ -5,7 +5,7 @@
  * callers then take their XNNPACK route.
  *
  * Two builds of the same kernels: `fused` uses relaxed SIMD's multiply-add, one FMA instruction
- * per multiply-add where the CPU has FMA (1.3-1.4x the convolutions' throughput here, see
+ * per multiply-add where the CPU has FMA (1.2-1.3x the convolutions' throughput here, see
  * docs/benchmarks-train.md); `plain` is 128-bit SIMD alone. Node 20's V8 has relaxed SIMD
  * behind --experimental-wasm-relaxed-simd, which is set here when the engine lacks it (it is on
  * by default from Node 22). The fused build rounds once per multiply-add, so its sums differ in
