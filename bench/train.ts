@@ -1,8 +1,9 @@
 /**
  * Training throughput of the two-stream CNN (samples/s: input preparation, forward, backward,
  * Adam, as the trainer runs a step) beside PyTorch on the same network, batch and machine
- * (bench/train_reference.py, Debian's python3-torch): ours on one thread and data-parallel on
- * every core, PyTorch on one thread and torch.set_num_threads(nproc), interleaved, each figure
+ * (bench/train_reference.py, Debian's python3-torch): ours on one thread and on every core as the
+ * trainer runs them (native kernels' threads, or data-parallel workers where those are not
+ * built), PyTorch on one thread and torch.set_num_threads(nproc), interleaved, each figure
  * with the load average it was taken under, and the ratios.
  *
  *   node dist/bench/train.js [--networks default,half,paper-temporal] [--backend wasm]
@@ -21,7 +22,8 @@ import { join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { inputChannels, multiplyAdds, parameterCount } from "../lib/model/architecture.js";
 import { selectBackend, type BackendChoice } from "../lib/model/backend.js";
-import { drawMasks, inProcessStep, parallelStep, type TrainStep } from "../lib/model/train-step.js";
+import { drawMasks, type TrainStep } from "../lib/model/train-step.js";
+import { openStep } from "../lib/model/trainer.js";
 import { Rng } from "../lib/random.js";
 import { benchBatch, benchNetworks, benchWeights, type BenchNetwork } from "./train-networks.js";
 
@@ -73,12 +75,11 @@ interface Figure {
 }
 
 /** Samples/s of `steps` training steps after one warm-up, through the trainer's own step. */
-async function ours(net: BenchNetwork, backend: string, threads: number, batch: number, steps: number): Promise<number> {
+async function ours(net: BenchNetwork, threads: number, batch: number, steps: number): Promise<{ rate: number; description: string }> {
   const weights = benchWeights(net);
   const data = benchBatch(net, batch);
   const rng = new Rng(3);
-  const cpuBackend = backend === "wasm" || backend === "cpu";
-  const step: TrainStep = threads > 1 && cpuBackend ? await parallelStep(net.arch, weights, 1e-4, threads, backend, undefined) : inProcessStep(net.arch, weights, 1e-4);
+  const step: TrainStep = await openStep(net.arch, weights, 1e-4, threads); // the trainer's choice for this backend and thread count
   try {
     let seconds = 0;
     for (let i = 0; i <= steps; i++) {
@@ -86,7 +87,7 @@ async function ours(net: BenchNetwork, backend: string, threads: number, batch: 
       await step.step(data.samples, data.augmentations, data.labels, drawMasks(net.arch, batch, rng, net.streams), 1e-4);
       if (i > 0) seconds += (performance.now() - start) / 1000;
     }
-    return (batch * steps) / seconds;
+    return { rate: (batch * steps) / seconds, description: step.description };
   } finally {
     await step.close();
   }
@@ -137,8 +138,8 @@ async function main(): Promise<void> {
       // A and B interleaved: ours, then PyTorch, at each thread count in turn.
       for (const threads of o.threads) {
         try {
-          const rate = await ours(net, selection.backend, threads, batch, steps);
-          say({ network: net.name, who: "ours", threads, batch, samplesPerSecond: rate, load: load(), note: `tfjs ${selection.backend}${threads > 1 ? ", data-parallel workers" : ""}` });
+          const { rate, description } = await ours(net, threads, batch, steps);
+          say({ network: net.name, who: "ours", threads, batch, samplesPerSecond: rate, load: load(), note: description });
         } catch (error) {
           say({ network: net.name, who: "ours", threads, batch, samplesPerSecond: null, load: load(), note: (error as Error).message.split("\n")[0]! });
         }

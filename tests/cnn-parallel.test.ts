@@ -1,18 +1,20 @@
 /**
  * Data-parallel training (worker threads, each a slice of every batch): the same weights as one
  * thread on the same batches within float tolerance, bit-identical weights across runs with the
- * same seed and thread count, and a resume from a checkpoint landing on the same weights.
+ * same seed and thread count, and a resume from a checkpoint landing on the same weights. And
+ * threads through the native kernels instead (wasm, where built): the same bits as one thread.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../lib/model/backend.js";
 import { MemorySource } from "../lib/model/dataset.js";
 import { selectChannels } from "../lib/model/input.js";
 import { flowChannels } from "../lib/model/architecture.js";
 import { sliceRows } from "../lib/model/parallel/pool.js";
 import { trainTwoStream, type TrainSettings } from "../lib/model/trainer.js";
+import { NATIVE_ENV, nativeConvolutions } from "../lib/model/native-kernels.js";
 import type { HostWeights } from "../lib/model/weights.js";
 import { tinyArchitecture, tinyExamples, tinySample } from "./cnn-helpers.js";
 
@@ -51,7 +53,16 @@ describe("sliceRows", () => {
 
 describe.each(["wasm", "cpu"] as const)("data-parallel training on %s", (backend) => {
   const dir = mkdtempSync(join(tmpdir(), "cnn-parallel-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // On wasm the native kernels, where built, take the threads instead of worker threads.
+  const before = process.env[NATIVE_ENV];
+  beforeAll(() => {
+    process.env[NATIVE_ENV] = "off";
+  });
+  afterAll(() => {
+    if (before === undefined) delete process.env[NATIVE_ENV];
+    else process.env[NATIVE_ENV] = before;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it("equals one thread's weights within float tolerance, and is bit-identical across runs", async () => {
     await selectBackend(backend);
@@ -71,6 +82,32 @@ describe.each(["wasm", "cpu"] as const)("data-parallel training on %s", (backend
     await selectBackend(backend);
     const straight = await trainTwoStream(data, settings, { threads: 2 });
     const checkpoint = { dir, fingerprint: `parallel-${backend}` };
+    const controller = new AbortController();
+    await expect(trainTwoStream(data, settings, { threads: 2, checkpoint, signal: controller.signal, onEpoch: () => controller.abort() })).rejects.toThrow(/cancelled/);
+    const resumed = await trainTwoStream(data, settings, { threads: 2, checkpoint });
+    expect(resumed.resumedAfter).toBe(1);
+    for (const name of straight.weights.keys()) expect(bytes(resumed.weights, name).equals(bytes(straight.weights, name)), name).toBe(true);
+  });
+});
+
+describe.skipIf(!nativeConvolutions())("training on wasm with the native kernels on several threads", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cnn-native-threads-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("gives one thread's weights bit for bit, and says so in the log", async () => {
+    await selectBackend("wasm");
+    const one = await trainTwoStream(data, settings, { threads: 1 });
+    const logs: string[] = [];
+    const three = await trainTwoStream(data, settings, { threads: 3, log: (m) => logs.push(m) });
+    expect(logs.join("\n")).toMatch(/native kernels on 3 threads/);
+    for (const name of one.weights.keys()) expect(bytes(three.weights, name).equals(bytes(one.weights, name)), name).toBe(true);
+    expect(three.history.map((h) => h.loss)).toEqual(one.history.map((h) => h.loss));
+  });
+
+  it("resumes from a checkpoint (weights and Adam's moments on the host) onto the same weights as an uninterrupted run", async () => {
+    await selectBackend("wasm");
+    const straight = await trainTwoStream(data, settings, { threads: 2 });
+    const checkpoint = { dir, fingerprint: "native-threads" };
     const controller = new AbortController();
     await expect(trainTwoStream(data, settings, { threads: 2, checkpoint, signal: controller.signal, onEpoch: () => controller.abort() })).rejects.toThrow(/cancelled/);
     const resumed = await trainTwoStream(data, settings, { threads: 2, checkpoint });

@@ -9,10 +9,12 @@ import "../lib/model/gradients.js";
 import { selectBackend } from "../lib/model/backend.js";
 import { conv2dBackpropFilterSimd, conv2dBackpropFilterViaConv2D, missingTrainingKernels, type BackpropFilterArgs } from "../lib/model/wasm-kernels.js";
 import { simdKernels, simdVariant, type SimdVariant } from "../lib/model/wasm-simd-kernels.js";
+import { nativeConvolutions } from "../lib/model/native-kernels.js";
 import type { WasmBackend } from "../lib/model/wasm-backend-access.js";
 import { conv2dBackpropInputSimd, conv2dBackpropInputViaConv2D } from "../lib/model/wasm-conv-input-grad.js";
 import { maxPoolGradLoop, maxPoolGradSimd } from "../lib/model/wasm-max-pool-grad.js";
 import { conv2dSimd } from "../lib/model/wasm-conv2d.js";
+import { matMulSimd } from "../lib/model/wasm-matmul.js";
 import { Rng } from "../lib/random.js";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -97,7 +99,8 @@ function expectClose(actual: Float32Array, expected: Float32Array): void {
   expect(worst / scale).toBeLessThan(1e-5);
 }
 
-const VARIANTS: SimdVariant[] = ["fused", "plain"];
+/** Every build of our kernels that runs here: the native one where it was built (tests/cnn-native-kernel.test.ts says why not). */
+const VARIANTS: SimdVariant[] = nativeConvolutions() ? ["native", "fused", "plain"] : ["fused", "plain"];
 
 describe("wasm Conv2DBackpropFilter", () => {
   beforeAll(async () => {
@@ -122,15 +125,15 @@ describe("wasm Conv2DBackpropFilter", () => {
     expect(actual.some((v) => v !== 0)).toBe(true);
   });
 
-  it("runs our SIMD kernels on this engine's wasm backend, the fused multiply-add build on Node 20 and later", async () => {
+  it("runs our SIMD kernels on this engine's wasm backend: native where built, else the fused multiply-add build on Node 20 and later", async () => {
     await tf.setBackend("wasm");
     for (const variant of VARIANTS) expect(simdKernels(tf.backend() as WasmBackend, variant)).not.toBeNull();
-    expect(simdVariant()).toBe("fused");
+    expect(simdVariant()).toBe(nativeConvolutions() ? "native" : "fused");
   });
 
   // Every route (our SIMD kernel in either build and, where it cannot run, XNNPACK's Conv2D) on random shapes.
   const simdRoute = (variant: SimdVariant) => (a: BackpropFilterArgs) => conv2dBackpropFilterSimd(a, simdKernels(a.backend as WasmBackend, variant)!);
-  const routes = { fused: simdRoute("fused"), plain: simdRoute("plain"), xnnpack: conv2dBackpropFilterViaConv2D };
+  const routes = { ...Object.fromEntries(VARIANTS.map((v) => [v, simdRoute(v)])), xnnpack: conv2dBackpropFilterViaConv2D };
   it.each(Object.keys(routes).flatMap((route) => randomCases(24, 17).map((c, i) => [route, i, c] as const)))(
     "%s route: random case %i equals the cpu backend's gradient",
     async (route, i, c) => {
@@ -226,7 +229,7 @@ describe("the fused multiply-add build", () => {
       const args = { inputs: { x, filter }, backend: tf.backend(), attrs: { strides: 1, pad: "valid" as const, dilations: 1 } };
       return Array.from(tf.engine().makeTensorFromTensorInfo(conv2dSimd(args, variant)!).dataSync());
     });
-    expect(out).toEqual(new Array(8).fill(variant === "fused" ? -(2 ** -46) : 0));
+    expect(out).toEqual(new Array(8).fill(variant === "plain" ? 0 : -(2 ** -46)));
   });
 });
 
@@ -269,8 +272,7 @@ describe("wasm Conv2DBackpropInput (XNNPACK Conv2D on the spread-out dy)", () =>
   // Our SIMD kernel and the XNNPACK route on seeded random shapes (no dilation: TF.js's input
   // gradient takes none), against the cpu backend.
   const inputRoutes = {
-    fused: (a: Parameters<typeof conv2dBackpropInputSimd>[0]) => conv2dBackpropInputSimd(a, "fused"),
-    plain: (a: Parameters<typeof conv2dBackpropInputSimd>[0]) => conv2dBackpropInputSimd(a, "plain"),
+    ...Object.fromEntries(VARIANTS.map((v) => [v, (a: Parameters<typeof conv2dBackpropInputSimd>[0]) => conv2dBackpropInputSimd(a, v)])),
     xnnpack: conv2dBackpropInputViaConv2D,
   };
   it.each(Object.keys(inputRoutes).flatMap((route) => randomCases(32, 23).filter((c) => !c.dilations).map((c, i) => [route, i, c] as const)))(
@@ -452,6 +454,27 @@ describe("wasm BatchMatMul with a transposed operand", () => {
     const before = tf.memory().numTensors;
     const actual = product();
     expect(tf.memory().numTensors).toBe(before);
+    expectClose(actual, expected);
+  });
+
+  // Our kernel in every build: rows in blocks of 4 and alone, columns in blocks of 2 VW, VW and
+  // one at a time (VW = 4 in WebAssembly, 8 native), b transposed or not, 2-D and rank 3.
+  const ours = Array.from({ length: 16 }, (_, i) => ({ m: rng.int(1, 9), k: rng.int(1, 70), n: rng.int(1, 40), rank3: i % 3 === 0, transposeB: i % 2 === 1 }));
+  it.each(VARIANTS.flatMap((variant) => ours.map((c, i) => [variant, i, c] as const)))("%s build: product %i equals the cpu backend's", async (variant, i, c) => {
+    const lead = c.rank3 ? [1] : [];
+    const aShape = [...lead, c.m, c.k];
+    const bShape = [...lead, ...(c.transposeB ? [c.n, c.k] : [c.k, c.n])];
+    const av = randomValues(size(aShape), 1700 + i);
+    const bv = randomValues(size(bShape), 1800 + i);
+    await tf.setBackend("cpu");
+    const expected = tf.tidy(() => tf.matMul(tf.tensor(av, aShape), tf.tensor(bv, bShape), false, c.transposeB).dataSync() as Float32Array);
+    await tf.setBackend("wasm");
+    const actual = tf.tidy(() => {
+      const args = { inputs: { a: tf.tensor(av, aShape), b: tf.tensor(bv, bShape) }, backend: tf.backend(), attrs: { transposeA: false, transposeB: c.transposeB } };
+      const out = tf.engine().makeTensorFromTensorInfo(matMulSimd(args, variant)!);
+      expect(out.shape).toEqual([...lead, c.m, c.n]);
+      return out.dataSync() as Float32Array;
+    });
     expectClose(actual, expected);
   });
 });

@@ -13,6 +13,8 @@ import { nllLoss, type DropoutMasks, type TensorWeights } from "./forward.js";
 import { trainedLogProbs } from "./objective.js";
 import { batchTensors, type StreamSample } from "./input.js";
 import { HostAdam } from "./parallel/host-adam.js";
+import { HeapAdam } from "./heap-adam.js";
+import { nativeConvolutions, nativeThreads } from "./native-kernels.js";
 import { GradientPool, maskKey, type BatchMasks } from "./parallel/pool.js";
 import type { WorkerBackend } from "./parallel/protocol.js";
 import type { HostWeights } from "./weights.js";
@@ -63,7 +65,7 @@ async function readVariables(vars: Map<string, tf.Variable>): Promise<HostWeight
   return out;
 }
 
-/** Variables on the active backend, gradients by tf.variableGrads, AdamL2: the GPU backends' way. */
+/** Variables on the active backend, gradients by tf.variableGrads, AdamL2 (on the heap for wasm). */
 export function inProcessStep(arch: Architecture, initial: HostWeights, weightDecay: number, adamState?: AdamState): TrainStep {
   const vars = new Map<string, tf.Variable>();
   for (const [name, w] of initial) {
@@ -73,9 +75,12 @@ export function inProcessStep(arch: Architecture, initial: HostWeights, weightDe
   }
   const varList = [...vars.values()];
   const nameOf = new Map(varList.map((v, i) => [v.name, [...vars.keys()][i]!]));
-  const adam = new AdamL2(vars, { weightDecay }, adamState);
+  // On wasm the update reads the heap directly (heap-adam.ts); elsewhere it is TF.js ops.
+  const adam = tf.getBackend() === "wasm" ? new HeapAdam(vars, { weightDecay }, adamState) : new AdamL2(vars, { weightDecay }, adamState);
   return {
-    description: `one thread on tfjs ${tf.getBackend()}`,
+    description: tf.getBackend() === "wasm" && nativeConvolutions()
+      ? `tfjs wasm in this thread, the native kernels on ${nativeThreads()} thread${nativeThreads() === 1 ? "" : "s"}`
+      : `one thread on tfjs ${tf.getBackend()}`,
     async step(samples, augmentations, labels, masks, lr) {
       const input = batchTensors(samples, augmentations, arch.input_size);
       const target = oneHot(labels, arch.classes);
@@ -105,13 +110,13 @@ export function inProcessStep(arch: Architecture, initial: HostWeights, weightDe
 /** Worker threads computing slices of each batch, the weights and Adam on the host. */
 export async function parallelStep(arch: Architecture, initial: HostWeights, weightDecay: number, threads: number, backend: WorkerBackend, adamState?: AdamState): Promise<TrainStep> {
   const pool = await GradientPool.start(arch, initial, threads, backend);
-  const adam = new HostAdam(pool.weights, { weightDecay }, adamState);
+  const adam = new HostAdam(new Map([...pool.weights].map(([n, w]) => [n, w.shape])), { weightDecay }, adamState);
   const copy = (w: HostWeights): HostWeights => new Map([...w].map(([n, t]) => [n, { shape: t.shape, values: t.values.slice() }]));
   return {
     description: `${threads} worker threads on tfjs ${backend} (each a slice of every batch)`,
     async step(samples, augmentations, labels, masks, lr) {
       const { grads, loss, fused } = await pool.gradients(samples, augmentations, labels, masks);
-      adam.apply(grads, lr);
+      adam.apply(pool.weights, grads, lr);
       return { loss, fused };
     },
     tensors() {

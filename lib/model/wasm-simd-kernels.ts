@@ -10,11 +10,15 @@
  * behind --experimental-wasm-relaxed-simd, which is set here when the engine lacks it (it is on
  * by default from Node 22). The fused build rounds once per multiply-add, so its sums differ in
  * the last bits from the plain build's; on one machine every run gives the same bits.
+ *
+ * `native` is the fused build with the three convolutions and the matrix product replaced by their native AVX2 build
+ * (native-kernels.ts), on the same heap: twice the vector width, and several threads.
  */
 import { setFlagsFromString } from "node:v8";
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import type { WasmBackend } from "./wasm-backend-access.js";
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from "./wasm-simd/kernels-wasm.js";
+import { nativeConvolutions, nativeThreads, type NativeAddon } from "./native-kernels.js";
 
 interface Exports {
   conv2d_filter_grad(x: number, dy: number, dw: number, batch: number, height: number, width: number, ci: number, outHeight: number, outWidth: number, co: number,
@@ -23,6 +27,7 @@ interface Exports {
     co: number, kernelH: number, kernelW: number, strideH: number, strideW: number, top: number, left: number): void;
   conv2d(x: number, w: number, y: number, packed: number, batch: number, height: number, width: number, ci: number, outHeight: number, outWidth: number, co: number,
     kernelH: number, kernelW: number, strideH: number, strideW: number, dilationH: number, dilationW: number, top: number, left: number): void;
+  matmul(a: number, b: number, out: number, m: number, k: number, n: number, transposeB: number): void;
   pad_input(x: number, out: number, batch: number, height: number, width: number, channels: number, top: number, bottom: number, left: number, right: number): void;
   lrn(x: number, y: number, scratch: number, pixels: number, channels: number, radius: number, bias: number, alpha: number): void;
   prepare_flow(flow: number, offset: number, step: number, out: number, channels: number, rows: number, cols: number, size: number, top: number, left: number, flip: number): void;
@@ -40,13 +45,14 @@ interface WebAssemblyApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-export type SimdVariant = "fused" | "plain";
-const BUILDS: Record<SimdVariant, string> = { fused: KERNELS_RELAXED_WASM_BASE64, plain: KERNELS_WASM_BASE64 };
+export type SimdVariant = "native" | WasmVariant;
+type WasmVariant = "fused" | "plain";
+const BUILDS: Record<WasmVariant, string> = { fused: KERNELS_RELAXED_WASM_BASE64, plain: KERNELS_WASM_BASE64 };
 
-const compiled = new Map<SimdVariant, object | null>();
-const instances: Record<SimdVariant, WeakMap<object, Exports>> = { fused: new WeakMap(), plain: new WeakMap() };
+const compiled = new Map<WasmVariant, object | null>();
+const instances: Record<SimdVariant, WeakMap<object, Exports>> = { native: new WeakMap(), fused: new WeakMap(), plain: new WeakMap() };
 
-function compile(variant: SimdVariant): object | null {
+function compile(variant: WasmVariant): object | null {
   const bytes = Buffer.from(BUILDS[variant], "base64");
   if (variant === "fused" && !wasmApi.validate(bytes)) setFlagsFromString("--experimental-wasm-relaxed-simd");
   try {
@@ -56,18 +62,33 @@ function compile(variant: SimdVariant): object | null {
   }
 }
 
-function module(variant: SimdVariant): object | null {
+function module(variant: WasmVariant): object | null {
   if (!compiled.has(variant)) compiled.set(variant, compile(variant));
   return compiled.get(variant) ?? null;
 }
 
-/** The build the kernels run: fused where this engine takes relaxed SIMD, else plain. */
-export const simdVariant = (): SimdVariant => (module("fused") ? "fused" : "plain");
+const wasmVariant = (): WasmVariant => (module("fused") ? "fused" : "plain");
 
-function heapMemory(backend: WasmBackend): object | null {
-  const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
-  return memory instanceof wasmApi.Memory ? memory : null;
+/** The build the kernels run: native where it was built and runs here, else fused where this engine takes relaxed SIMD, else plain. */
+export const simdVariant = (): SimdVariant => (nativeConvolutions() ? "native" : wasmVariant());
+
+interface Memory {
+  readonly buffer: ArrayBuffer;
 }
+
+function heapMemory(backend: WasmBackend): Memory | null {
+  const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  return memory instanceof wasmApi.Memory ? (memory as Memory) : null;
+}
+
+/** The wasm kernels with the convolutions native; the heap's buffer is read at each call (growing the heap replaces it). */
+const withNative = (exports: Exports, memory: Memory, native: NativeAddon): Exports => ({
+  ...exports,
+  conv2d: (...args) => native.conv2d(memory.buffer, ...args, nativeThreads()),
+  conv2d_filter_grad: (...args) => native.filterGrad(memory.buffer, ...args, nativeThreads()),
+  conv2d_input_grad: (...args) => native.inputGrad(memory.buffer, ...args, nativeThreads()),
+  matmul: (...args) => native.matmul(memory.buffer, ...args, nativeThreads()),
+});
 
 /** The kernels on this backend's heap, or null where they cannot run. */
 export type SimdKernels = Exports;
@@ -75,11 +96,16 @@ export type SimdKernels = Exports;
 export function simdKernels(backend: WasmBackend, variant: SimdVariant = simdVariant()): Exports | null {
   const memory = heapMemory(backend);
   if (!memory) return null;
+  const native = variant === "native" ? nativeConvolutions() : null;
+  if (variant === "native" && !native) return null;
   const known = instances[variant].get(memory);
   if (known) return known;
-  const compiledModule = module(variant);
+  const build = variant === "native" ? wasmVariant() : variant;
+  const compiledModule = module(build);
   if (!compiledModule) return null;
-  const exports = new wasmApi.Instance(compiledModule, { env: { memory } }).exports as unknown as Exports;
+  const wasm = instances[build].get(memory) ?? (new wasmApi.Instance(compiledModule, { env: { memory } }).exports as unknown as Exports);
+  instances[build].set(memory, wasm);
+  const exports = native ? withNative(wasm, memory, native) : wasm;
   instances[variant].set(memory, exports);
   return exports;
 }

@@ -77,7 +77,7 @@ const train = {
       memory_mb: { type: "integer", minimum: 0, default: 2048, description: "Sample files kept in memory (MiB) between epochs; beyond it they are read again. No effect on results." },
       threads: {
         type: "integer", minimum: 0, default: 0,
-        description: "Worker threads on the wasm and cpu backends, each computing the gradient of a slice of every batch (0: one per core, at most the batch size; 1: this thread alone). Changes float rounding only (results are bit-identical for the same thread count); no effect on GPU backends.",
+        description: "Threads on the wasm and cpu backends (0: one per core, at most the batch size; 1: this thread alone). On wasm with the native kernels (built at install where a C compiler is found) they share each convolution, product and Adam update: the same results for any count. Otherwise worker threads, each computing the gradient of a slice of every batch: changes float rounding only (results are bit-identical for the same thread count). No effect on GPU backends.",
       },
     },
   },

@@ -49,11 +49,11 @@ function epochLine(r: EpochRecord, epochs: number): string {
 /** The wasm heap stops near 2 GB and fails with a bare "memory access out of bounds": say what it means. */
 function explainOutOfMemory(error: Error, backend: string, arch: Architecture): Error {
   if (backend !== "wasm" || !/memory access out of bounds|Aborted\(|out of memory/i.test(error.message)) return error;
-  const gb = (parameterCount(arch) * 4 * 4) / 1e9;
+  const gb = (parameterCount(arch) * 4 * 2) / 1e9;
   return new Error(
-    `train: the wasm backend ran out of memory (${error.message.split("\n")[0]}): in one thread weights, Adam's moments and gradients alone take ${gb.toFixed(1)} GB and its heap stops near 2 GB; ` +
-      `with threads above 1 Adam's moments stay on the host and each worker holds the weights and their gradients (${(gb / 2).toFixed(1)} GB) and its slice's activations: ` +
-      "use threads: 2 or more, a smaller batch, a smaller architecture (narrower fc layers), or backend webgpu or tensorflow",
+    `train: the wasm backend ran out of memory (${error.message.split("\n")[0]}): its heap stops near 2 GB and holds the weights and their gradients (${gb.toFixed(1)} GB) ` +
+      "and the batch's activations (Adam's moments stay on the host): " +
+      "use a smaller batch, a smaller architecture (narrower fc layers), or backend webgpu or tensorflow",
   );
 }
 
