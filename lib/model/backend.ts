@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { missingTrainingKernels, registerWasmTrainingKernels } from "./wasm-kernels.js";
 import { simdKernels, simdVariant } from "./wasm-simd-kernels.js";
-import { nativeStatus, nativeThreads } from "./native-kernels.js";
+import { nativeStatus } from "./native-kernels.js";
 import type { WasmBackend } from "./wasm-backend-access.js";
 import { BACKEND_CHOICES, type BackendChoice } from "./backend-param.js";
 
@@ -141,14 +141,14 @@ const tryWasm: Attempt = async () => {
   const ours = simdKernels(tf.backend() as WasmBackend)
     ? `our SIMD kernels for the convolutions, their gradients, LRN and max-pool gradients (${kernelBuild()})`
     : "our JavaScript filter and max-pool gradients (this engine cannot run our SIMD kernels)";
-  return `XNNPACK in WebAssembly${simd ? " with SIMD" : ""}, one thread per TF.js instance (the trainer runs one per worker thread), plus ${ours}`;
+  return `XNNPACK in WebAssembly${simd ? " with SIMD" : ""}, one thread, plus ${ours}`;
 };
 
 /** Which build of our kernels runs, and why not the faster ones. */
 function kernelBuild(): string {
   const variant = simdVariant();
-  if (variant === "native") return `the convolutions native: AVX2 + FMA, ${nativeThreads()} thread${nativeThreads() === 1 ? "" : "s"} a call`;
-  return `WebAssembly, ${variant === "fused" ? "fused multiply-add" : "no fused multiply-add in this engine"}; native convolutions ${nativeStatus()}`;
+  if (variant === "native") return "the convolutions, the dense layers' products and Adam native: AVX2 + FMA, on as many threads as training's `threads`";
+  return `WebAssembly, ${variant === "fused" ? "fused multiply-add" : "no fused multiply-add in this engine"}; native kernels ${nativeStatus()}, so training's \`threads\` are worker threads, one TF.js instance each`;
 }
 
 const tryCpu: Attempt = async () => {
