@@ -7,6 +7,7 @@ import type { FlowSample } from "../lib/flow/files.js";
 import { resolveArchitecture, type Architecture } from "../lib/model/architecture.js";
 import type { ExampleRef } from "../lib/model/dataset.js";
 import { quantise } from "../lib/flow/quantise.js";
+import { expect } from "vitest";
 
 /** Two conv layers (one with LRN in both streams, one in the spatial only), one hidden fc. */
 export function tinyArchitecture(overrides: Partial<Architecture> = {}): Architecture {
@@ -57,4 +58,13 @@ export function tinySample(label: number, seed: number, side = 32, pairs = 4): F
 /** `n` examples, alternating labels, spread over `recordings` recordings. */
 export function tinyExamples(n: number, recordings: number, prefix = "s"): ExampleRef[] {
   return Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, recording: `rec${i % recordings}`, label: i % 2, path: "" }));
+}
+
+/** Every value within 1e-5 of the largest expected magnitude (at least 1): float32 kernels summing in another order. */
+export function expectClose(actual: Float32Array, expected: Float32Array): void {
+  expect(actual.length).toBe(expected.length);
+  const scale = Math.max(1, ...Array.from(expected, Math.abs));
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  expect(worst / scale).toBeLessThan(1e-5);
 }

@@ -20,6 +20,7 @@ import { conv2dBackpropInputSimd } from "../lib/model/wasm-conv-input-grad.js";
 import { matMulSimd } from "../lib/model/wasm-matmul.js";
 import type { WasmBackend } from "../lib/model/wasm-backend-access.js";
 import { Rng } from "../lib/random.js";
+import { expectClose } from "./cnn-helpers.js";
 
 const native = nativeConvolutions();
 if (!native) console.warn(`native kernel tests skipped: the native convolutions ${nativeStatus()}`);
@@ -80,14 +81,6 @@ function runKernel(kernel: Kernel, c: Case, seed: number, variant?: SimdVariant)
         : conv2dBackpropInputSimd({ inputs: { dy, filter }, backend, attrs: { ...attrs, inputShape: c.x } }, variant);
     return tf.engine().makeTensorFromTensorInfo(out!).dataSync() as Float32Array;
   });
-}
-
-function expectClose(actual: Float32Array, expected: Float32Array): void {
-  expect(actual.length).toBe(expected.length);
-  const scale = Math.max(1, ...Array.from(expected, Math.abs));
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
-  expect(worst / scale).toBeLessThan(1e-5);
 }
 
 const KERNELS: Kernel[] = ["forward", "filter", "input"];

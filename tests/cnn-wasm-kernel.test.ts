@@ -16,6 +16,7 @@ import { maxPoolGradLoop, maxPoolGradSimd } from "../lib/model/wasm-max-pool-gra
 import { conv2dSimd } from "../lib/model/wasm-conv2d.js";
 import { matMulSimd } from "../lib/model/wasm-matmul.js";
 import { Rng } from "../lib/random.js";
+import { expectClose } from "./cnn-helpers.js";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -89,14 +90,6 @@ function cpuReference(c: Case, xv: Float32Array, dyv: Float32Array, dyShape: num
     out[((i * kw + j) * ci + a) * co + b] = full[((i * d * big[1]! + j * d) * ci + a) * co + b]!;
   }
   return out;
-}
-
-function expectClose(actual: Float32Array, expected: Float32Array): void {
-  expect(actual.length).toBe(expected.length);
-  const scale = Math.max(1, ...Array.from(expected, Math.abs));
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
-  expect(worst / scale).toBeLessThan(1e-5);
 }
 
 /** Every build of our kernels that runs here: the native one where it was built (tests/cnn-native-kernel.test.ts says why not). */

@@ -23,7 +23,9 @@ function nodeHeaders(): string | null {
 
 function run(compiler: string, args: string[]): string | null {
   const result = spawnSync(compiler, args, { encoding: "utf8" });
-  if (result.error) return `${compiler} did not run (${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`;
+  const code = (result.error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ENOENT") return `no C compiler "${compiler}" here (install gcc or clang, e.g. apt-get install gcc, or set CC; then npm run build)`;
+  if (result.error) return `${compiler} did not run (${code ?? result.error.message})`;
   if (result.status !== 0) return `${compiler} ${args.at(-1)} failed: ${(result.stderr || result.stdout).trim().split("\n").slice(0, 3).join(" / ")}`;
   return null;
 }
@@ -57,5 +59,5 @@ rmSync(target, { force: true }); // never leave an addon built from other source
 const report = build();
 writeFileSync(fileURLToPath(NATIVE_REPORT), `${JSON.stringify(report, null, 2)}\n`);
 console.log(report.built
-  ? `native convolution kernels (AVX2 + FMA): ${report.reason}`
-  : `native convolution kernels not built: ${report.reason}; training uses the WebAssembly kernels`);
+  ? `native training kernels (AVX2 + FMA): ${report.reason}`
+  : `native training kernels not built: ${report.reason}; training uses the WebAssembly kernels`);
