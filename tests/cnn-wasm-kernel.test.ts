@@ -17,80 +17,8 @@ import { conv2dSimd } from "../lib/model/wasm-conv2d.js";
 import { matMulSimd } from "../lib/model/wasm-matmul.js";
 import { Rng } from "../lib/random.js";
 import { expectClose } from "./cnn-helpers.js";
+import { backpropFilter, CASES, cpuReference, forwardShape, lrnAndGradient, lrnCases, randomCases, randomValues, size, type Case } from "./helpers/conv-cases.js";
 
-type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
-
-interface Case {
-  x: [number, number, number, number];
-  filter: [number, number, number, number];
-  strides: number | [number, number];
-  pad: Pad;
-  dilations?: number;
-}
-
-const CASES: Case[] = [
-  { x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: 1, pad: "valid" },
-  { x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: 1, pad: "same" },
-  { x: [2, 11, 11, 2], filter: [3, 3, 2, 5], strides: 2, pad: "valid" },
-  { x: [2, 12, 12, 2], filter: [3, 3, 2, 5], strides: 2, pad: "same" },
-  { x: [3, 16, 16, 5], filter: [7, 7, 5, 6], strides: 2, pad: "valid" }, // conv1 shape, odd leftover rows
-  { x: [2, 13, 13, 4], filter: [5, 5, 4, 3], strides: 2, pad: 1 }, // conv2: explicit symmetric
-  { x: [2, 10, 8, 3], filter: [3, 2, 3, 2], strides: [2, 1], pad: [[0, 0], [2, 0], [1, 3], [0, 0]] }, // asymmetric everything
-  { x: [1, 14, 14, 2], filter: [4, 4, 2, 3], strides: 3, pad: "same" },
-  { x: [2, 12, 12, 3], filter: [3, 3, 3, 4], strides: 1, pad: "valid", dilations: 2 },
-  { x: [2, 12, 12, 3], filter: [3, 3, 3, 4], strides: 1, pad: "same", dilations: 2 },
-];
-
-function randomValues(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  return Float32Array.from({ length: n }, () => rng.normal());
-}
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-/**
- * Seeded random cases: batch 1-4, odd and even sides, input channels 1-14 and output channels
- * 1-21 (every remainder of the SIMD kernel's 4 x 8 blocks), strides 1-3, dilation 1-2, and
- * valid, same or explicit (asymmetric) padding.
- */
-function randomCases(count: number, seed: number): Case[] {
-  const rng = new Rng(seed);
-  const cases: Case[] = [];
-  while (cases.length < count) {
-    const k = [rng.int(1, 5), rng.int(1, 5)];
-    const dilations = rng.chance(0.25) ? 2 : 1;
-    const strides: [number, number] = dilations > 1 ? [1, 1] : [rng.int(1, 3), rng.int(1, 3)];
-    const x: Case["x"] = [rng.int(1, 4), rng.int(4, 15), rng.int(4, 15), rng.int(1, 14)];
-    const kind = rng.int(0, 2);
-    const pad: Pad = kind === 0 ? "valid" : kind === 1 ? "same" : [[0, 0], [rng.int(0, 2), rng.int(0, 2)], [rng.int(0, 2), rng.int(0, 2)], [0, 0]];
-    const reach = (i: number) => (k[i]! - 1) * dilations + 1 - (Array.isArray(pad) ? pad[i + 1]![0] + pad[i + 1]![1] : 0);
-    if (pad !== "same" && (reach(0) > x[1] || reach(1) > x[2])) continue; // no output
-    cases.push({ x, filter: [k[0]!, k[1]!, x[3], rng.int(1, 21)], strides, pad, ...(dilations > 1 ? { dilations } : {}) });
-  }
-  return cases;
-}
-
-/** dW on the active backend; `dy` shaped like the forward output. */
-function backpropFilter(c: Case, xv: Float32Array, dyv: Float32Array, dyShape: number[], filterShape: number[], dilations?: number): Float32Array {
-  return tf.tidy(() => {
-    const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: undefined, filterShape, ...(dilations ? { dilations } : {}) };
-    const out = tf.engine().runKernel("Conv2DBackpropFilter", { x: tf.tensor4d(xv, c.x), dy: tf.tensor(dyv, dyShape) }, attrs as never) as tf.Tensor;
-    return out.dataSync() as Float32Array;
-  });
-}
-
-/** The cpu reference: a dilated filter is a larger filter with zeros between its taps. */
-function cpuReference(c: Case, xv: Float32Array, dyv: Float32Array, dyShape: number[]): Float32Array {
-  const d = c.dilations ?? 1;
-  const [kh, kw, ci, co] = c.filter;
-  const big = [(kh - 1) * d + 1, (kw - 1) * d + 1, ci, co];
-  const full = backpropFilter(c, xv, dyv, dyShape, big);
-  const out = new Float32Array(size(c.filter));
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let a = 0; a < ci; a++) for (let b = 0; b < co; b++) {
-    out[((i * kw + j) * ci + a) * co + b] = full[((i * d * big[1]! + j * d) * ci + a) * co + b]!;
-  }
-  return out;
-}
 
 /** Every build of our kernels that runs here: the native one where it was built (tests/cnn-native-kernel.test.ts says why not). */
 const VARIANTS: SimdVariant[] = nativeConvolutions() ? ["native", "fused", "plain"] : ["fused", "plain"];
@@ -108,12 +36,11 @@ describe("wasm Conv2DBackpropFilter", () => {
   it.each(CASES.map((c, i) => [i, c] as const))("case %i equals the cpu backend's gradient", async (i, c) => {
     const xv = randomValues(size(c.x), 100 + i);
     await tf.setBackend("cpu");
-    const d = c.dilations ?? 1;
-    const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad as never, "NHWC", d).shape);
+    const dyShape = forwardShape(c);
     const dyv = randomValues(size(dyShape), 200 + i);
-    const expected = cpuReference(c, xv, dyv, dyShape);
+    const expected = await cpuReference(c, xv, dyv, dyShape);
     await tf.setBackend("wasm");
-    const actual = backpropFilter(c, xv, dyv, dyShape, c.filter, c.dilations);
+    const actual = await backpropFilter(c, xv, dyv, dyShape, c.filter, c.dilations);
     expectClose(actual, expected);
     expect(actual.some((v) => v !== 0)).toBe(true);
   });
@@ -133,9 +60,9 @@ describe("wasm Conv2DBackpropFilter", () => {
       const xv = randomValues(size(c.x), 700 + i);
       await tf.setBackend("cpu");
       const d = c.dilations ?? 1;
-      const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad as never, "NHWC", d).shape);
+      const dyShape = forwardShape(c);
       const dyv = randomValues(size(dyShape), 800 + i);
-      const expected = cpuReference(c, xv, dyv, dyShape);
+      const expected = await cpuReference(c, xv, dyv, dyShape);
       await tf.setBackend("wasm");
       const before = tf.memory().numTensors;
       const actual = tf.tidy(() => {
@@ -168,7 +95,7 @@ describe("wasm Conv2DBackpropFilter", () => {
     await tf.setBackend("wasm");
     const before = tf.memory().numTensors;
     const c = CASES[4]!;
-    backpropFilter(c, randomValues(size(c.x), 1), randomValues(3 * 5 * 5 * 6, 2), [3, 5, 5, 6], c.filter);
+    await backpropFilter(c, randomValues(size(c.x), 1), randomValues(3 * 5 * 5 * 6, 2), [3, 5, 5, 6], c.filter);
     expect(tf.memory().numTensors).toBe(before);
   });
 });
@@ -272,7 +199,7 @@ describe("wasm Conv2DBackpropInput (XNNPACK Conv2D on the spread-out dy)", () =>
     "%s route: random case %i equals the cpu backend's gradient",
     async (route, i, c) => {
       await tf.setBackend("cpu");
-      const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad as never).shape);
+      const dyShape = forwardShape(c);
       const dyv = randomValues(size(dyShape), 1100 + i);
       const wv = randomValues(size(c.filter), 1200 + i);
       const expected = backpropInput(c, dyv, dyShape, wv);
@@ -292,7 +219,7 @@ describe("wasm Conv2DBackpropInput (XNNPACK Conv2D on the spread-out dy)", () =>
 
   it.each(inputCases.map((c, i) => [i, c] as const))("case %i equals the cpu backend's gradient", async (i, c) => {
     await tf.setBackend("cpu");
-    const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad as never).shape);
+    const dyShape = forwardShape(c);
     const dyv = randomValues(size(dyShape), 300 + i);
     const wv = randomValues(size(c.filter), 400 + i);
     const expected = backpropInput(c, dyv, dyShape, wv);
@@ -360,32 +287,15 @@ describe("wasm LRN and LRNGrad (our kernels for beta 3/4, the stock ones otherwi
     await selectBackend("wasm");
   });
 
-  // Seeded: batch 1-3, odd sides, 1-40 channels, radius 0-3 (windows clipped at both ends),
-  // alpha large enough for the cross-channel term to matter; two cases with beta 1/2.
-  const rng = new Rng(31);
-  const lrnCases = Array.from({ length: 12 }, (_, i) => ({
-    x: [rng.int(1, 3), rng.int(1, 7), rng.int(1, 7), rng.int(1, 40)] as [number, number, number, number],
-    radius: rng.int(0, 3),
-    bias: rng.uniform(0.5, 2),
-    alpha: rng.uniform(0.01, 0.5),
-    beta: i < 10 ? 0.75 : 0.5,
-  }));
-
-  it.each(lrnCases.map((c, i) => [i, c] as const))("case %i: output and gradient equal the cpu backend's", async (i, c) => {
+  it.each(lrnCases(12, 31).map((c, i) => [i, c] as const))("case %i: output and gradient equal the cpu backend's", async (i, c) => {
     const xv = randomValues(size(c.x), 900 + i);
     const dyv = randomValues(size(c.x), 1000 + i);
-    const run = () => tf.tidy(() => {
-      const x = tf.tensor4d(xv, c.x);
-      const f = (t: tf.Tensor) => tf.localResponseNormalization(t as tf.Tensor4D, c.radius, c.bias, c.alpha, c.beta);
-      const y = f(x).dataSync() as Float32Array;
-      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), tf.tensor4d(dyv, c.x))))(x).dataSync() as Float32Array;
-      return { y, dx };
-    });
+    const run = () => lrnAndGradient(c, xv, dyv);
     await tf.setBackend("cpu");
-    const expected = run();
+    const expected = await run();
     await tf.setBackend("wasm");
     const before = tf.memory().numTensors;
-    const actual = run();
+    const actual = await run();
     expect(tf.memory().numTensors).toBe(before);
     expectClose(actual.y, expected.y);
     expectClose(actual.dx, expected.dx);

@@ -1,7 +1,7 @@
 /**
  * Picks the TensorFlow.js backend at run time: the fastest that works on this machine.
  *
- *   auto: webgpu, then tensorflow, then wasm, then cpu (the first that initialises)
+ *   auto: webgpu (a hardware adapter), then tensorflow, then wasm, then cpu (the first that initialises)
  *
  * Each attempt says why it was or was not taken. train prints the reasons (about 400 characters),
  * evaluate and explain the brief form that points there; train and evaluate record them in their
@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { missingTrainingKernels, registerWasmTrainingKernels } from "./wasm-kernels.js";
 import { simdKernels, simdVariant } from "./wasm-simd-kernels.js";
 import { nativeStatus } from "./native-kernels.js";
+import { registerWebgpuTrainingKernels } from "./webgpu-kernels.js";
 import type { WasmBackend } from "./wasm-backend-access.js";
 import { BACKEND_CHOICES, type BackendChoice } from "./backend-param.js";
 
@@ -89,24 +90,40 @@ const tryWebgpu: Attempt = async (auto) => {
     throw new Unavailable(`the webgpu package (Dawn) did not load: ${(error as Error).message.split("\n")[0]}`);
   }
   Object.assign(globalThis, webgpu.globals);
-  const gpu = webgpu.create([]);
-  const adapter = await gpu.requestAdapter();
+  // One Dawn instance per process, held for good: TF.js's backend keeps the device of the first
+  // one, and a second instance replacing it let the first be collected under that device (Dawn
+  // then aborts the process on a dead mutex).
+  dawn ??= { gpu: webgpu.create([]) };
+  const gpu = dawn.gpu;
+  dawn.adapter ??= await gpu.requestAdapter();
+  const adapter = dawn.adapter;
   if (!adapter) {
     throw new Unavailable("Dawn found no WebGPU adapter (no GPU, or no Vulkan driver: Linux needs libvulkan.so.1 and a GPU's Vulkan ICD)");
+  }
+  const info = (adapter as { info?: AdapterInfo }).info;
+  const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") || "an adapter";
+  // A software adapter (SwiftShader, lavapipe: Vulkan on the CPU) trains hundreds of times
+  // slower than wasm: good for testing the WGSL kernels, not for a run that chose nothing.
+  if (auto && info?.isFallbackAdapter) {
+    throw new Unavailable(`Dawn found only ${name}, a software (CPU) adapter, far slower than wasm (DAG_TFJS_BACKEND=webgpu uses it anyway)`);
   }
   const nav = (globalThis as { navigator?: object }).navigator;
   if (nav) Object.defineProperty(nav, "gpu", { value: gpu, configurable: true });
   else Object.defineProperty(globalThis, "navigator", { value: { gpu }, configurable: true, writable: true });
   await import("@tensorflow/tfjs-backend-webgpu");
+  registerWebgpuTrainingKernels();
   await activate("webgpu");
-  const info = (adapter as { info?: { vendor?: string; architecture?: string; description?: string } }).info;
-  const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") || "an adapter";
-  return `Dawn found ${name}`;
+  const software = info?.isFallbackAdapter ? ", a software adapter (slow: for testing)" : "";
+  return `Dawn found ${name}${software}; our WGSL kernels for the filter gradient, LRN and its gradient`;
 };
+
+interface AdapterInfo { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean }
 
 interface GpuLike {
   requestAdapter(): Promise<object | null>;
 }
+
+let dawn: { gpu: GpuLike; adapter?: object | null } | undefined;
 
 /** libtensorflow through tfjs-node(-gpu): only when the user installed one (never a dependency). */
 const tryTensorflow: Attempt = async () => {

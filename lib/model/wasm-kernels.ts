@@ -88,7 +88,8 @@ export function conv2dBackpropFilterWasm(args: BackpropFilterArgs): TensorInfo {
   return kernels ? conv2dBackpropFilterSimd(args, kernels) : conv2dBackpropFilterViaConv2D(args);
 }
 
-function convInfo({ inputs, attrs }: BackpropFilterArgs): backend_util.Conv2DInfo {
+/** The convolution a filter gradient belongs to (channels-last). */
+export function filterGradConvInfo({ inputs, attrs }: BackpropFilterArgs): backend_util.Conv2DInfo {
   return backend_util.computeConv2DInfo(
     inputs.x.shape as [number, number, number, number], attrs.filterShape, pair(attrs.strides), pair(attrs.dilations), attrs.pad, attrs.dimRoundingMode, false, "channelsLast",
   );
@@ -101,7 +102,7 @@ function convInfo({ inputs, attrs }: BackpropFilterArgs): backend_util.Conv2DInf
 export function conv2dBackpropFilterSimd(args: BackpropFilterArgs, kernels: NonNullable<ReturnType<typeof simdKernels>>): TensorInfo {
   const backend = args.backend as WasmBackend;
   const { x, dy } = args.inputs;
-  const info = convInfo(args);
+  const info = filterGradConvInfo(args);
   const out = backend.makeOutput(args.attrs.filterShape, "float32");
   backend.typedArrayFromHeap(out).fill(0);
   const rows = Math.max(1, Math.ceil(256 / info.outWidth));
@@ -119,7 +120,7 @@ export function conv2dBackpropFilterViaConv2D(args: BackpropFilterArgs): TensorI
   const { x, dy } = inputs;
   const [sh, sw] = pair(args.attrs.strides);
   const [dh, dw] = pair(args.attrs.dilations);
-  const info = convInfo(args);
+  const info = filterGradConvInfo(args);
   const [, height, width] = x.shape as number[];
   const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
   const { top, left } = info.padInfo;
