@@ -63,7 +63,7 @@ export function tinyExamples(n: number, recordings: number, prefix = "s"): Examp
 /** Every value within 1e-5 of the largest expected magnitude (at least 1): float32 kernels summing in another order. */
 export function expectClose(actual: Float32Array, expected: Float32Array): void {
   expect(actual.length).toBe(expected.length);
-  const scale = Math.max(1, ...Array.from(expected, Math.abs));
+  const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
   let worst = 0;
   for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
   expect(worst / scale).toBeLessThan(1e-5);

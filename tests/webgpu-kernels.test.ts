@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../lib/model/backend.js";
-import { columnTile, splitK } from "../lib/model/webgpu-conv-filter-grad.js";
+import { columnTile, splitK } from "../lib/model/webgpu-conv.js";
 import { ourWebgpuKernels } from "../lib/model/webgpu-kernels.js";
 import { initialWeights, type HostWeights } from "../lib/model/weights.js";
 import { trainedLogProbs } from "../lib/model/objective.js";
@@ -18,7 +18,7 @@ import { flowChannels } from "../lib/model/architecture.js";
 import { MemorySource } from "../lib/model/dataset.js";
 import { trainTwoStream, type TrainSettings } from "../lib/model/trainer.js";
 import { expectClose, tinyArchitecture, tinyExamples, tinySample } from "./cnn-helpers.js";
-import { backpropFilter, CASES, cpuReference, forwardShape, lrnAndGradient, lrnCases, randomCases, randomValues, readAndDispose, size, type Case } from "./helpers/conv-cases.js";
+import { backpropFilter, CASES, convolve, cpuReference, forwardShape, lrnAndGradient, lrnCases, randomCases, randomValues, readAndDispose, size, type Case } from "./helpers/conv-cases.js";
 
 const adapter = await selectBackend("webgpu").then(
   (s) => s.reason,
@@ -46,14 +46,33 @@ async function expectFilterGradient(c: Case, seed: number): Promise<void> {
   expect(actual.some((v) => v !== 0)).toBe(true);
 }
 
+/** Our forward convolution on webgpu against the cpu backend's. */
+async function expectConvolution(c: Case, seed: number): Promise<void> {
+  const xv = randomValues(size(c.x), seed);
+  const wv = randomValues(size(c.filter), seed + 1);
+  await tf.setBackend("cpu");
+  const expected = await convolve(c, xv, wv);
+  await tf.setBackend("webgpu");
+  const tensors = tf.memory().numTensors;
+  const buffers = tf.backend().numDataIds();
+  const actual = await convolve(c, xv, wv);
+  expect(tf.memory().numTensors).toBe(tensors);
+  expect(tf.backend().numDataIds()).toBe(buffers);
+  expectClose(actual, expected);
+}
+
 describe.skipIf(!adapter)("webgpu kernels against the cpu backend", () => {
   beforeAll(async () => {
     await selectBackend("cpu");
     await selectBackend("webgpu");
   });
 
-  it("registers ours for the filter gradient, LRN and LRNGrad", () => {
-    expect(ourWebgpuKernels().sort()).toEqual(["Conv2DBackpropFilter", "LRN", "LRNGrad"]);
+  it("registers ours for the convolution, its filter gradient, LRN and LRNGrad", () => {
+    expect(ourWebgpuKernels().sort()).toEqual(["Conv2D", "Conv2DBackpropFilter", "LRN", "LRNGrad"]);
+  });
+
+  it.each([...CASES, ...randomCases(24, 29)].map((c, i) => [i, c] as const))("Conv2D case %i equals the cpu backend's", async (i, c) => {
+    await expectConvolution(c, 1300 + 2 * i);
   });
 
   it.each(CASES.map((c, i) => [i, c] as const))("Conv2DBackpropFilter case %i equals the cpu backend's", async (i, c) => {
@@ -64,7 +83,8 @@ describe.skipIf(!adapter)("webgpu kernels against the cpu backend", () => {
     await expectFilterGradient(c, 700 + 2 * i);
   });
 
-  // Several K splits summed (small filter, many positions), one split, and every column tile.
+  // Several K splits summed (small filter, many positions), one split, every column tile, and
+  // more output positions than one tile row (the forward product's M).
   const tiled: Case[] = [
     { x: [4, 30, 30, 16], filter: [3, 3, 16, 70], strides: 1, pad: "same" },
     { x: [2, 41, 37, 8], filter: [5, 5, 8, 96], strides: 2, pad: 1 },
@@ -76,7 +96,8 @@ describe.skipIf(!adapter)("webgpu kernels against the cpu backend", () => {
     expect(splitK(3 * 3 * 130, 64, 16).splits).toBe(1);
     expect([16, 32, 33, 64, 70, 96, 128].map(columnTile)).toEqual([16, 32, 16, 64, 16, 32, 64]);
   });
-  it.each(tiled.map((c, i) => [i, c] as const))("Conv2DBackpropFilter tiled case %i equals the cpu backend's", async (i, c) => {
+  it.each(tiled.map((c, i) => [i, c] as const))("tiled case %i: Conv2D and Conv2DBackpropFilter equal the cpu backend's", async (i, c) => {
+    await expectConvolution(c, 1600 + 2 * i);
     await expectFilterGradient(c, 1500 + 2 * i);
   });
 

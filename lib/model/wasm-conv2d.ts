@@ -19,13 +19,19 @@ export interface Conv2DArgs {
   };
 }
 
-export function conv2dSimd({ inputs: { x, filter }, backend, attrs }: Conv2DArgs, variant?: SimdVariant): TensorInfo | null {
+/** The channels-last convolution of Conv2D's arguments. */
+export function conv2dInfo({ inputs: { x, filter }, attrs }: Conv2DArgs): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast",
+  );
+}
+
+export function conv2dSimd(args: Conv2DArgs, variant?: SimdVariant): TensorInfo | null {
+  const { inputs: { x, filter }, backend, attrs } = args;
   const heap = backend as WasmBackend;
   const kernels = simdKernels(heap, variant);
   if (!kernels || attrs.dataFormat === "NCHW") return null;
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast",
-  );
+  const info = conv2dInfo(args);
   const out = heap.makeOutput(info.outShape, "float32");
   const packed = heap.makeOutput(filter.shape, "float32");
   // Padded layers read a zero-padded copy: their border pixels then take the 4-pixel register

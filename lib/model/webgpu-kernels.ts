@@ -1,12 +1,14 @@
 /**
  * Our kernels for TF.js's WebGPU backend (@tensorflow/tfjs-backend-webgpu 4.22), registered in
- * place of the stock ones where those waste most of the GPU: Conv2DBackpropFilter
- * (webgpu-conv-filter-grad.ts), LRN and LRNGrad (webgpu-lrn.ts). Channels-first convolutions go
- * to the stock kernel (our network is channels-last throughout).
+ * place of the stock ones: Conv2D (the forward pass on the gradient tape, where TF.js does not
+ * fuse bias and ReLU) and Conv2DBackpropFilter as implicit GEMMs (webgpu-conv.ts), LRN and
+ * LRNGrad (webgpu-lrn.ts). Channels-first convolutions go to the stock kernels (our network is
+ * channels-last throughout).
  */
-import { Conv2DBackpropFilter, getKernel, getKernelsForBackend, LRN, LRNGrad, registerKernel, unregisterKernel, type KernelFunc } from "@tensorflow/tfjs-core";
+import { Conv2D, Conv2DBackpropFilter, getKernel, getKernelsForBackend, LRN, LRNGrad, registerKernel, unregisterKernel, type KernelFunc } from "@tensorflow/tfjs-core";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
-import { filterGradWebgpu } from "./webgpu-conv-filter-grad.js";
+import { conv2dWebgpu, filterGradWebgpu } from "./webgpu-conv.js";
+import { conv2dInfo, type Conv2DArgs } from "./wasm-conv2d.js";
 import { lrnGradWebgpu, lrnWebgpu } from "./webgpu-lrn.js";
 import { filterGradConvInfo, type BackpropFilterArgs } from "./wasm-kernels.js";
 
@@ -18,10 +20,19 @@ function backpropFilter(stock: KernelFunc): KernelFunc {
   };
 }
 
+function forward(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const ours = args as unknown as Conv2DArgs;
+    if (ours.attrs.dataFormat === "NCHW") return stock(args);
+    return conv2dWebgpu(ours.backend as unknown as WebGPUBackend, ours.inputs.x, ours.inputs.filter, conv2dInfo(ours));
+  };
+}
+
 /** Marks our kernels as registered (the stock ones are kept inside them for channels-first data). */
 const OURS = Symbol.for("zebrafish-dag/webgpu-kernels");
 
 const REPLACEMENTS: [string, (stock: KernelFunc) => KernelFunc][] = [
+  [Conv2D, forward],
   [Conv2DBackpropFilter, backpropFilter],
   [LRN, () => lrnWebgpu as unknown as KernelFunc],
   [LRNGrad, () => lrnGradWebgpu as unknown as KernelFunc],

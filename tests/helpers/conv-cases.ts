@@ -66,6 +66,12 @@ export async function backpropFilter(c: Case, xv: Float32Array, dyv: Float32Arra
   return (await readAndDispose([out]))[0]!;
 }
 
+/** The case's convolution on the active backend. */
+export async function convolve(c: Case, xv: Float32Array, wv: Float32Array): Promise<Float32Array> {
+  const y = tf.tidy(() => tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(wv, c.filter), c.strides, c.pad as never, "NHWC", c.dilations ?? 1));
+  return (await readAndDispose([y]))[0]!;
+}
+
 /** The values of tensors (read asynchronously: WebGPU in Node has no synchronous read), then disposed. */
 export async function readAndDispose(tensors: tf.Tensor[]): Promise<Float32Array[]> {
   try {
