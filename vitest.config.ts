@@ -1,22 +1,19 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 
 /**
- * Where this machine has no Vulkan loader of its own (no GPU driver), Debian's chromium package
- * brings one with SwiftShader, Vulkan on the CPU, through which Dawn offers a real (if slow)
- * WebGPU adapter: the WebGPU kernel tests run on it. The variables must be set when the test
- * process starts (the loader is found by the dynamic linker), hence a project of their own.
+ * Where this machine has no GPU Vulkan driver, Debian's chromium package brings a Vulkan loader
+ * with SwiftShader, Vulkan on the CPU, through which Dawn offers a real (if slow) WebGPU adapter:
+ * the WebGPU kernel tests run on it. The variables must be set when the test process starts (the
+ * dynamic linker finds the loader), hence a project of their own. Mesa's lavapipe does not count
+ * as a driver: Dawn refuses it.
  */
 function softwareVulkan(): Record<string, string> {
   const dir = "/usr/lib/chromium";
-  const systemLoader = (() => {
-    try {
-      return readFileSync("/etc/ld.so.cache").includes("libvulkan.so.1");
-    } catch {
-      return false;
-    }
-  })();
-  if (systemLoader || !existsSync(`${dir}/libvulkan.so.1`) || !existsSync(`${dir}/vk_swiftshader_icd.json`)) return {};
+  const drivers = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"]
+    .flatMap((d) => (existsSync(d) ? readdirSync(d) : []))
+    .filter((f) => f.endsWith(".json") && !f.startsWith("lvp_icd"));
+  if (drivers.length || process.env["VK_ICD_FILENAMES"] || process.env["VK_DRIVER_FILES"] || !existsSync(`${dir}/libvulkan.so.1`) || !existsSync(`${dir}/vk_swiftshader_icd.json`)) return {};
   return {
     LD_LIBRARY_PATH: [dir, process.env["LD_LIBRARY_PATH"]].filter(Boolean).join(":"),
     VK_ICD_FILENAMES: `${dir}/vk_swiftshader_icd.json`,

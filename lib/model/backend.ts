@@ -114,7 +114,7 @@ const tryWebgpu: Attempt = async (auto) => {
   registerWebgpuTrainingKernels();
   await activate("webgpu");
   const software = info?.isFallbackAdapter ? ", a software adapter (slow: for testing)" : "";
-  return `Dawn found ${name}${software}; our WGSL kernels for the filter gradient, LRN and its gradient`;
+  return `Dawn found ${name}${software}; our WGSL kernels for the convolution, its filter gradient, LRN and LRNGrad`;
 };
 
 interface AdapterInfo { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean }
