@@ -23,6 +23,7 @@
  */
 import type { backend_util, TensorInfo } from "@tensorflow/tfjs-core";
 import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
+import { FLAT_WORKGROUP, flatDispatch } from "./webgpu-dispatch.js";
 
 /** Rows of the product per workgroup tile, and the depth of one staged K slice. */
 const TILE_M = 64;
@@ -190,7 +191,7 @@ class ImplicitGemmProgram implements WebGPUProgram {
 class SumSplitsProgram implements WebGPUProgram {
   variableNames = ["partial"];
   uniforms = "splits : i32,";
-  workgroupSize: [number, number, number] = [64, 1, 1];
+  workgroupSize: [number, number, number] = [FLAT_WORKGROUP, 1, 1];
   outputShape: number[];
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
@@ -199,8 +200,7 @@ class SumSplitsProgram implements WebGPUProgram {
 
   constructor(shape: number[]) {
     this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 64), 1, 1];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatDispatch(shape));
   }
 
   getUserCode(): string {

@@ -15,6 +15,7 @@
  */
 import type { KernelBackend, TensorInfo } from "@tensorflow/tfjs-core";
 import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
+import { FLAT_WORKGROUP, flatDispatch } from "./webgpu-dispatch.js";
 
 interface LrnAttrs { depthRadius: number; bias: number; alpha: number; beta: number }
 export interface LrnArgs { inputs: { x: TensorInfo }; backend: KernelBackend; attrs: LrnAttrs }
@@ -32,46 +33,22 @@ const NORMALISER = `
   }
 `;
 
-abstract class ElementwiseProgram implements WebGPUProgram {
+/** One invocation per element of a channels-last tensor; `body` has index, channels, k (its channel) and base (its pixel's channel 0). */
+abstract class PerElementProgram implements WebGPUProgram {
   abstract variableNames: string[];
+  abstract shaderKey: string;
+  protected abstract body: string;
   uniforms = "radius : i32, bias : f32, alpha : f32, beta : f32,";
-  workgroupSize: [number, number, number] = [64, 1, 1];
+  workgroupSize: [number, number, number] = [FLAT_WORKGROUP, 1, 1];
   outputShape: number[];
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   size = true;
-  abstract shaderKey: string;
 
   constructor(shape: number[]) {
     this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 64), 1, 1];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = flatDispatch(shape));
   }
-
-  abstract getUserCode(): string;
-}
-
-class LrnProgram extends ElementwiseProgram {
-  variableNames = ["x"];
-  shaderKey = "ourLrn";
-
-  getUserCode(): string {
-    return `
-      ${NORMALISER}
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          let channels = uniforms.xShape.w;
-          let k = index % channels;
-          result[index] = x[index] * pow(normaliser(index - k, k, channels), -uniforms.beta);
-        }
-      }
-    `;
-  }
-}
-
-class LrnGradProgram extends ElementwiseProgram {
-  variableNames = ["x", "y", "dy"];
-  shaderKey = "ourLrnGrad";
 
   getUserCode(): string {
     return `
@@ -81,16 +58,29 @@ class LrnGradProgram extends ElementwiseProgram {
           let channels = uniforms.xShape.w;
           let k = index % channels;
           let base = index - k;
-          var cross = 0.0;
-          for (var o = max(k - uniforms.radius, 0); o <= min(k + uniforms.radius, channels - 1); o = o + 1) {
-            cross = cross + dy[base + o] * y[base + o] / normaliser(base, o, channels);
-          }
-          let own = dy[index] * pow(normaliser(base, k, channels), -uniforms.beta);
-          result[index] = own - 2.0 * uniforms.alpha * uniforms.beta * x[index] * cross;
+          ${this.body}
         }
       }
     `;
   }
+}
+
+class LrnProgram extends PerElementProgram {
+  variableNames = ["x"];
+  shaderKey = "ourLrn";
+  protected body = "result[index] = x[index] * pow(normaliser(base, k, channels), -uniforms.beta);";
+}
+
+class LrnGradProgram extends PerElementProgram {
+  variableNames = ["x", "y", "dy"];
+  shaderKey = "ourLrnGrad";
+  protected body = `
+    var cross = 0.0;
+    for (var o = max(k - uniforms.radius, 0); o <= min(k + uniforms.radius, channels - 1); o = o + 1) {
+      cross = cross + dy[base + o] * y[base + o] / normaliser(base, o, channels);
+    }
+    let own = dy[index] * pow(normaliser(base, k, channels), -uniforms.beta);
+    result[index] = own - 2.0 * uniforms.alpha * uniforms.beta * x[index] * cross;`;
 }
 
 function uniformData(attrs: LrnAttrs) {
