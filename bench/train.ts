@@ -102,7 +102,10 @@ function torch(net: BenchNetwork, threads: number, batch: number, steps: number,
   writeFileSync(file, JSON.stringify({ arch: net.arch, temporal_only: net.streams.length === 1, batch, steps }));
   const r = spawnSync(python, [resolve("bench/train_reference.py"), file, "--threads", String(threads), "--device", device], { encoding: "utf8" });
   if (r.status !== 0) {
-    const why = /No module named 'torch'/.test(r.stderr) ? "PyTorch is not installed: apt-get install -y python3-torch" : r.stderr.trim().split("\n").at(-1) ?? "failed";
+    const last = r.stderr.trim().split("\n").at(-1) ?? "failed";
+    const why = /No module named 'torch'/.test(r.stderr)
+      ? "PyTorch is not installed: apt-get install -y python3-torch"
+      : device === "cuda" && /CUDA|NVIDIA driver/.test(r.stderr) ? `PyTorch has no CUDA GPU here (${last}): the comparison needs a CUDA build of torch on an NVIDIA GPU` : last;
     return { rate: null, note: why };
   }
   const m = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { version: string; device: string; samples_per_second: number };
