@@ -7,8 +7,10 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
+import { backend_util } from "@tensorflow/tfjs-core";
 import { selectBackend } from "../lib/model/backend.js";
-import { columnTile, splitK } from "../lib/model/webgpu-conv.js";
+import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
+import { columnTile, conv2dWebgpu, filterGradWebgpu, splitK } from "../lib/model/webgpu-conv.js";
 import { ourWebgpuKernels } from "../lib/model/webgpu-kernels.js";
 import { initialWeights, type HostWeights } from "../lib/model/weights.js";
 import { trainedLogProbs } from "../lib/model/objective.js";
@@ -99,6 +101,28 @@ describe.skipIf(!adapter)("webgpu kernels against the cpu backend", () => {
   it.each(tiled.map((c, i) => [i, c] as const))("tiled case %i: Conv2D and Conv2DBackpropFilter equal the cpu backend's", async (i, c) => {
     await expectConvolution(c, 1600 + 2 * i);
     await expectFilterGradient(c, 1500 + 2 * i);
+  });
+
+  // 65,535 64-row tiles (the usual limit per dimension) are 4.2 M output positions, a batch of
+  // 1,500 of the default network's conv1; TF.js's own kernels stop there. A limit of 5 folds
+  // these small products the same way, surplus workgroups included (case 0: several K splits
+  // and 57 row tiles; case 3: one split).
+  it.each([0, 3].map((i) => [i, tiled[i]!] as const))("tiled case %i folded onto a dispatch limit of 5 workgroups per dimension: still the cpu backend's", async (i, c) => {
+    const xv = randomValues(size(c.x), 1800 + i);
+    const wv = randomValues(size(c.filter), 1900 + i);
+    const dyShape = forwardShape(c);
+    const dyv = randomValues(size(dyShape), 2000 + i);
+    await tf.setBackend("cpu");
+    const expected = { y: await convolve(c, xv, wv), dw: await cpuReference(c, xv, dyv, dyShape) };
+    await tf.setBackend("webgpu");
+    const backend = tf.backend() as unknown as WebGPUBackend;
+    const info = backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad as never);
+    const [x, w, dy] = [tf.tensor4d(xv, c.x), tf.tensor4d(wv, c.filter), tf.tensor(dyv, dyShape)];
+    const y = tf.engine().makeTensorFromTensorInfo(conv2dWebgpu(backend, x, w, info, 5));
+    const dw = tf.engine().makeTensorFromTensorInfo(filterGradWebgpu(backend, x, dy, info, 5));
+    const [actualY, actualDw] = await readAndDispose([y, dw, x, w, dy]);
+    expectClose(actualY!, expected.y);
+    expectClose(actualDw!, expected.dw);
   });
 
   it.each(lrnCases(12, 31).map((c, i) => [i, c] as const))("LRN case %i: output and gradient equal the cpu backend's", async (i, c) => {

@@ -115,14 +115,21 @@ class ImplicitGemmProgram implements WebGPUProgram {
   shaderKey: string;
   private readonly tileN: number;
 
-  /** Output [splits, M, N]: the partial products of each K split (one split: the product itself). */
-  constructor(private readonly operands: Operands, m: number, n: number, splits: number) {
+  /**
+   * Output [splits, M, N]: the partial products of each K split (one split: the product itself).
+   * Workgroups: x the column tiles; y and z together the (row tile, split) pairs, row tiles first,
+   * folded so that no dimension exceeds `maxPerDimension` (65,535 64-row tiles are 4.2 M output
+   * positions: a batch of 1,500 of the default network's conv1; TF.js's own kernels stop there).
+   */
+  constructor(private readonly operands: Operands, m: number, n: number, splits: number, maxPerDimension: number) {
     this.variableNames = operands.variableNames;
     this.tileN = columnTile(n);
     this.outputShape = [splits, m, n];
     // One invocation per 4 x 4 block of the tile.
     this.workgroupSize = [this.tileN / 4, TILE_M / 4, 1];
-    this.dispatch = [Math.ceil(n / this.tileN), Math.ceil(m / TILE_M), splits];
+    const pairs = Math.ceil(m / TILE_M) * splits;
+    const y = Math.min(pairs, maxPerDimension);
+    this.dispatch = [Math.ceil(n / this.tileN), y, Math.ceil(pairs / y)];
     this.shaderKey = `ourImplicitGemm${operands.name}${this.tileN}`;
   }
 
@@ -139,9 +146,12 @@ class ImplicitGemmProgram implements WebGPUProgram {
         let tx = i32(localId.x);
         let ty = i32(localId.y);
         let flat = i32(localIndex);
-        let m0 = i32(workgroupId.y) * ${TILE_M};
+        let rowTiles = (uniforms.outShape.y + ${TILE_M - 1}) / ${TILE_M};
+        let pair = i32(workgroupId.y + workgroupId.z * numWorkgroups.y);
+        let m0 = (pair % rowTiles) * ${TILE_M};
         let n0 = i32(workgroupId.x) * ${this.tileN};
-        let split = i32(workgroupId.z);
+        // A surplus workgroup of the fold (split = splits) loads zeros and writes nothing.
+        let split = pair / rowTiles;
         let kBegin = split * uniforms.perSplit;
         let kEnd = min(kBegin + uniforms.perSplit, uniforms.kTotal);
 
@@ -174,6 +184,7 @@ class ImplicitGemmProgram implements WebGPUProgram {
 
         let rows = uniforms.outShape.y;
         let cols = uniforms.outShape.z;
+        if (split >= uniforms.outShape.x) { return; }
         for (var i = 0; i < 4; i = i + 1) {
           let m = m0 + ty * 4 + i;
           if (m >= rows) { break; }
@@ -216,8 +227,11 @@ class SumSplitsProgram implements WebGPUProgram {
   }
 }
 
+/** Workgroups per dispatch dimension: the device's limit, or a smaller one (tests fold small products with it). */
+type DispatchLimit = number | undefined;
+
 /** Runs one product of `info`'s convolution and returns it as a tensor of `shape`. */
-function implicitGemm(backend: WebGPUBackend, operands: Operands, inputs: [TensorInfo, TensorInfo], info: backend_util.Conv2DInfo, [m, n, k]: number[], shape: number[]): TensorInfo {
+function implicitGemm(backend: WebGPUBackend, operands: Operands, inputs: [TensorInfo, TensorInfo], info: backend_util.Conv2DInfo, [m, n, k]: number[], shape: number[], limit: DispatchLimit): TensorInfo {
   const { splits, perSplit } = splitK(m!, n!, k!);
   const uniforms = [
     { type: "int32", data: [info.filterHeight, info.filterWidth] },
@@ -228,7 +242,8 @@ function implicitGemm(backend: WebGPUBackend, operands: Operands, inputs: [Tenso
     { type: "int32", data: [k!] },
     { type: "int32", data: [perSplit] },
   ];
-  const partial = backend.runWebGPUProgram(new ImplicitGemmProgram(operands, m!, n!, splits), inputs, "float32", uniforms);
+  const program = new ImplicitGemmProgram(operands, m!, n!, splits, limit ?? backend.device.limits.maxComputeWorkgroupsPerDimension);
+  const partial = backend.runWebGPUProgram(program, inputs, "float32", uniforms);
   if (splits === 1) return { dataId: partial.dataId, shape, dtype: "float32" };
   try {
     return backend.runWebGPUProgram(new SumSplitsProgram(shape), [partial], "float32", [{ type: "int32", data: [splits] }]);
@@ -238,13 +253,13 @@ function implicitGemm(backend: WebGPUBackend, operands: Operands, inputs: [Tenso
 }
 
 /** y [B, OH, OW, Co] of a channels-last convolution described by `info`. */
-export function conv2dWebgpu(backend: WebGPUBackend, x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+export function conv2dWebgpu(backend: WebGPUBackend, x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, limit?: DispatchLimit): TensorInfo {
   const mnk = [info.batchSize * info.outHeight * info.outWidth, info.outChannels, info.filterHeight * info.filterWidth * info.inChannels];
-  return implicitGemm(backend, FORWARD, [x, filter], info, mnk, [info.batchSize, info.outHeight, info.outWidth, info.outChannels]);
+  return implicitGemm(backend, FORWARD, [x, filter], info, mnk, [info.batchSize, info.outHeight, info.outWidth, info.outChannels], limit);
 }
 
 /** dW [KH, KW, Ci, Co] of a channels-last convolution described by `info`. */
-export function filterGradWebgpu(backend: WebGPUBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+export function filterGradWebgpu(backend: WebGPUBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, limit?: DispatchLimit): TensorInfo {
   const mnk = [info.filterHeight * info.filterWidth * info.inChannels, info.outChannels, info.batchSize * info.outHeight * info.outWidth];
-  return implicitGemm(backend, FILTER_GRADIENT, [x, dy], info, mnk, [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels]);
+  return implicitGemm(backend, FILTER_GRADIENT, [x, dy], info, mnk, [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels], limit);
 }
