@@ -227,11 +227,11 @@ class SumSplitsProgram implements WebGPUProgram {
   }
 }
 
-/** Workgroups per dispatch dimension: the device's limit, or a smaller one (tests fold small products with it). */
-type DispatchLimit = number | undefined;
-
-/** Runs one product of `info`'s convolution and returns it as a tensor of `shape`. */
-function implicitGemm(backend: WebGPUBackend, operands: Operands, inputs: [TensorInfo, TensorInfo], info: backend_util.Conv2DInfo, [m, n, k]: number[], shape: number[], limit: DispatchLimit): TensorInfo {
+/**
+ * Runs one product of `info`'s convolution and returns it as a tensor of `shape`. `limit`:
+ * workgroups per dispatch dimension, the device's unless smaller (tests fold small products with it).
+ */
+function implicitGemm(backend: WebGPUBackend, operands: Operands, inputs: [TensorInfo, TensorInfo], info: backend_util.Conv2DInfo, [m, n, k]: number[], shape: number[], limit: number | undefined): TensorInfo {
   const { splits, perSplit } = splitK(m!, n!, k!);
   const uniforms = [
     { type: "int32", data: [info.filterHeight, info.filterWidth] },
@@ -253,13 +253,13 @@ function implicitGemm(backend: WebGPUBackend, operands: Operands, inputs: [Tenso
 }
 
 /** y [B, OH, OW, Co] of a channels-last convolution described by `info`. */
-export function conv2dWebgpu(backend: WebGPUBackend, x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, limit?: DispatchLimit): TensorInfo {
+export function conv2dWebgpu(backend: WebGPUBackend, x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, limit?: number): TensorInfo {
   const mnk = [info.batchSize * info.outHeight * info.outWidth, info.outChannels, info.filterHeight * info.filterWidth * info.inChannels];
   return implicitGemm(backend, FORWARD, [x, filter], info, mnk, [info.batchSize, info.outHeight, info.outWidth, info.outChannels], limit);
 }
 
 /** dW [KH, KW, Ci, Co] of a channels-last convolution described by `info`. */
-export function filterGradWebgpu(backend: WebGPUBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, limit?: DispatchLimit): TensorInfo {
+export function filterGradWebgpu(backend: WebGPUBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, limit?: number): TensorInfo {
   const mnk = [info.filterHeight * info.filterWidth * info.inChannels, info.outChannels, info.batchSize * info.outHeight * info.outWidth];
   return implicitGemm(backend, FILTER_GRADIENT, [x, dy], info, mnk, [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels], limit);
 }

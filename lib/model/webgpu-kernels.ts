@@ -5,35 +5,27 @@
  * LRNGrad (webgpu-lrn.ts). Channels-first convolutions go to the stock kernels (our network is
  * channels-last throughout).
  */
-import { Conv2D, Conv2DBackpropFilter, getKernel, getKernelsForBackend, LRN, LRNGrad, registerKernel, unregisterKernel, type KernelFunc } from "@tensorflow/tfjs-core";
+import { Conv2D, Conv2DBackpropFilter, getKernel, getKernelsForBackend, LRN, LRNGrad, registerKernel, unregisterKernel, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { conv2dWebgpu, filterGradWebgpu } from "./webgpu-conv.js";
 import { conv2dInfo, type Conv2DArgs } from "./wasm-conv2d.js";
 import { lrnGradWebgpu, lrnWebgpu } from "./webgpu-lrn.js";
 import { filterGradConvInfo, type BackpropFilterArgs } from "./wasm-kernels.js";
 
-function backpropFilter(stock: KernelFunc): KernelFunc {
-  return (args) => {
-    const ours = args as unknown as BackpropFilterArgs;
-    if (ours.attrs.dataFormat === "NCHW") return stock(args);
-    return filterGradWebgpu(ours.backend as unknown as WebGPUBackend, ours.inputs.x, ours.inputs.dy, filterGradConvInfo(ours));
+/** Ours for channels-last data; the stock kernel, kept inside, for channels-first. */
+function channelsLast<A extends { attrs: { dataFormat?: string }; backend: unknown }>(ours: (args: A, backend: WebGPUBackend) => TensorInfo) {
+  return (stock: KernelFunc): KernelFunc => (args) => {
+    const typed = args as unknown as A;
+    return typed.attrs.dataFormat === "NCHW" ? stock(args) : ours(typed, typed.backend as WebGPUBackend);
   };
 }
 
-function forward(stock: KernelFunc): KernelFunc {
-  return (args) => {
-    const ours = args as unknown as Conv2DArgs;
-    if (ours.attrs.dataFormat === "NCHW") return stock(args);
-    return conv2dWebgpu(ours.backend as unknown as WebGPUBackend, ours.inputs.x, ours.inputs.filter, conv2dInfo(ours));
-  };
-}
-
-/** Marks our kernels as registered (the stock ones are kept inside them for channels-first data). */
+/** Marks our kernels as registered. */
 const OURS = Symbol.for("zebrafish-dag/webgpu-kernels");
 
 const REPLACEMENTS: [string, (stock: KernelFunc) => KernelFunc][] = [
-  [Conv2D, forward],
-  [Conv2DBackpropFilter, backpropFilter],
+  [Conv2D, channelsLast((a: Conv2DArgs, backend) => conv2dWebgpu(backend, a.inputs.x, a.inputs.filter, conv2dInfo(a)))],
+  [Conv2DBackpropFilter, channelsLast((a: BackpropFilterArgs, backend) => filterGradWebgpu(backend, a.inputs.x, a.inputs.dy, filterGradConvInfo(a)))],
   [LRN, () => lrnWebgpu as unknown as KernelFunc],
   [LRNGrad, () => lrnGradWebgpu as unknown as KernelFunc],
 ];
