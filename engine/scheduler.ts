@@ -15,6 +15,9 @@ import { Rebuilder, runRecord } from "./rebuilder.js";
 import { queryPlan } from "./status.js";
 import { TaskFailure, type FailureReason } from "./task-spec.js";
 
+/** Why a stage that nothing blocked did not finish: the run stopped at a failure elsewhere. */
+const NOT_RUN = "not run: the run stopped at the first failure (--keep-going runs what does not depend on it)";
+
 export type { PlannedTask } from "./plan.js";
 
 export interface RunOptions {
@@ -133,7 +136,7 @@ export class Scheduler {
     for (const s of plan.stages.values()) {
       if (s.complete || s.failed) continue;
       const blocker = plan.blocker(s);
-      options.logger({ type: "stage-blocked", stage: s.node.name, reason: this.cancelled ? "cancelled" : blocker ? `upstream stage "${blocker}" failed` : "not run" });
+      options.logger({ type: "stage-blocked", stage: s.node.name, reason: this.cancelled ? "cancelled" : blocker ? `upstream stage "${blocker}" failed` : NOT_RUN });
     }
     const ok = !this.cancelled && counts.failed === 0 && [...plan.stages.values()].every((s) => s.complete);
     const finished = record();

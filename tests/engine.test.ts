@@ -160,6 +160,14 @@ describe("failures", () => {
     expect(existsSync(join(dir, "results/total"))).toBe(false);
   });
 
+  it("a stage the failure does not block, left unrun, says the run stopped and how to run it anyway", async () => {
+    const dir = workspace(`${CHAIN}  side:\n    kind: digits\n    inputs: { values: numbers.values }\n`);
+    const out = await run(dir, { set: ["square.fail_on=8"], jobs: 1 });
+    const blocked = new Map(out.events.flatMap((e) => (e.type === "stage-blocked" ? [[e.stage, e.reason]] : [])));
+    expect(blocked.get("total")).toBe('upstream stage "square" failed');
+    expect(blocked.get("side")).toMatch(/run stopped at the first failure \(--keep-going runs/);
+  });
+
   it("--keep-going finishes every item that does not depend on the failure", async () => {
     const dir = workspace(CHAIN);
     const out = await run(dir, { set: ["square.fail_on=9"], keepGoing: true });
