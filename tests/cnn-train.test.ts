@@ -2,12 +2,12 @@
  * Training end to end on a trivially separable task, on every backend this machine has;
  * reproducibility; and resuming from a checkpoint landing on the very same weights.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
-import { selectBackend } from "../lib/model/backend.js";
+import { gpuDeviceFound, selectBackend } from "../lib/model/backend.js";
 import { MemorySource } from "../lib/model/dataset.js";
 import { selectChannels } from "../lib/model/input.js";
 import { flowChannels } from "../lib/model/architecture.js";
@@ -66,12 +66,25 @@ describe("reproducibility", () => {
     expect(auto.attempts.map((a) => [a.backend, a.ok])).toEqual(order.slice(0, order.indexOf(expected) + 1).map((b) => [b, b === expected]));
     // Every backend skipped says why (no Vulkan loader, no adapter, tfjs-node not installed).
     for (const skipped of auto.attempts.filter((a) => !a.ok)) expect(auto.reason).toContain(`${skipped.backend}: ${skipped.reason}`);
-    if (!webgpu) expect(auto.attempts[0]!.reason).toMatch(/no Vulkan loader here|Dawn found no WebGPU adapter|software \(CPU\) adapter|webgpu/i);
+    if (!webgpu) expect(auto.attempts[0]!.reason).toMatch(/no Vulkan loader here|no GPU device here|Dawn found no WebGPU adapter|software \(CPU\) adapter|webgpu/i);
     if (!tfjsNode && expected === "wasm") expect(auto.reason).toMatch(/tfjs-node is not installed/);
     // The brief form, for the stages after train: the backend and the ones skipped, no reasons.
     const skipped = auto.attempts.filter((a) => !a.ok).map((a) => a.backend);
     expect(auto.brief).toBe(`${expected} (auto${skipped.length ? `; skipped ${skipped.join(", ")}` : ""})`);
     expect((await selectBackend("wasm")).brief).toBe("wasm (requested)");
+  });
+
+  it("knows a GPU is there by its device node: NVIDIA's, a DRM render node or WSL's; a card node alone is no GPU for Vulkan", () => {
+    const dev = join(dir, "dev");
+    mkdirSync(join(dev, "dri"), { recursive: true });
+    writeFileSync(join(dev, "dri", "card0"), "");
+    expect(gpuDeviceFound(dev)).toBe(false);
+    for (const node of ["dri/renderD128", "nvidiactl", "dxg"]) {
+      writeFileSync(join(dev, node), "");
+      expect(gpuDeviceFound(dev)).toBe(true);
+      rmSync(join(dev, node));
+    }
+    expect(gpuDeviceFound(join(dir, "no-dev"))).toBe(false);
   });
 
   it("gives the same weights for the same seed and backend, other weights for another seed", async () => {

@@ -7,7 +7,7 @@
  * evaluate and explain the brief form that points there; train and evaluate record them in their
  * metrics. Heavy packages are imported only when their backend is tried.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
@@ -76,12 +76,30 @@ function vulkanLoaderFound(): boolean {
   }
 }
 
+/**
+ * Whether the kernel offers a GPU to Vulkan at all: NVIDIA's device nodes, a DRM render node
+ * (Mesa's AMD and Intel drivers), or WSL's /dev/dxg. Without one, the Vulkan drivers that a
+ * desktop package pulls in (Chromium brings Mesa's) can only offer lavapipe, and Dawn says so in
+ * native warnings on stderr first.
+ */
+export function gpuDeviceFound(dev = "/dev"): boolean {
+  if (existsSync(join(dev, "nvidiactl")) || existsSync(join(dev, "dxg"))) return true;
+  try {
+    return readdirSync(join(dev, "dri")).some((name) => name.startsWith("renderD"));
+  } catch {
+    return false;
+  }
+}
+
 /** Dawn's WebGPU for Node (the `webgpu` package); TF.js's WebGPU backend looks for navigator.gpu. */
 const tryWebgpu: Attempt = async (auto) => {
-  // Without the loader Dawn can only fail, after printing a native warning into the progress
-  // display of every training: when webgpu is one choice of several, skip it quietly.
+  // Without the loader or a GPU device Dawn can only fail, after printing native warnings into
+  // the progress display of every training: when webgpu is one choice of several, skip it quietly.
   if (auto && process.platform === "linux" && !vulkanLoaderFound()) {
     throw new Unavailable("no Vulkan loader here (libvulkan.so.1 is in neither LD_LIBRARY_PATH nor the linker cache), so Dawn cannot reach a GPU: install libvulkan1 and the GPU's Vulkan driver (DAG_TFJS_BACKEND=webgpu tries Dawn anyway)");
+  }
+  if (auto && process.platform === "linux" && !gpuDeviceFound()) {
+    throw new Unavailable("no GPU device here (none of /dev/nvidiactl, /dev/dri/renderD*, /dev/dxg), so Vulkan could offer only a software adapter (DAG_TFJS_BACKEND=webgpu tries Dawn anyway)");
   }
   let webgpu: { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
   try {
