@@ -184,6 +184,17 @@ describe("train and evaluate stages in a pipeline", () => {
     // The new grid point is not the best: evaluate reruns, its model is the same, explain stays cached.
     expect((await run(dir)).ran).toEqual(["evaluate", "train[lr1e-3-wd1e-4]"]);
   });
+
+  it("refuses a training split of one class, saying what to do, instead of a network that always answers it", async () => {
+    // The same samples, but only the spontaneous recordings (even numbers) in the training split.
+    const recordings = Object.fromEntries(items.map((i) => [i.recording, Number(i.recording.slice(3)) % 2 === 0 ? "train" : "test"]));
+    writeFileSync(join(dir, "one-class.json"), JSON.stringify({ recordings }));
+    writePipeline(dir, pipeline(16, [3e-3]).replaceAll("splits.json", "one-class.json"), false);
+    const out = await run(dir, { targets: ["train"] });
+    expect(out.failed).toEqual(["train[lr3e-3-wd1e-4]"]);
+    const failure = out.events.find((e) => e.type === "task-failed");
+    expect(failure && "error" in failure && failure.error).toMatch(/training split holds only spontaneous \(label 0\) samples \(40\): a classifier needs both classes.*labels/);
+  });
 });
 
 describe("per-event predictions", () => {

@@ -57,10 +57,20 @@ function explainOutOfMemory(error: Error, backend: string, arch: Architecture): 
   );
 }
 
+/** A training set of one class gives a network that always answers it, and perfect accuracy on data like it. */
+function requireBothClasses(train: { label: number }[]): void {
+  const prey = train.filter((e) => e.label === 1).length;
+  const spontaneous = train.length - prey;
+  if (prey && spontaneous) return;
+  const has = train.length ? `only ${spontaneous ? "spontaneous (label 0)" : "prey (label 1)"} samples (${train.length})` : "no samples";
+  throw new Error(`train: the training split holds ${has}: a classifier needs both classes to learn anything. Give the read stage recordings of both classes (check its labels), or move recordings into the training split (split's fractions)`);
+}
+
 export async function trainPoint(ctx: StageContext, params: PointParams, samples: CollectionIn, splitsIn: ArtifactIn, pretrained?: ArtifactIn): Promise<ArtifactOut> {
   const splitsPath = mainFile(splitsIn, "splits");
   if (!splitsPath) throw new Error(`train: the splits input has no "splits" file (it has: ${fileNames(splitsIn)}): feed split.splits`);
   const sets = examplesBySplit(samples.items, readSplits(splitsPath));
+  requireBothClasses(sets.train);
   const layout = flowLayoutOf(samples.items);
   const flowPairs = flowPairsOf(layout.flowPairs, params.architecture);
   const arch = resolveArchitecture({ ...params.architecture, ...(flowPairs !== undefined ? { flow_pairs: flowPairs } : {}) });
