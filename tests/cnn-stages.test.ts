@@ -185,6 +185,19 @@ describe("train and evaluate stages in a pipeline", () => {
     expect((await run(dir)).ran).toEqual(["evaluate", "train[lr1e-3-wd1e-4]"]);
   });
 
+  it("warns when a split it evaluates holds one class only, and writes its undefined recall as '-'", async () => {
+    // rec9 (prey) moved to validation: the test split is rec8, spontaneous only.
+    const recordings = Object.fromEntries(items.map((i) => { const r = Number(i.recording.slice(3)); return [i.recording, r < 6 ? "train" : r === 8 ? "test" : "validation"]; }));
+    writeFileSync(join(dir, "no-prey-test.json"), JSON.stringify({ recordings }));
+    writePipeline(dir, pipeline(16, [3e-3]).replaceAll("splits.json", "no-prey-test.json"), false);
+    const out = await run(dir, { targets: ["evaluate"] });
+    expect(out.failed).toEqual([]);
+    const warnings = out.events.flatMap((e) => (e.type === "warning" ? [e.message] : []));
+    expect(warnings).toEqual([expect.stringMatching(/the test split holds no prey sample: its accuracy says nothing of that class/)]);
+    const logs = out.events.flatMap((e) => (e.type === "task-log" ? [e.message] : []));
+    expect(logs.find((l) => l.startsWith("test:"))).toMatch(/recall per class 0\/1: spatial \d\.\d\d\/-,/);
+  });
+
   it("refuses a training split of one class, saying what to do, instead of a network that always answers it", async () => {
     // The same samples, but only the spontaneous recordings (even numbers) in the training split.
     const recordings = Object.fromEntries(items.map((i) => [i.recording, Number(i.recording.slice(3)) % 2 === 0 ? "train" : "test"]));

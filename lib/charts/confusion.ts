@@ -3,8 +3,9 @@
  * same picture, so the two can be read against each other). Class 0 spontaneous, 1 prey.
  */
 import type { Json, JsonObject, ReportChart } from "../../engine/stage-api.js";
+import { CLASS_NAMES } from "../classes.js";
 
-const CLASSES = ["spontaneous", "prey"];
+const CLASSES: string[] = [...CLASS_NAMES];
 
 /** One panel per labelled matrix (rows: true class, columns: predicted), in the order of `panels`. */
 export function confusionChart(title: string, output: string, file: string, panels: string[], matrices: (data: Json) => { panel: string; matrix: number[][] }[]): ReportChart {

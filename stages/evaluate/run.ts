@@ -6,6 +6,7 @@ import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
+import { CLASS_NAMES } from "../../lib/classes.js";
 import { fileNames, mainFile } from "../../lib/main-file.js";
 import { flowChannels } from "../../lib/model/architecture.js";
 import { selectBackend } from "../../lib/model/backend.js";
@@ -83,7 +84,9 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
       const events = eventPredictions(examples.map((e) => e.id), labels, p.fused, p.classes);
       metrics[split].events = binaryMetrics(events.labels, events.predicted);
       predicted.push({ split, examples, p });
-      const recall = (s: (typeof STREAMS)[number]) => metrics[split][s]!.class_recall!.map((r) => r.toFixed(2)).join("/");
+      const recall = (s: (typeof STREAMS)[number]) => metrics[split][s]!.class_recall!.map((r) => (Number.isNaN(r) ? "-" : r.toFixed(2))).join("/");
+      const missing = CLASS_NAMES.filter((_, c) => !labels.includes(c));
+      if (examples.length && missing.length) ctx.warn(`evaluate: the ${split} split holds no ${missing.join(" or ")} sample: its accuracy says nothing of that class (split needs recordings of both classes)`);
       ctx.log(`${split}: ${examples.length} samples, accuracy spatial ${metrics[split].spatial!.accuracy.toFixed(4)}, temporal ${metrics[split].temporal!.accuracy.toFixed(4)}, fused ${metrics[split].fused!.accuracy.toFixed(4)} (recall per class 0/1: spatial ${recall("spatial")}, temporal ${recall("temporal")}, fused ${recall("fused")}); ${events.labels.length} events, fused ${metrics[split].events.accuracy.toFixed(4)}${fallbackNote(fallbackSamples[split], examples.length, "samples")}`);
     }
   } finally {

@@ -5,7 +5,7 @@
  */
 import { SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
 import { Rng, shuffle } from "../../lib/random.js";
-import { CLASS } from "./counts.js";
+import { CLASS_NAMES } from "../../lib/classes.js";
 
 export type Fractions = Record<SplitName, number>;
 
@@ -31,7 +31,7 @@ export function assignRecordings(recordings: RecordingInfo[], fractions: Fractio
     if (ofClass.length === 0) continue;
     if (ofClass.length < active.length) {
       throw new Error(
-        `class ${CLASS[label]} has ${ofClass.length} recording${ofClass.length > 1 ? "s" : ""} (${ofClass.map((r) => r.id).join(", ")}), too few to put one in each of the ${active.length} splits with a fraction above 0 (${active.join(", ")}): ` +
+        `class ${CLASS_NAMES[label]} has ${ofClass.length} recording${ofClass.length > 1 ? "s" : ""} (${ofClass.map((r) => r.id).join(", ")}), too few to put one in each of the ${active.length} splits with a fraction above 0 (${active.join(", ")}): ` +
           `add recordings of that class, or set a split's fraction to 0`,
       );
     }

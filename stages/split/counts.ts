@@ -1,9 +1,9 @@
 /** What split puts in each split, per class: the `counts` of splits.json and the stage's summary line. */
 import { SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
+import { CLASS_NAMES } from "../../lib/classes.js";
 import type { RecordingInfo } from "./assign.js";
 
-export const CLASS = ["spontaneous", "prey"] as const;
-export type ClassName = (typeof CLASS)[number];
+export type ClassName = (typeof CLASS_NAMES)[number];
 
 export type Tally = {
   recordings: number;
@@ -29,7 +29,7 @@ export function countSplits(recordings: RecordingInfo[], assignment: Map<string,
  * lopsided split (10 spontaneous events against 2 prey in test) shows in the log.
  */
 export function summaryLine(counts: Record<SplitName, SplitCounts>): string {
-  const byClass = (c: SplitCounts, of: keyof Tally): string => CLASS.map((cls) => `${cls} ${c[cls][of]}`).join(", ");
+  const byClass = (c: SplitCounts, of: keyof Tally): string => CLASS_NAMES.map((cls) => `${cls} ${c[cls][of]}`).join(", ");
   return SPLIT_NAMES.map((s) => {
     const c = counts[s];
     return `${s} ${c.recordings} recordings (${byClass(c, "recordings")}), ${c.events} events (${byClass(c, "events")})`;

@@ -2,12 +2,12 @@
 import { numberAt } from "../../lib/charts/json.js";
 import { SPLIT_NAMES } from "../../lib/splits.js";
 import type { Json, JsonObject, ReportHints } from "../../engine/stage-api.js";
-import { CLASS } from "./counts.js";
+import { CLASS_NAMES } from "../../lib/classes.js";
 
 /** The output's meta `counts.<split>.<class>.events` (counts.ts), as one row per split and class. */
 function eventRows(meta: Json): JsonObject[] {
   return SPLIT_NAMES.flatMap((split) =>
-    CLASS.flatMap((cls): JsonObject[] => {
+    CLASS_NAMES.flatMap((cls): JsonObject[] => {
       const events = numberAt(meta, "counts", split, cls, "events");
       return events === undefined ? [] : [{ split, class: cls, events }];
     }),
