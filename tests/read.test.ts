@@ -137,6 +137,18 @@ describe("reading recordings", () => {
     expect(Math.abs(last[18 * COLS + 35]! - 10)).toBeLessThan(12);
   });
 
+  it("16-bit video (a 12-bit camera's 0..4095 in gray16le FFV1): scaled by sixteen_bit, not cut to its high byte", async () => {
+    const path = join(dir, "deep.mkv");
+    const deep = Uint16Array.from(truth.frames, (v) => v * 16);
+    ffmpeg(["-f", "rawvideo", "-pix_fmt", "gray16le", "-s", `${COLS}x${ROWS}`, "-r", "30", "-i", "-", "-c:v", "ffv1", "-pix_fmt", "gray16le", path], new Uint8Array(deep.buffer));
+    const r = await runRead(path, { labels_from: "none" });
+    // truth holds every value 0..255, so 0..4080 maps back to it exactly.
+    expect(Buffer.from(r.video.frames).equals(Buffer.from(truth.frames))).toBe(true);
+    expect(r.meta).toMatchObject({ format: "ffmpeg", bit_depth: 16, frames: COUNT });
+    const high = await runRead(path, { labels_from: "none", sixteen_bit: "high_byte" });
+    expect(high.video.frames[0]).toBe(deep[0]! >> 8);
+  });
+
   it("a folder of PNG frames named by its first frame, in natural order", async () => {
     const folder = join(dir, "prey", "fishP");
     mkdirSync(folder, { recursive: true });

@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, join } from "node:path";
+import { sixteenToEight, type SixteenBit } from "./frames.js";
 import type { Video } from "./types.js";
 
 export interface FfmpegBinary {
@@ -168,6 +169,8 @@ export async function probeFfmpeg(path: string, signal?: AbortSignal): Promise<F
 export interface FfmpegReadOptions {
   /** Frame rate when the container states none. */
   fps?: number;
+  /** Videos of more than 8 bits per sample (gray16le, yuv420p10le, ...) to 8 bits; default minmax. */
+  sixteenBit?: SixteenBit;
   signal?: AbortSignal;
 }
 
@@ -177,10 +180,20 @@ export interface FfmpegVideo {
   binary: FfmpegBinary;
   /** Frames the duration announced (duration x fps), when known. */
   expectedFrames?: number;
+  /** 16 when the stream has more than 8 bits per sample (decoded as gray16le, then mapped). */
+  bitDepth: 8 | 16;
+  /** With minmax: the 16-bit range mapped to 0..255. */
+  range16?: [number, number];
 }
 
+/** Pixel formats of more than 8 bits per sample: gray16le, gray12le, yuv420p10le, rgb48be, ... */
+const DEEP_PIXEL_FORMAT = /(9|10|12|14|16|48|64)(le|be)$/;
+
 /**
- * Decodes every frame of the first video stream to 8-bit grey (colour by FFmpeg's luma).
+ * Decodes every frame of the first video stream to 8-bit grey (colour by FFmpeg's luma). Streams
+ * of more than 8 bits per sample are decoded to 16-bit grey and mapped by `sixteenBit`, as 16-bit
+ * image frames are: FFmpeg's own conversion keeps the high byte, which leaves a 12-bit camera's
+ * frames at 0..15.
  * A decode error, or fewer frames than the container's duration announces (a truncated file),
  * fails with the file's name and FFmpeg's own words.
  */
@@ -190,7 +203,8 @@ export async function readFfmpegVideo(path: string, options: FfmpegReadOptions =
   if (fps === undefined) throw new Error(`${path}: FFmpeg reports no frame rate for its video stream: give one with the fps parameter`);
   // -noautorotate: frames as stored, the size the probe reported. rawvideo has no timestamps, so
   // FFmpeg passes frames through without duplicating or dropping any to fit a rate.
-  const args = ["-hide_banner", "-nostdin", "-v", "error", "-noautorotate", "-i", path, "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "gray", "-"];
+  const deep = DEEP_PIXEL_FORMAT.test(probe.pixelFormat);
+  const args = ["-hide_banner", "-nostdin", "-v", "error", "-noautorotate", "-i", path, "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", deep ? "gray16le" : "gray", "-"];
   const result = await runFfmpeg(args, options.signal);
   if (result.code !== 0) {
     throw new Error(`FFmpeg failed to decode ${path} (exit ${result.code ?? result.signal}): ${tail(result.stderr)}`);
@@ -200,7 +214,7 @@ export async function readFfmpegVideo(path: string, options: FfmpegReadOptions =
   if (errors.length > 0) {
     throw new Error(`${path} is damaged or truncated: FFmpeg reported ${errors.length} decoding error(s), e.g. ${tail(errors.join("\n"), 2)}; copy or export the file again`);
   }
-  const size = probe.rows * probe.cols;
+  const size = probe.rows * probe.cols * (deep ? 2 : 1);
   const bytes = result.stdout.length;
   if (bytes === 0) throw new Error(`FFmpeg decoded no frame from ${path}${result.stderr.trim() ? `: ${tail(result.stderr)}` : ""}; the file is empty or damaged`);
   if (bytes % size !== 0) throw new Error(`FFmpeg returned ${bytes} bytes from ${path}, not a whole number of ${probe.cols}x${probe.rows} frames: the file is damaged`);
@@ -213,9 +227,16 @@ export async function readFfmpegVideo(path: string, options: FfmpegReadOptions =
       `${path} is truncated or damaged: its header announces ${probe.duration!.toFixed(3)} s at ${probe.fps} fps (about ${expectedFrames} frames), but only ${count} could be decoded.${said} Copy or export the file again`,
     );
   }
+  if (deep) {
+    // gray16le into a Uint16Array's bytes: every platform Node runs this on is little-endian.
+    const values = new Uint16Array(bytes / 2);
+    new Uint8Array(values.buffer).set(result.stdout);
+    const { frames, range16 } = sixteenToEight(values, options.sixteenBit ?? "minmax");
+    return { video: { frames, count, rows: probe.rows, cols: probe.cols, fps }, probe, binary: ffmpeg(), expectedFrames, bitDepth: 16, range16 };
+  }
   // Small outputs may sit in Node's shared Buffer pool: copy those, keep large ones as they are.
   const frames = result.stdout.byteOffset === 0 && result.stdout.buffer.byteLength === bytes
     ? new Uint8Array(result.stdout.buffer, 0, bytes)
     : new Uint8Array(result.stdout);
-  return { video: { frames, count, rows: probe.rows, cols: probe.cols, fps }, probe, binary: ffmpeg(), expectedFrames };
+  return { video: { frames, count, rows: probe.rows, cols: probe.cols, fps }, probe, binary: ffmpeg(), expectedFrames, bitDepth: 8 };
 }

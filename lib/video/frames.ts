@@ -123,27 +123,35 @@ export function readFrameFiles(paths: string[], sixteen: SixteenBit = "minmax", 
     }
   });
   const size = rows * cols;
-  const frames = new Uint8Array(images.length * size);
   if (!wide[0]) {
+    const frames = new Uint8Array(images.length * size);
     images.forEach((im, i) => frames.set(im.data as Uint8Array, i * size));
     return { frames, count: images.length, rows, cols, depth: 8 };
   }
+  const values = new Uint16Array(images.length * size);
+  images.forEach((im, i) => values.set(im.data as Uint16Array, i * size));
+  return { ...sixteenToEight(values, sixteen), count: images.length, rows, cols, depth: 16 };
+}
+
+/**
+ * 16-bit values to 8 bits, one mapping for the whole recording: "minmax" maps its own range
+ * linearly to 0..255 (the most contrast; a 12-bit camera's 0..4095 is not left near black),
+ * "high_byte" keeps v >> 8.
+ */
+export function sixteenToEight(values: Uint16Array, sixteen: SixteenBit): { frames: Uint8Array; range16?: [number, number] } {
+  const frames = new Uint8Array(values.length);
   if (sixteen === "high_byte") {
-    images.forEach((im, i) => {
-      for (let p = 0; p < size; p++) frames[i * size + p] = im.data[p]! >> 8;
-    });
-    return { frames, count: images.length, rows, cols, depth: 16 };
+    for (let p = 0; p < values.length; p++) frames[p] = values[p]! >> 8;
+    return { frames };
   }
   let lo = 65535;
   let hi = 0;
-  for (const im of images) for (let p = 0; p < size; p++) {
-    const v = im.data[p]!;
+  for (let p = 0; p < values.length; p++) {
+    const v = values[p]!;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
   const scale = hi > lo ? 255 / (hi - lo) : 0;
-  images.forEach((im, i) => {
-    for (let p = 0; p < size; p++) frames[i * size + p] = Math.round((im.data[p]! - lo) * scale);
-  });
-  return { frames, count: images.length, rows, cols, depth: 16, range16: [lo, hi] };
+  for (let p = 0; p < values.length; p++) frames[p] = Math.round((values[p]! - lo) * scale);
+  return { frames, range16: [lo, hi] };
 }

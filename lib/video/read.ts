@@ -98,10 +98,11 @@ async function readHdf5(path: string, options: ReadOptions): Promise<Recording> 
 
 async function readVideoFile(path: string, options: ReadOptions): Promise<Recording> {
   const { readFfmpegVideo } = await import("./ffmpeg.js");
-  const r = await readFfmpegVideo(path, { fps: options.fps, signal: options.signal });
+  const r = await readFfmpegVideo(path, { fps: options.fps, sixteenBit: options.sixteenBit, signal: options.signal });
+  const range = r.range16 ? `, 16-bit range ${r.range16[0]}..${r.range16[1]} mapped to 0..255` : r.bitDepth === 16 ? ", 16-bit high bytes" : "";
   return {
     video: withFps(r.video, r.probe.fps, options.fps, path),
-    source: { format: "ffmpeg", detail: `${r.probe.codec} ${r.probe.pixelFormat} through FFmpeg (from ${r.binary.source})`, fileFps: r.probe.fps, bitDepth: 8 },
+    source: { format: "ffmpeg", detail: `${r.probe.codec} ${r.probe.pixelFormat} through FFmpeg (from ${r.binary.source})${range}`, fileFps: r.probe.fps, bitDepth: r.bitDepth },
   };
 }
 

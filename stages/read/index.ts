@@ -34,7 +34,7 @@ const read = {
       },
       sixteen_bit: {
         type: "string", enum: ["minmax", "high_byte"], default: "minmax",
-        description: "16-bit PNG / TIFF frames to 8 bits: minmax maps the recording's own value range linearly to 0..255 (one mapping for all its frames); high_byte keeps the upper 8 bits.",
+        description: "16-bit PNG / TIFF frames, and videos of more than 8 bits per sample (gray16le, yuv420p10le, ...), to 8 bits: minmax maps the recording's own value range linearly to 0..255 (one mapping for all its frames); high_byte keeps the upper 8 bits.",
       },
       labels_from: {
         type: "string", enum: ["auto", "folder", "csv", "none"], default: "auto",
