@@ -226,6 +226,15 @@ describe("damaged files fail their own item, naming the file and the problem", (
     }
   });
 
+  it("HDF5 compressed with a plugin filter (h5py's lzf) names the filter and how to rewrite the file, not 'damaged'", async () => {
+    // tests/fixtures/lzf.h5: h5py, video = 2 frames of 16x16, compression="lzf", framerate 300.
+    const path = join(dir, "lzf.h5");
+    copyFileSync(join(import.meta.dirname, "fixtures", "lzf.h5"), path);
+    const error = await runRead(path, { labels_from: "none" }).then(() => undefined, (e: Error) => e);
+    expect(error?.message).toMatch(/^read: recording lzf\.h5: cannot decompress "video" in .*lzf\.h5: it is stored with the filter\(s\) lzf \(id 32000\).*rewrite it with gzip/);
+    expect(error?.message).not.toMatch(/damaged/);
+  });
+
   it("says clearly when no FFmpeg can be found", () => {
     expect(() => findFfmpeg({ env: { PATH: "" }, npm: false })).toThrow(/no FFmpeg found .*FFMPEG_PATH.*PATH.*install FFmpeg/);
     expect(() => findFfmpeg({ env: { FFMPEG_PATH: join(dir, "nope") } })).toThrow(/FFMPEG_PATH is .*nope, which is not an executable file/);

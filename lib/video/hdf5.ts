@@ -175,7 +175,13 @@ export async function readHdf5Video(path: string, options: ReadVideoOptions = {}
       try {
         block = throwingErrors(mod, () => dataset.slice([[first, last]]));
       } catch (error) {
-        throw new Error(`cannot read frames ${first}..${last - 1} of "${info.path}" in ${path}: ${hdf5Cause(error)}; the file is damaged or incomplete: write it again`);
+        const cause = hdf5Cause(error);
+        // A filter HDF5 loads as a plugin (lzf, blosc, bitshuffle: h5py's and hdf5plugin's) is not built into h5wasm.
+        if (/plugin|filter/i.test(cause)) {
+          const filters = (dataset.filters ?? []).map((f) => `${f.name || "unnamed"} (id ${f.id})`).join(", ") || "unknown";
+          throw new Error(`cannot decompress "${info.path}" in ${path}: it is stored with the filter(s) ${filters}, and only gzip (deflate), shuffle, fletcher32, nbit and scaleoffset are built in: rewrite it with gzip, e.g. h5repack -f GZIP=4 in.h5 out.h5, or in h5py compression="gzip"`);
+        }
+        throw new Error(`cannot read frames ${first}..${last - 1} of "${info.path}" in ${path}: ${cause}; the file is damaged or incomplete: write it again`);
       }
       if (!(block instanceof Uint8Array) || block.length !== (last - first) * rows * cols) {
         throw new Error(`reading frames ${first}..${last - 1} of "${info.path}" in ${path} returned ${describeValue(block)}, not ${(last - first) * rows * cols} bytes`);
