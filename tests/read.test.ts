@@ -115,6 +115,17 @@ describe("reading recordings", () => {
     expect(r.meta).not.toHaveProperty("label");
   });
 
+  it("HDF5: a framerate attribute of 0 or -5 is called unusable, not missing; the fps parameter stands in", async () => {
+    for (const [value, shown] of [[0, "0"], [-5, "-5"]] as const) {
+      const path = join(dir, `rate${value}.h5`);
+      await writeHdf5Arrays(path, [{ name: "video", data: truth.frames, shape: [COUNT, ROWS, COLS] }], { framerate: value });
+      await expect(runRead(path, { labels_from: "none" })).rejects.toThrow(
+        new RegExp(`rate${value}\\.h5 states no usable frame rate \\("framerate" on the root is ${shown}: not a positive number .*give the frame rate with the read stage's fps parameter`),
+      );
+      expect((await runRead(path, { labels_from: "none", fps: 250 })).video.fps).toBe(250);
+    }
+  });
+
   it("AVI (FFV1, raw) and MOV (PNG codec) through FFmpeg: identical frames and the container's rate", async () => {
     for (const name of ["prey/fish2.avi", "raw.avi", "fish3.mov"]) {
       const r = await runRead(join(dir, name), { unlabelled: "keep" });

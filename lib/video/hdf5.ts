@@ -133,17 +133,21 @@ function attributeNumber(value: unknown): number | undefined {
   return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
-function frameRate(dataset: Dataset, root: H5File): number | undefined {
-  for (const holder of [dataset, root]) {
+/** The first usable `framerate` / `fps` attribute, and the unusable ones seen (0, -5, NaN, "fast"). */
+function frameRate(dataset: Dataset, root: H5File): { fps?: number; unusable: string[] } {
+  const unusable: string[] = [];
+  for (const [holder, where] of [[dataset, "the dataset"], [root, "the root"]] as const) {
     const attrs = holder.attrs;
     for (const name of ["framerate", "fps"]) {
       if (name in attrs) {
-        const n = attributeNumber(attrs[name]!.value);
-        if (n !== undefined) return n;
+        const value = attrs[name]!.value;
+        const n = attributeNumber(value);
+        if (n !== undefined) return { fps: n, unusable };
+        unusable.push(`"${name}" on ${where} is ${JSON.stringify(ArrayBuffer.isView(value) ? Array.from(value as ArrayLike<number>) : value, (_, v: unknown) => (typeof v === "bigint" ? Number(v) : typeof v === "number" && !Number.isFinite(v) ? String(v) : v))}`);
       }
     }
   }
-  return undefined;
+  return { unusable };
 }
 
 export interface ReadVideoOptions {
@@ -162,8 +166,12 @@ export async function readHdf5Video(path: string, options: ReadVideoOptions = {}
   try {
     const info = findVideoDataset(file, path, options.dataset);
     const dataset = file.get(info.path) as Dataset;
-    const fps = frameRate(dataset, file) ?? options.fps;
+    const stated = frameRate(dataset, file);
+    const fps = stated.fps ?? options.fps;
     if (fps === undefined) {
+      if (stated.unusable.length > 0) {
+        throw new Error(`${path} states no usable frame rate (${stated.unusable.join("; ")}: not a positive number of frames per second): give the frame rate with the read stage's fps parameter`);
+      }
       throw new Error(`${path} has no "framerate" or "fps" attribute (on "${info.path}" or the root): give the frame rate with the fps option`);
     }
     const [count, rows, cols] = info.shape as [number, number, number];
