@@ -108,7 +108,7 @@ describe("reading recordings", () => {
       { name: "camera/raw", data: truth.frames, shape: [COUNT, ROWS, COLS] },
       { name: "background", data: truth.frames.slice(0, 2 * ROWS * COLS), shape: [2, ROWS, COLS] },
     ]);
-    await expect(runRead(path, { fps: 100 })).rejects.toThrow(/read: recording two\.h5: .*several 3-D uint8 datasets.*name one/);
+    await expect(runRead(path, { fps: 100 })).rejects.toThrow(/read: recording two\.h5: .*several 3-D uint8 or uint16 datasets.*name one/);
     await expect(runRead(path, { dataset: "camera/raw" })).rejects.toThrow(/two\.h5 has no "framerate" or "fps" attribute: give the frame rate with the read stage's fps parameter/);
     const r = await runRead(path, { dataset: "camera/raw", fps: 100, labels_from: "none" });
     expect(Buffer.from(r.video.frames).equals(Buffer.from(truth.frames))).toBe(true);
@@ -124,6 +124,20 @@ describe("reading recordings", () => {
       );
       expect((await runRead(path, { labels_from: "none", fps: 250 })).video.fps).toBe(250);
     }
+  });
+
+  it("HDF5 from other rigs: uint16 frames scaled by sixteen_bit, and frames x rows x cols x 1", async () => {
+    const wide = join(dir, "wide.h5");
+    await writeHdf5Arrays(wide, [{ name: "cam/frames", data: Uint16Array.from(truth.frames, (v) => v * 16), shape: [COUNT, ROWS, COLS] }], { framerate: 300 });
+    const r = await runRead(wide, { labels_from: "none" });
+    // truth holds every value 0..255, so 0..4080 maps back to it exactly.
+    expect(Buffer.from(r.video.frames).equals(Buffer.from(truth.frames))).toBe(true);
+    expect(r.meta).toMatchObject({ format: "hdf5", bit_depth: 16, frames: COUNT, rows: ROWS, cols: COLS });
+    const channel = join(dir, "channel.h5");
+    await writeHdf5Arrays(channel, [{ name: "video", data: truth.frames, shape: [COUNT, ROWS, COLS, 1] }], { framerate: 300 });
+    const c = await runRead(channel, { labels_from: "none" });
+    expect(Buffer.from(c.video.frames).equals(Buffer.from(truth.frames))).toBe(true);
+    expect([c.video.count, c.video.rows, c.video.cols]).toEqual([COUNT, ROWS, COLS]);
   });
 
   it("AVI (FFV1, raw) and MOV (PNG codec) through FFmpeg: identical frames and the container's rate", async () => {

@@ -131,7 +131,7 @@ describe("HDF5 videos", () => {
 
     const floats = join(dir, "floats.h5");
     await writeHdf5Arrays(floats, [{ name: "video", data: new Float32Array(8), shape: [2, 2, 2] }], { framerate: 30 });
-    await expect(readHdf5Video(floats)).rejects.toThrow(new RegExp(`${floats} holds no 3-D uint8 dataset.*video \\(<f \\[2, 2, 2\\]\\)`));
+    await expect(readHdf5Video(floats)).rejects.toThrow(new RegExp(`${floats} holds no 3-D uint8 or uint16 dataset.*video \\(<f \\[2, 2, 2\\]\\)`));
     await expect(readHdf5Video(floats, { dataset: "video" })).rejects.toThrow(/"video" in .*floats\.h5 is <f \[2, 2, 2\].*must be uint8/);
 
     const two = join(dir, "two.h5");
@@ -139,7 +139,7 @@ describe("HDF5 videos", () => {
       { name: "a", data: new Uint8Array(8), shape: [2, 2, 2] },
       { name: "b", data: new Uint8Array(8), shape: [2, 2, 2] },
     ], { framerate: 30 });
-    await expect(readHdf5Video(two)).rejects.toThrow(/several 3-D uint8 datasets: a .*, b .*name one with the dataset option/);
+    await expect(readHdf5Video(two)).rejects.toThrow(/several 3-D uint8 or uint16 datasets: a .*, b .*name one with the dataset option/);
     await expect(readHdf5Video(two, { dataset: "c" })).rejects.toThrow(/two\.h5 has no dataset "c"; its datasets: a .*b/);
   });
 

@@ -8,6 +8,7 @@ import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from "nod
 import { dirname, basename, join } from "node:path";
 import h5wasm from "h5wasm/node";
 import type { Dataset, File as H5File, Group } from "h5wasm/node";
+import { sixteenToEight, type SixteenBit } from "./frames.js";
 import { assertVideo, type Video } from "./types.js";
 
 type H5Module = Awaited<typeof h5wasm.ready> & {
@@ -91,14 +92,18 @@ interface DatasetInfo {
   path: string;
   shape: number[];
   dtype: string;
-  isUint8: boolean;
+  /** uint8 or uint16, frames x rows x cols (or frames x rows x cols x 1, as image libraries write grey). */
+  isVideo: boolean;
+  sixteen: boolean;
 }
 
 function describe(file: H5File, path: string): DatasetInfo | undefined {
   const entity = file.get(path);
   if (!(entity instanceof h5wasm.Dataset)) return undefined;
   const m = entity.metadata;
-  return { path, shape: entity.shape ?? [], dtype: String(entity.dtype), isUint8: m.type === 0 && m.size === 1 && !m.signed };
+  const shape = entity.shape ?? [];
+  const grey = shape.length === 3 || (shape.length === 4 && shape[3] === 1);
+  return { path, shape, dtype: String(entity.dtype), isVideo: grey && m.type === 0 && !m.signed && (m.size === 1 || m.size === 2), sixteen: m.size === 2 };
 }
 
 function allDatasets(file: H5File): DatasetInfo[] {
@@ -109,21 +114,21 @@ function listing(datasets: DatasetInfo[]): string {
   return datasets.length === 0 ? "none" : datasets.map((d) => `${d.path} (${d.dtype} [${d.shape.join(", ")}])`).join(", ");
 }
 
-/** The video dataset: the named one, or the only 3-D uint8 dataset in the file. */
+const CONVERT = "a video must be uint8 or uint16 frames x rows x cols (grey; a last axis of 1 is fine): convert it, e.g. in h5py f[\"video\"] = np.clip(v * 255, 0, 255).astype(np.uint8) for floats in 0..1, or average a colour axis";
+
+/** The video dataset: the named one, or the only uint8 / uint16 video dataset in the file. */
 function findVideoDataset(file: H5File, path: string, name?: string): DatasetInfo {
   if (name !== undefined) {
     const info = describe(file, name);
     if (!info) throw new Error(`${path} has no dataset "${name}"; its datasets: ${listing(allDatasets(file))}`);
-    if (!info.isUint8 || info.shape.length !== 3) {
-      throw new Error(`dataset "${name}" in ${path} is ${info.dtype} [${info.shape.join(", ")}]; a video must be uint8 frames x rows x cols (grey): convert it`);
-    }
+    if (!info.isVideo) throw new Error(`dataset "${name}" in ${path} is ${info.dtype} [${info.shape.join(", ")}]; ${CONVERT}`);
     return info;
   }
   const all = allDatasets(file);
-  const videos = all.filter((d) => d.isUint8 && d.shape.length === 3);
+  const videos = all.filter((d) => d.isVideo);
   if (videos.length === 1) return videos[0]!;
-  if (videos.length === 0) throw new Error(`${path} holds no 3-D uint8 dataset (frames x rows x cols); its datasets: ${listing(all)}`);
-  throw new Error(`${path} holds several 3-D uint8 datasets: ${listing(videos)}; name one with the dataset option`);
+  if (videos.length === 0) throw new Error(`${path} holds no 3-D uint8 or uint16 dataset (frames x rows x cols); its datasets: ${listing(all)}; ${CONVERT}`);
+  throw new Error(`${path} holds several 3-D uint8 or uint16 datasets: ${listing(videos)}; name one with the dataset option`);
 }
 
 /** A number from an attribute value (scalar, 1-element array, bigint or numeric string). */
@@ -151,17 +156,22 @@ function frameRate(dataset: Dataset, root: H5File): { fps?: number; unusable: st
 }
 
 export interface ReadVideoOptions {
-  /** Dataset path; default: the file's only 3-D uint8 dataset. */
+  /** Dataset path; default: the file's only 3-D uint8 or uint16 dataset. */
   dataset?: string;
   /** Frame rate when the file has no `framerate`/`fps` attribute (the attribute wins). */
   fps?: number;
+  /** uint16 datasets to 8 bits; default minmax (the recording's own range to 0..255). */
+  sixteenBit?: SixteenBit;
 }
+
+/** A video read from HDF5; a uint16 dataset says so, with the range minmax mapped. */
+export type Hdf5Video = Video & { bitDepth: 8 | 16; range16?: [number, number] };
 
 /** Frames are read this many bytes at a time, so the wasm heap holds one block, not the video. */
 const READ_BLOCK_BYTES = 32 << 20;
 
-/** Reads a grey video (frames x rows x cols uint8) from an HDF5 file. */
-export async function readHdf5Video(path: string, options: ReadVideoOptions = {}): Promise<Video> {
+/** Reads a grey video (frames x rows x cols, uint8, or uint16 brought to 8 bits) from an HDF5 file. */
+export async function readHdf5Video(path: string, options: ReadVideoOptions = {}): Promise<Hdf5Video> {
   const { mod, file } = await openFile(path);
   try {
     const info = findVideoDataset(file, path, options.dataset);
@@ -175,8 +185,8 @@ export async function readHdf5Video(path: string, options: ReadVideoOptions = {}
       throw new Error(`${path} has no "framerate" or "fps" attribute (on "${info.path}" or the root): give the frame rate with the fps option`);
     }
     const [count, rows, cols] = info.shape as [number, number, number];
-    const frames = new Uint8Array(count * rows * cols);
-    const perBlock = Math.max(1, Math.floor(READ_BLOCK_BYTES / Math.max(1, rows * cols)));
+    const values = info.sixteen ? new Uint16Array(count * rows * cols) : new Uint8Array(count * rows * cols);
+    const perBlock = Math.max(1, Math.floor(READ_BLOCK_BYTES / Math.max(1, rows * cols * values.BYTES_PER_ELEMENT)));
     for (let first = 0; first < count; first += perBlock) {
       const last = Math.min(count, first + perBlock);
       let block: unknown;
@@ -191,12 +201,13 @@ export async function readHdf5Video(path: string, options: ReadVideoOptions = {}
         }
         throw new Error(`cannot read frames ${first}..${last - 1} of "${info.path}" in ${path}: ${cause}; the file is damaged or incomplete: write it again`);
       }
-      if (!(block instanceof Uint8Array) || block.length !== (last - first) * rows * cols) {
+      if (!(block instanceof values.constructor) || (block as Uint8Array).length !== (last - first) * rows * cols) {
         throw new Error(`reading frames ${first}..${last - 1} of "${info.path}" in ${path} returned ${describeValue(block)}, not ${(last - first) * rows * cols} bytes`);
       }
-      frames.set(block, first * rows * cols);
+      values.set(block as Uint8Array, first * rows * cols);
     }
-    return { frames, count, rows, cols, fps };
+    if (values instanceof Uint8Array) return { frames: values, count, rows, cols, fps, bitDepth: 8 };
+    return { ...sixteenToEight(values, options.sixteenBit ?? "minmax"), count, rows, cols, fps, bitDepth: 16 };
   } finally {
     file.close();
   }

@@ -17,7 +17,7 @@ export const MANIFEST_EXTENSIONS = [".txt"];
 
 export interface ReadOptions {
   format?: RecordingFormat;
-  /** HDF5: the dataset's path; default the file's only 3-D uint8 dataset. */
+  /** HDF5: the dataset's path; default the file's only 3-D uint8 or uint16 dataset. */
   dataset?: string;
   /** Frames per second. Given, it wins over the file's own rate; required for image frames. */
   fps?: number;
@@ -83,16 +83,17 @@ function withFps(video: Video, fileFps: number | undefined, fps: number | undefi
 async function readHdf5(path: string, options: ReadOptions): Promise<Recording> {
   const { readHdf5Video } = await import("./hdf5.js");
   // The lib takes the file's framerate / fps attribute first and options.fps only without one.
-  const video = await readHdf5Video(path, { dataset: options.dataset, fps: options.fps }).catch((error: Error) => {
+  const video = await readHdf5Video(path, { dataset: options.dataset, fps: options.fps, sixteenBit: options.sixteenBit }).catch((error: Error) => {
     throw /no "framerate" or "fps" attribute/.test(error.message)
       ? new Error(`${path} has no "framerate" or "fps" attribute: give the frame rate with the read stage's fps parameter (frames per second)`)
       : error;
   });
   // Without a parameter the rate is the file's; with one, a different rate can only be the file's.
   const fileFps = options.fps === undefined || video.fps !== options.fps ? video.fps : undefined;
+  const range = video.range16 ? `, 16-bit range ${video.range16[0]}..${video.range16[1]} mapped to 0..255` : video.bitDepth === 16 ? ", 16-bit high bytes" : "";
   return {
     video: withFps(video, fileFps, options.fps, path),
-    source: { format: "hdf5", detail: `HDF5 dataset ${options.dataset ?? "(the only 3-D uint8 one)"}`, fileFps, bitDepth: 8 },
+    source: { format: "hdf5", detail: `HDF5 dataset ${options.dataset ?? "(the only video one)"}${range}`, fileFps, bitDepth: video.bitDepth },
   };
 }
 

@@ -19,7 +19,7 @@ const read = {
         type: "string", enum: ["auto", "hdf5", "ffmpeg", "images"], default: "auto",
         description: "How to read each file. auto: by extension (.h5 .hdf5 .hdf .he5: hdf5; .avi .mp4 .mov .mkv .m4v .webm .mpg .mpeg .wmv: ffmpeg; .png .tif .tiff .txt: images).",
       },
-      dataset: { type: ["string", "null"], default: null, description: "HDF5: path of the video dataset (uint8 frames x rows x columns). null: the file's only 3-D uint8 dataset." },
+      dataset: { type: ["string", "null"], default: null, description: "HDF5: path of the video dataset (uint8 or uint16 frames x rows x columns, or frames x rows x columns x 1). null: the file's only such dataset." },
       fps: {
         type: ["number", "null"], exclusiveMinimum: 0, default: null,
         description: "Frame rate (frames/s). null: the file's own (HDF5 attribute framerate or fps; the video container's rate). Given, it wins over the file's (high-speed cameras often store a playback rate). Required for image frames.",
@@ -34,7 +34,7 @@ const read = {
       },
       sixteen_bit: {
         type: "string", enum: ["minmax", "high_byte"], default: "minmax",
-        description: "16-bit PNG / TIFF frames, and videos of more than 8 bits per sample (gray16le, yuv420p10le, ...), to 8 bits: minmax maps the recording's own value range linearly to 0..255 (one mapping for all its frames); high_byte keeps the upper 8 bits.",
+        description: "16-bit PNG / TIFF frames, uint16 HDF5 datasets, and videos of more than 8 bits per sample (gray16le, yuv420p10le, ...), to 8 bits: minmax maps the recording's own value range linearly to 0..255 (one mapping for all its frames); high_byte keeps the upper 8 bits.",
       },
       labels_from: {
         type: "string", enum: ["auto", "folder", "csv", "none"], default: "auto",
