@@ -284,10 +284,17 @@ describe("labels", () => {
 
     // The CSV wins over the folder (spon/) under auto.
     expect((await runRead(join(dir, "spon", "fish1.h5"), {}, csv)).meta).toMatchObject({ label: 1, class: "prey", label_from: "labels.csv line 2" });
-    await expect(runRead(join(dir, "raw.avi"), {}, csv)).rejects.toThrow(/read: recording raw\.avi: no row of labels\.csv names it: add a line "raw\.avi,spontaneous"/);
+    await expect(runRead(join(dir, "raw.avi"), {}, csv)).rejects.toThrow(/read: recording raw\.avi: no row of labels\.csv names it: add a line raw\.avi,spontaneous \(or prey\)/);
     expect((await runRead(join(dir, "raw.avi"), { unlabelled: "keep" }, csv)).meta).not.toHaveProperty("label");
     await expect(runRead(join(dir, "raw.avi"), { labels_from: "none" }, csv)).rejects.toThrow(/labels input is given but labels_from is none/);
     await expect(runRead(join(dir, "raw.avi"), { labels_from: "csv" })).rejects.toThrow(/labels_from is csv but the stage has no labels input/);
+
+    // A name with a comma is suggested quoted, as a CSV line must hold it; a ';' file is called so.
+    const comma = join(dir, "fish, 5.h5");
+    copyFileSync(join(dir, "spon", "fish1.h5"), comma);
+    await expect(runRead(comma, { labels_from: "csv" }, csv)).rejects.toThrow(/names it: add a line "fish, 5\.h5",spontaneous \(or prey\)/);
+    writeFileSync(join(dir, "semi.csv"), "recording;label\nfish1;prey\n");
+    await expect(runRead(comma, {}, join(dir, "semi.csv"))).rejects.toThrow(/its first line is: recording;label; its columns are separated by ";": save it with commas/);
 
     writeFileSync(join(dir, "bad.csv"), "recording,label\nfish1,maybe\n");
     await expect(runRead(join(dir, "raw.avi"), {}, join(dir, "bad.csv"))).rejects.toThrow(/line 2: label "maybe" is none of spontaneous, spon, 0, prey, 1/);

@@ -112,6 +112,11 @@ const read = {
 
 export type ReadParams = ParamsOf<typeof read.params>;
 
+/** A CSV cell as written: quoted when it holds a comma, a quote or a line break ("b, c.h5"). */
+function csvCell(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
 /** The recording's label by labels_from, or undefined (unlabelled), or an error saying what to fix. */
 function findLabel(rel: string, params: ReadParams, labels: ArtifactIn | undefined, fail: (m: string) => Error): FoundLabel | undefined {
   const csvPath = labels ? mainFile(labels, "data") : undefined;
@@ -128,7 +133,7 @@ function findLabel(rel: string, params: ReadParams, labels: ArtifactIn | undefin
     if (mode === "csv" || (mode === "auto" && csvPath)) {
       const found = labelFromCsv(readLabelCsv(csvPath!), csvName, rel, isFolder);
       // auto with a labels file is csv: a recording it does not name is a mistake to report.
-      if (!found && params.unlabelled === "fail") throw new Error(`no row of ${csvName} names it: add a line "${rel},spontaneous" (or prey), or set unlabelled: keep to leave it without a label`);
+      if (!found && params.unlabelled === "fail") throw new Error(`no row of ${csvName} names it: add a line ${csvCell(rel)},spontaneous (or prey), or set unlabelled: keep to leave it without a label`);
       return found;
     }
     const found = labelFromFolder(rel, params.label_folders);

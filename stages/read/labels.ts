@@ -41,7 +41,10 @@ export function readLabelCsv(path: string): LabelRow[] {
   const recCol = head.indexOf("recording");
   const labelCol = head.indexOf("label");
   if (recCol < 0 || labelCol < 0) {
-    throw new Error(`the labels file ${path} needs a header line with the columns recording,label; its first line is: ${rows[0]?.cells.join(",") ?? "(empty file)"}`);
+    const first = rows[0]?.cells.join(",") ?? "(empty file)";
+    const other = rows[0]?.cells.length === 1 ? /[;\t|]/.exec(first)?.[0] : undefined;
+    const hint = other ? `; its columns are separated by ${JSON.stringify(other)}: save it with commas (recording,label)` : "";
+    throw new Error(`the labels file ${path} needs a header line with the columns recording,label; its first line is: ${first}${hint}`);
   }
   return rows.slice(1).map(({ cells: row, line }) => {
     const word = (row[labelCol] ?? "").toLowerCase();
