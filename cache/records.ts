@@ -99,8 +99,15 @@ export interface RunRecord {
 
 const HASH = /^[0-9a-f]{64}$/;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const isFileRef = (v: unknown): v is FileRef => isObject(v) && typeof v.hash === "string" && HASH.test(v.hash) && Number.isSafeInteger(v.size) && (v.size as number) >= 0;
-const isArtifact = (v: unknown): v is ArtifactRecord => isObject(v) && isObject(v.files) && Object.values(v.files).every(isFileRef) && (v.meta === undefined || isObject(v.meta));
+/** A path inside a folder, as the worker records an output file's: relative, without `.` or `..` segments. */
+const isInsidePath = (p: unknown): boolean =>
+  typeof p === "string" && p !== "" && !p.includes("\0") && !/^([\\/]|[A-Za-z]:)/.test(p) && p.split(/[\\/]/).every((s) => s !== "" && s !== "." && s !== "..");
+// A recorded file is always in the store: `source` (a user's file read in place) is never recorded, and
+// its path is published under results/, so it must stay inside its folder there.
+const isFileRef = (v: unknown): v is FileRef => isObject(v) && typeof v.hash === "string" && HASH.test(v.hash) && Number.isSafeInteger(v.size) && (v.size as number) >= 0 &&
+  v.source === undefined && (v.path === undefined || isInsidePath(v.path));
+const isArtifact = (v: unknown): v is ArtifactRecord => isObject(v) && isObject(v.files) &&
+  Object.entries(v.files).every(([name, ref]) => isFileRef(ref) && (ref.path !== undefined || isInsidePath(name))) && (v.meta === undefined || isObject(v.meta));
 
 /**
  * Every file a task's outputs name, or undefined if they are not the shape a task writes (a

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import {
-  chmodSync, closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync,
-  readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync,
+  chmodSync, closeSync, createReadStream, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync,
+  readdirSync, readSync, renameSync, rmSync, unlinkSync, type Stats,
 } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
@@ -54,10 +54,21 @@ export class Store {
   /**
    * Whether the store holds a file of the size its record says. A blob of another size (truncated
    * by a full disk, cut by a tool) is a miss, and the task that made it runs again. Content is
-   * not re-read here (that is `dag verify`): one stat per file keeps a no-op run fast.
+   * not re-read here (that is `dag verify`): one stat per file keeps a no-op run fast. Only a
+   * plain file counts: the store never holds a link or a folder, so one put there is a miss too.
    */
   hasBlob(ref: FileRef): boolean {
-    return statSync(this.blobPath(ref.hash), { throwIfNoEntry: false })?.size === ref.size;
+    const st = this.blobStat(ref.hash);
+    return st?.isFile() === true && st.size === ref.size;
+  }
+
+  /** What lies at a blob's path (not followed if a link), or undefined if nothing can be found there. */
+  blobStat(hash: BlobHash): Stats | undefined {
+    try {
+      return lstatSync(this.blobPath(hash), { throwIfNoEntry: false });
+    } catch {
+      return undefined; // its folder is a file, or cannot be read
+    }
   }
 
   /**
@@ -67,11 +78,15 @@ export class Store {
   async ingestFile(path: string): Promise<FileRef> {
     const { hash, size } = await hashFile(path);
     const dest = this.blobPath(hash);
-    if (existsSync(dest) && (await this.blobIntact(hash))) {
+    if (this.blobStat(hash) && (await this.blobIntact(hash))) {
       unlinkSync(path);
       return { hash, size };
     }
-    mkdirSync(join(this.blobDir, hash.slice(0, 2)), { recursive: true });
+    // Whatever is in the way (a folder or link put where a blob or its folder belongs) goes.
+    const shard = join(this.blobDir, hash.slice(0, 2));
+    if (lstatSync(shard, { throwIfNoEntry: false })?.isDirectory() === false) rmSync(shard, { force: true });
+    if (this.blobStat(hash)?.isDirectory()) rmSync(dest, { recursive: true, force: true });
+    mkdirSync(shard, { recursive: true });
     const fd = openSync(path, "r");
     try { fsyncSync(fd); } finally { closeSync(fd); }
     chmodSync(path, 0o444);
@@ -79,9 +94,14 @@ export class Store {
     return { hash, size };
   }
 
+  /**
+   * The record kept under a key, or undefined if there is none that can be its record: one stored
+   * under another key (swapped or copied files) would give another task's outputs.
+   */
   readTask(key: TaskKey): TaskRecord | undefined {
     try {
-      return JSON.parse(readFileSync(this.taskPath(key), "utf8")) as TaskRecord;
+      const record = JSON.parse(readFileSync(this.taskPath(key), "utf8")) as TaskRecord | null;
+      return record?.key === key && isReads(record.reads) ? record : undefined;
     } catch {
       return undefined;
     }
@@ -215,9 +235,8 @@ export class Store {
     let bytes = 0;
     for (const hash of this.allBlobHashes()) {
       if (liveBlobs.has(hash)) continue;
-      const path = this.blobPath(hash);
-      bytes += statSync(path).size;
-      rmSync(path, { force: true });
+      bytes += this.blobStat(hash)?.size ?? 0;
+      this.removeBlob(hash);
       blobs++;
     }
     rmSync(this.tmpRoot, { recursive: true, force: true });
@@ -228,8 +247,9 @@ export class Store {
     return { tasks, blobs, bytes };
   }
 
-  /** Whether a blob's bytes hash to its name. */
+  /** Whether a blob is a plain file whose bytes hash to its name. */
   async blobIntact(hash: BlobHash): Promise<boolean> {
+    if (!this.blobStat(hash)?.isFile()) return false;
     try {
       return (await hashFile(this.blobPath(hash))).hash === hash;
     } catch {
@@ -239,6 +259,7 @@ export class Store {
 
   /** Whether a blob's bytes hash to its name, read synchronously (while planning, `--rehash`). */
   blobIntactSync(hash: BlobHash): boolean {
+    if (!this.blobStat(hash)?.isFile()) return false;
     let fd: number;
     try {
       fd = openSync(this.blobPath(hash), "r");
@@ -262,7 +283,7 @@ export class Store {
 
   /** Remove one blob (`dag verify --repair`). */
   removeBlob(hash: BlobHash): void {
-    rmSync(this.blobPath(hash), { force: true });
+    rmSync(this.blobPath(hash), { recursive: true, force: true });
   }
 
   /** Stage names that have an index (stages/<name>.json). */
@@ -290,6 +311,9 @@ export class Store {
     }
   }
 }
+
+/** `reads` as a task record keeps it: absent, or a list of hashes. */
+const isReads = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((h) => typeof h === "string"));
 
 function safeReaddir(dir: string): string[] {
   try {

@@ -36,7 +36,8 @@ export async function verifyStore(store: Store, repair = false): Promise<VerifyR
     blobs++;
     if (!(await store.blobIntact(hash))) {
       badBlobs.add(hash);
-      corrupt.push({ type: "blob", id: hash, path: store.blobPath(hash), reason: "its bytes do not hash to its name" });
+      const reason = store.blobStat(hash)?.isFile() ? "its bytes do not hash to its name" : "not a plain file (a link or a folder put in the store)";
+      corrupt.push({ type: "blob", id: hash, path: store.blobPath(hash), reason });
     }
   }
 
@@ -93,6 +94,7 @@ function checkRecord(store: Store, key: TaskKey, path: string, badBlobs: Set<Blo
     return { reason: `malformed: ${(err as Error).message}` };
   }
   if (!outputFiles(record.outputs)) return { reason: "malformed: its outputs are not the shape a task writes" };
+  if (!store.readTask(key)) return { reason: "malformed: its list of the files it read is not a list of hashes" };
   for (const output of Object.values(record.outputs)) {
     const artifacts = output.type === "artifact" ? [output] : output.items;
     for (const artifact of artifacts) {

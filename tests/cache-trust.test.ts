@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sha256 } from "../dist/engine/hash.js";
@@ -192,6 +192,92 @@ describe("the cache never trusts its files", () => {
     const published = join(dir, "results/square/squares/n2/square.txt");
     overwrite(published, "99");
     expect(readFileSync(blobWith(dir, "16"), "utf8")).toBe("16");
+    expect(dag(dir, "verify").stdout).toMatch(/: 0 corrupt/);
+  });
+});
+
+/** Task record paths, by stage. */
+function records(dir: string): Map<string, string[]> {
+  const tasks = join(dir, ".dag", "tasks");
+  const found = new Map<string, string[]>();
+  for (const p of readdirSync(tasks).flatMap((d) => readdirSync(join(tasks, d)).map((f) => join(tasks, d, f)))) {
+    const stage = JSON.parse(readFileSync(p, "utf8")).stage as string;
+    found.set(stage, [...(found.get(stage) ?? []), p]);
+  }
+  return found;
+}
+
+describe("a tampered store is a miss, never a wrong result, a crash or a write elsewhere", () => {
+  it("a record whose file path leaves its folder, or that names a file outside the store, is malformed: nothing is written or read outside", () => {
+    for (const file of [{ path: "../../../../../../../../outside.txt" }, { path: "/tmp/outside.txt" }, { source: "/etc/hostname" }]) {
+      const dir = workspace(CHAIN);
+      expect(dag(dir, "run").code).toBe(0);
+      const [total] = records(dir).get("total")!;
+      const record = JSON.parse(readFileSync(total!, "utf8"));
+      Object.assign(record.outputs.sum.files.sum, file, { path: file.path?.replace("outside", `outside-${dir.split("/").pop()}`) ?? "sum.txt" });
+      writeFileSync(total!, JSON.stringify(record));
+      rmSync(join(dir, ".dag", "stages", "total.json"));
+      rmSync(join(dir, "results"), { recursive: true });
+      const found = dag(dir, "verify");
+      expect(found.code, JSON.stringify(file)).toBe(1);
+      expect(found.stdout).toMatch(/corrupt record [0-9a-f]{12} .*: malformed: its outputs are not the shape a task writes/);
+      const rerun = dag(dir, "run");
+      expect(rerun.stderr).toMatch(/done: 1 ran, 6 cached/);
+      expect(sum(dir)).toBe("29");
+      expect(existsSync(`/tmp/outside-${dir.split("/").pop()}.txt`)).toBe(false);
+      expect(readdirSync(join(dir, "results/total/sum")).sort()).toEqual(["manifest.json", "sum.txt"]);
+    }
+  });
+
+  it("a record stored under another task's key (swapped files) is a miss, not that task's result; a bad reads list is named, not a crash", () => {
+    const dir = workspace(CHAIN);
+    expect(dag(dir, "run").code).toBe(0);
+    const [a, b] = records(dir).get("square")!;
+    const [textA, textB] = [readFileSync(a!, "utf8"), readFileSync(b!, "utf8")];
+    writeFileSync(a!, textB);
+    writeFileSync(b!, textA);
+    rmSync(join(dir, ".dag", "stages", "square.json"));
+    rmSync(join(dir, "results"), { recursive: true });
+    expect(dag(dir, "run").stderr).toMatch(/done: 2 ran, 5 cached/);
+    for (const n of [0, 1, 2]) expect(readFileSync(join(dir, `results/square/squares/n${n}/square.txt`), "utf8")).toBe(String((n + 2) ** 2));
+    expect(sum(dir)).toBe("29");
+
+    const [total] = records(dir).get("total")!;
+    writeFileSync(total!, JSON.stringify({ ...JSON.parse(readFileSync(total!, "utf8")), reads: "all of them" }));
+    const found = dag(dir, "verify");
+    expect(found.code).toBe(1);
+    expect(found.stdout).toMatch(/corrupt record [0-9a-f]{12} .*: malformed: its list of the files it read is not a list of hashes/);
+    expect(dag(dir, "run", "--rehash").code).toBe(0);
+    expect(dag(dir, "verify", "--repair").code).toBe(0);
+    expect(dag(dir, "run").stderr).toMatch(/done: 1 ran, 6 cached/);
+  });
+
+  it("a blob replaced by a link (of the same size), a folder, or its folder by a file is a miss; verify names it, --repair removes it", () => {
+    const faults: Record<string, (blob: string) => void> = {
+      link: (blob) => { rmSync(blob); writeFileSync(`${blob}.elsewhere`, "61"); symlinkSync(`${blob}.elsewhere`, blob); },
+      folder: (blob) => { rmSync(blob); mkdirSync(blob); },
+      "folder of blobs a file": (blob) => { rmSync(join(blob, ".."), { recursive: true }); writeFileSync(join(blob, ".."), "x"); },
+    };
+    for (const [fault, damage] of Object.entries(faults)) {
+      const dir = workspace(CHAIN);
+      expect(dag(dir, "run").code).toBe(0);
+      damage(blobWith(dir, "16"));
+      const rerun = dag(dir, "run");
+      expect(rerun.code, `${fault}: ${rerun.stderr}`).toBe(0);
+      expect(rerun.stderr).toMatch(/done: 1 ran, 6 cached/); // square[n2] makes it again; total's result is unchanged
+      expect(sum(dir)).toBe("29");
+      expect(readFileSync(blobWith(dir, "16"), "utf8")).toBe("16");
+      expect(dag(dir, "verify").stdout, fault).toMatch(/: 0 corrupt/);
+    }
+    const dir = workspace(CHAIN);
+    dag(dir, "run");
+    faults.folder!(blobWith(dir, "16"));
+    const found = dag(dir, "verify");
+    expect(found.code).toBe(1);
+    expect(found.stdout).toMatch(/corrupt blob [0-9a-f]{12} .*: not a plain file \(a link or a folder put in the store\)/);
+    const repaired = dag(dir, "verify", "--repair");
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(dag(dir, "run").code).toBe(0);
     expect(dag(dir, "verify").stdout).toMatch(/: 0 corrupt/);
   });
 });
