@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { constants, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { constants, copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
 import type { FileRef } from "../cache/records.js";
 import { assembledHash, type Assembled, type Locate } from "./artifacts.js";
+import { UsageError } from "./errors.js";
 
 /**
  * Make a completed stage's outputs visible to people and other tools:
@@ -12,27 +13,58 @@ import { assembledHash, type Assembled, type Locate } from "./artifacts.js";
  *   results/<stage>/<output>/manifest.json   (ids, meta and file paths of what is there)
  * Files are copies (copy-on-write clones where the file system can), never links: whatever a
  * person or a tool does to a file under results/, the cache keeps its bytes. A stage whose outputs
- * did not change since it was last published is left alone, so a no-op run touches nothing.
+ * did not change since it was last published, with every file still there at its size (one stat
+ * per file, as the cache checks its own), is left alone, so a no-op run copies nothing.
  */
 export function publishStage(resultsDir: string, stage: string, outputs: Record<string, Assembled>, locate: Locate): void {
+  const top = statSync(resultsDir, { throwIfNoEntry: false });
+  if (top && !top.isDirectory()) {
+    throw new UsageError(`${resultsDir} is not a folder: dag publishes results there; move it away (or set results: in the pipeline file to another folder) and run again; finished tasks stay cached`);
+  }
   const stageDir = join(resultsDir, stage);
   const stamp = join(stageDir, ".published");
   const digest = Object.entries(outputs).map(([n, v]) => `${n}:${assembledHash(v)}`).join("\n");
-  if (existsSync(stamp) && readFileSync(stamp, "utf8") === digest) return;
+  const layouts = Object.entries(outputs).map(([name, value]) => ({ outDir: join(stageDir, name), ...layout(value) }));
+  const whole = (): boolean => layouts.every(({ outDir, copies }) => copies.every(([rel, ref]) => statSync(join(outDir, rel), { throwIfNoEntry: false })?.size === ref.size));
+  if (readStamp(stamp) === digest && whole()) return;
+  // The stamp goes first: a run killed while the old files are removed must not leave it behind.
+  rmSync(stamp, { recursive: true, force: true });
   rmSync(stageDir, { recursive: true, force: true });
-  for (const [name, value] of Object.entries(outputs)) {
-    const outDir = join(stageDir, name);
+  for (const { outDir, copies, manifest } of layouts) {
     mkdirSync(outDir, { recursive: true });
-    if (value.type === "artifact") {
-      const files = copyFiles(outDir, "", value.files, locate);
-      writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify({ type: "artifact", files, meta: value.meta }, null, 1));
-    } else {
-      const folders = itemFolders(value.items.map((item) => item.id));
-      const items = value.items.map((item) => ({ id: item.id, files: copyFiles(outDir, folders.get(item.id)!, item.files, locate), meta: item.meta }));
-      writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify({ type: "collection", items }, null, 1));
+    for (const [rel, ref] of copies) {
+      const dest = join(outDir, rel);
+      mkdirSync(dirname(dest), { recursive: true });
+      copyFileSync(locate(ref), dest, constants.COPYFILE_FICLONE);
     }
+    writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify(manifest, null, 1));
   }
   writeFileAtomic(stamp, digest);
+}
+
+function readStamp(stamp: string): string | undefined {
+  try {
+    return readFileSync(stamp, "utf8");
+  } catch {
+    return undefined; // none yet, or not a file
+  }
+}
+
+/** Where an output's files go under its folder (relative paths), and its manifest. */
+function layout(value: Assembled): { copies: [string, FileRef][]; manifest: object } {
+  const copies: [string, FileRef][] = [];
+  const place = (prefix: string, files: Record<string, FileRef>): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [name, ref] of Object.entries(files)) {
+      out[name] = join(prefix, ref.path ?? name);
+      copies.push([out[name], ref]);
+    }
+    return out;
+  };
+  if (value.type === "artifact") return { copies, manifest: { type: "artifact", files: place("", value.files), meta: value.meta } };
+  const folders = itemFolders(value.items.map((item) => item.id));
+  const items = value.items.map((item) => ({ id: item.id, files: place(folders.get(item.id)!, item.files), meta: item.meta }));
+  return { copies, manifest: { type: "collection", items } };
 }
 
 /** Characters that Windows, macOS or Linux refuse in a file name (control characters included). */
@@ -113,19 +145,6 @@ export function itemFolders(ids: readonly string[]): Map<string, string> {
     for (let length = 16; taken.has(sameOnDisk(folder)) && length <= 64; length += 8) folder = tagged(length);
     out.set(r.id, folder);
     taken.add(sameOnDisk(folder));
-  }
-  return out;
-}
-
-/** Copy files under `<outDir>/<prefix>/`; returns their paths relative to outDir, for the manifest. */
-function copyFiles(outDir: string, prefix: string, files: Record<string, FileRef>, locate: Locate): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, ref] of Object.entries(files)) {
-    const rel = join(prefix, ref.path ?? name);
-    const dest = join(outDir, rel);
-    mkdirSync(dirname(dest), { recursive: true });
-    copyFileSync(locate(ref), dest, constants.COPYFILE_FICLONE);
-    out[name] = rel;
   }
   return out;
 }

@@ -186,6 +186,26 @@ describe("the cache never trusts its files", () => {
     expect(dag(dir, "verify").code).toBe(0);
   });
 
+  it("results/: a published file deleted or cut is copied again from the cache, nothing reruns; a results/ that is a file is named", () => {
+    const dir = workspace(CHAIN);
+    dag(dir, "run");
+    rmSync(join(dir, "results/square/squares/n1/square.txt"));
+    writeFileSync(join(dir, "results/total/sum/sum.txt"), "");
+    const rerun = dag(dir, "run");
+    expect(rerun.stderr).toMatch(/Nothing to do/);
+    expect(readFileSync(join(dir, "results/square/squares/n1/square.txt"), "utf8")).toBe("9");
+    expect(sum(dir)).toBe("29");
+    rmSync(join(dir, "results"), { recursive: true });
+    writeFileSync(join(dir, "results"), "not a folder");
+    const blocked = dag(dir, "run");
+    expect(blocked.code).toBe(2);
+    expect(blocked.stderr).toMatch(/results is not a folder: dag publishes results there; move it away .* and run again; finished tasks stay cached/);
+    expect(blocked.stderr).not.toMatch(/internal error/);
+    rmSync(join(dir, "results"));
+    expect(dag(dir, "run").stderr).toMatch(/Nothing to do/);
+    expect(sum(dir)).toBe("29");
+  });
+
   it("results/ holds copies: editing a published file leaves the cache as it was", () => {
     const dir = workspace(CHAIN);
     dag(dir, "run");
