@@ -29,6 +29,7 @@ const wholeEntry = (e: FileEntry): boolean => typeof e.hash === "string" && stri
 interface FileEntry {
   size: number;
   mtimeNs: string;
+  ctimeNs: string;
   ino: number;
   hash: string;
   /** Local files this one imports (absolute paths) and the npm packages it imports. */
@@ -47,7 +48,7 @@ interface LockEntry {
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*|\bcreateRequire\([^()]*\)\s*\(\s*)(["'])([^"'\n]+)\1/g;
 
 /**
- * Code fingerprints with a stat cache: a file whose size, inode and mtime are unchanged is not
+ * Code fingerprints with a stat cache: a file whose size, inode, mtime and ctime are unchanged is not
  * read again (as for input files), so a no-op run pays one stat per file of each kind's code.
  */
 export class CodeFingerprints {
@@ -95,8 +96,9 @@ export class CodeFingerprints {
   private file(path: string): FileEntry {
     const st = statSync(path, { bigint: true });
     const mtimeNs = st.mtimeNs.toString();
+    const ctimeNs = st.ctimeNs.toString();
     const known = this.entries[path];
-    if (known && known.size === Number(st.size) && known.mtimeNs === mtimeNs && known.ino === Number(st.ino) && wholeEntry(known)) return known;
+    if (known && known.size === Number(st.size) && known.mtimeNs === mtimeNs && known.ctimeNs === ctimeNs && known.ino === Number(st.ino) && wholeEntry(known)) return known;
     const text = readFileSync(path, "utf8");
     const local = new Set<string>();
     const packages = new Set<string>();
@@ -109,7 +111,7 @@ export class CodeFingerprints {
         packages.add(packageName(spec));
       }
     }
-    const entry: FileEntry = { size: Number(st.size), mtimeNs, ino: Number(st.ino), hash: sha256(text), local: [...local].sort(), packages: [...packages].sort() };
+    const entry: FileEntry = { size: Number(st.size), mtimeNs, ctimeNs, ino: Number(st.ino), hash: sha256(text), local: [...local].sort(), packages: [...packages].sort() };
     this.entries[path] = entry;
     this.dirty = true;
     return entry;
