@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, unlinkSync } from "node:fs";
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import { asDiskFull } from "../engine/errors.js";
 
@@ -21,6 +22,23 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     try { unlinkSync(tmp); } catch { /* never created, or already gone */ }
     throw asDiskFull(err, path);
   }
+}
+
+/**
+ * Make one of dag's own folders in its cache, removing a file or a link put in its place (by
+ * hand, by a tool): nothing but dag writes there, so nothing of anyone's is lost.
+ */
+export function ownDir(dir: string): void {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) rmSync(dir, { force: true });
+  mkdirSync(dir, { recursive: true });
+}
+
+/** writeFileAtomic for one of dag's own files in its cache: its folder made, a folder put in its place removed. */
+export function writeOwnFile(path: string, data: string | Uint8Array): void {
+  ownDir(dirname(path));
+  if (lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) rmSync(path, { recursive: true, force: true });
+  writeFileAtomic(path, data);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { readJsonObject, writeFileAtomic } from "./atomic.js";
+import { readJsonObject, writeOwnFile } from "./atomic.js";
 import type { BlobHash, FileRef } from "./records.js";
 import { hashFile } from "./store.js";
 
@@ -52,7 +52,7 @@ export class FileHashes {
   }
 
   save(): void {
-    if (this.dirty) writeFileAtomic(this.path, JSON.stringify(this.entries));
+    if (this.dirty) writeOwnFile(this.path, JSON.stringify(this.entries));
     this.dirty = false;
   }
 }

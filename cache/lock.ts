@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, linkSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { UsageError } from "../engine/errors.js";
 
 export interface LockHolder {
   pid: number;
@@ -99,10 +100,12 @@ export class WorkspaceLock {
     let age: number;
     try {
       const st = statSync(this.path);
+      if (!st.isFile()) throw new UsageError(`${this.path} is not a file: it is where dag locks the workspace; remove it (rm -r) and run again`);
       ino = st.ino;
       age = Date.now() - st.mtimeMs;
       text = readFileSync(this.path, "utf8");
-    } catch {
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
       return undefined;
     }
     let holder: LockHolder | undefined;

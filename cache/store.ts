@@ -4,7 +4,8 @@ import {
   readdirSync, readSync, renameSync, rmSync, unlinkSync, type Stats,
 } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "./atomic.js";
+import { ownDir, writeOwnFile } from "./atomic.js";
+import { UsageError } from "../engine/errors.js";
 import type { CodeManifest } from "../engine/code-fingerprint.js";
 import { isRunRecord, outputFiles, type BlobHash, type FileRef, type RunRecord, type TaskKey, type TaskRecord } from "./records.js";
 
@@ -43,8 +44,13 @@ export class Store {
     rmSync(this.scratchDir(key), { recursive: true, force: true });
   }
 
+  /** Its folders; one of them found a file (put there by hand) is made a folder again. */
   init(): void {
-    for (const dir of [this.blobDir, this.taskDir, this.runDir, this.tmpRoot]) mkdirSync(dir, { recursive: true });
+    const root = lstatSync(this.root, { throwIfNoEntry: false });
+    if (root && !root.isDirectory()) {
+      throw new UsageError(`${this.root} is not a folder: dag keeps its cache there; move it away (or set cache: in the pipeline file to another folder) and run again`);
+    }
+    for (const dir of [this.blobDir, this.taskDir, this.runDir, this.tmpRoot]) ownDir(dir);
   }
 
   blobPath(hash: BlobHash): string {
@@ -83,10 +89,8 @@ export class Store {
       return { hash, size };
     }
     // Whatever is in the way (a folder or link put where a blob or its folder belongs) goes.
-    const shard = join(this.blobDir, hash.slice(0, 2));
-    if (lstatSync(shard, { throwIfNoEntry: false })?.isDirectory() === false) rmSync(shard, { force: true });
+    ownDir(join(this.blobDir, hash.slice(0, 2)));
     if (this.blobStat(hash)?.isDirectory()) rmSync(dest, { recursive: true, force: true });
-    mkdirSync(shard, { recursive: true });
     const fd = openSync(path, "r");
     try { fsyncSync(fd); } finally { closeSync(fd); }
     chmodSync(path, 0o444);
@@ -108,8 +112,7 @@ export class Store {
   }
 
   writeTask(record: TaskRecord): void {
-    mkdirSync(join(this.taskDir, record.key.slice(0, 2)), { recursive: true });
-    writeFileAtomic(this.taskPath(record.key), JSON.stringify(record));
+    writeOwnFile(this.taskPath(record.key), JSON.stringify(record));
   }
 
   /** A task's outputs, if every file it produced is still in the store (else it must run again). */
@@ -133,8 +136,7 @@ export class Store {
   }
 
   writeStageIndex(stage: string, entries: Map<TaskKey, TaskRecord["outputs"]>): void {
-    mkdirSync(join(this.root, "stages"), { recursive: true });
-    writeFileAtomic(this.stageIndexPath(stage), JSON.stringify(Object.fromEntries(entries)));
+    writeOwnFile(this.stageIndexPath(stage), JSON.stringify(Object.fromEntries(entries)));
   }
 
   stageIndexPath(stage: string): string {
@@ -145,8 +147,7 @@ export class Store {
   writeCode(hash: string, manifest: CodeManifest): void {
     const path = join(this.root, "code", `${hash}.json`);
     if (existsSync(path)) return;
-    mkdirSync(join(this.root, "code"), { recursive: true });
-    writeFileAtomic(path, JSON.stringify(manifest));
+    writeOwnFile(path, JSON.stringify(manifest));
   }
 
   readCode(hash: string): CodeManifest | undefined {
@@ -161,7 +162,7 @@ export class Store {
   }
 
   writeRun(run: RunRecord): void {
-    writeFileAtomic(join(this.runDir, `${run.id}.json`), JSON.stringify(run));
+    writeOwnFile(join(this.runDir, `${run.id}.json`), JSON.stringify(run));
   }
 
   /** Run records, oldest first (ids begin with their start time to the millisecond). */
@@ -183,7 +184,7 @@ export class Store {
   }
 
   runFiles(): string[] {
-    return existsSync(this.runDir) ? readdirSync(this.runDir).filter((f) => f.endsWith(".json")).sort() : [];
+    return safeReaddir(this.runDir).filter((f) => f.endsWith(".json")).sort();
   }
 
   /** Run records one at a time, newest first, so a caller can stop reading early. */

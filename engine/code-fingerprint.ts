@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { readJsonObject, writeFileAtomic } from "../cache/atomic.js";
+import { readJsonObject, writeOwnFile } from "../cache/atomic.js";
 import { hashJson, sha256 } from "./hash.js";
 
 /**
@@ -89,7 +89,7 @@ export class CodeFingerprints {
   }
 
   save(): void {
-    if (this.dirty && this.cacheFile) writeFileAtomic(this.cacheFile, JSON.stringify(this.entries));
+    if (this.dirty && this.cacheFile) writeOwnFile(this.cacheFile, JSON.stringify(this.entries));
     this.dirty = false;
   }
 

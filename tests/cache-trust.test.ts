@@ -312,6 +312,38 @@ describe("a tampered store is a miss, never a wrong result, a crash or a write e
     expect(dag(dir, "run").stderr).toMatch(/done: 1 ran, 6 cached/);
   });
 
+  it("a file or folder put where dag keeps its own is replaced, not a crash; a .dag or lock that is not dag's is named", () => {
+    const dir = workspace(CHAIN);
+    expect(dag(dir, "run").code).toBe(0);
+    const dotDag = join(dir, ".dag");
+    const [total] = records(dir).get("total")!;
+    const [square] = records(dir).get("square")!;
+    const asFolder = (path: string): void => { rmSync(path, { recursive: true }); mkdirSync(path); };
+    const asFile = (path: string): void => { rmSync(path, { recursive: true }); writeFileSync(path, "x"); };
+    asFolder(total!); // with its stage index gone, total runs and writes its record again
+    rmSync(join(dotDag, "stages", "total.json"));
+    asFile(join(square!, "..")); // square's folder of records, with square's index a folder
+    asFolder(join(dotDag, "stages", "square.json"));
+    for (const name of ["runs", "tmp", "code"]) asFile(join(dotDag, name));
+    asFolder(join(dotDag, "code-stat.json"));
+    for (const command of ["status", "runs", "verify", "run"]) expect(dag(dir, command).stderr, command).not.toMatch(/internal error/);
+    expect(sum(dir)).toBe("29");
+    expect(dag(dir, "run").stderr).toMatch(/Nothing to do/);
+    expect(dag(dir, "verify").stdout).toMatch(/: 0 corrupt/);
+    expect(dag(dir, "runs").stdout).toMatch(/ran/);
+
+    rmSync(join(dotDag, "lock"), { force: true });
+    mkdirSync(join(dotDag, "lock"));
+    const locked = dag(dir, "run");
+    expect(locked.code).toBe(2);
+    expect(locked.stderr).toMatch(/\.dag\/lock is not a file: it is where dag locks the workspace; remove it \(rm -r\) and run again/);
+    rmSync(join(dotDag, "lock"), { recursive: true });
+    asFile(dotDag);
+    const noCache = dag(dir, "run");
+    expect(noCache.code).toBe(2);
+    expect(noCache.stderr).toMatch(/\.dag is not a folder: dag keeps its cache there; move it away .* and run again/);
+  });
+
   it("a blob replaced by a link (of the same size), a folder, or its folder by a file is a miss; verify names it, --repair removes it", () => {
     const faults: Record<string, (blob: string) => void> = {
       link: (blob) => { rmSync(blob); writeFileSync(`${blob}.elsewhere`, "61"); symlinkSync(`${blob}.elsewhere`, blob); },
