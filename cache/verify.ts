@@ -71,10 +71,12 @@ export async function verifyStore(store: Store, repair = false): Promise<VerifyR
 
   const report: VerifyReport = { blobs, records, corrupt };
   if (repair) {
-    for (const hash of badBlobs) store.removeBlob(hash);
-    for (const key of [...badRecords, ...readers]) store.removeTask(key);
+    // What was made from a corrupt blob goes before the blob: a repair killed in between must not
+    // leave a reader's result whose evidence is gone (its input made again, it would be trusted).
     for (const stage of badIndexes) store.removeStageIndex(stage);
+    for (const key of [...badRecords, ...readers]) store.removeTask(key);
     for (const f of badRuns) rmSync(join(store.runDir, f), { force: true });
+    for (const hash of badBlobs) store.removeBlob(hash);
     report.evicted = { blobs: badBlobs.size, records: badRecords.size + readers.size, stageIndexes: badIndexes.length, runs: badRuns.length };
   }
   return report;

@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { Store } from "../dist/cache/store.js";
 import { verifyStore } from "../dist/cache/verify.js";
 import { lcg } from "./helpers/video-stage.js";
-import { chainPipeline, CLI, dag, workspace } from "./helpers/workspace.js";
+import { CHAIN, chainPipeline, CLI, dag, workspace } from "./helpers/workspace.js";
 
 // The fixture chain; total pauses so that a kill can land in it too.
 const PIPELINE = chainPipeline({ seed: 7, count: 16, base: 5, max: 15, totalParams: "{ pause_ms: 300 }" });
@@ -88,5 +88,28 @@ describe("crashes", () => {
     expect(dag(dir, "verify").stdout).toMatch(/: 0 corrupt/);
     expect(results(dir)).toEqual(results(reference));
     expect(dag(dir, "run").stderr).toMatch(/Nothing to do/);
+  });
+
+  it("verify --repair killed after it removed a corrupt blob leaves no result made from it to be trusted", async () => {
+    // CHAIN: 0, 1, 4 squared and summed (5). A squared file is damaged, then total is made from it.
+    const dir = workspace(CHAIN);
+    expect(dag(dir, "run").code).toBe(0);
+    const store = new Store(join(dir, ".dag"));
+    const four = [...store.allBlobHashes()].find((h) => readFileSync(store.blobPath(h), "utf8") === "4")!;
+    chmodSync(store.blobPath(four), 0o644);
+    writeFileSync(store.blobPath(four), "7");
+    expect(dag(dir, "run", "--force", "total").code).toBe(0);
+    expect(readFileSync(join(dir, "results/total/sum/sum.txt"), "utf8")).toBe("8");
+    // The repair dies the moment the blob is gone (as a SIGKILL could land there).
+    class Killed extends Store {
+      override removeBlob(hash: Parameters<Store["removeBlob"]>[0]): void {
+        super.removeBlob(hash);
+        throw new Error("killed");
+      }
+    }
+    await expect(verifyStore(new Killed(join(dir, ".dag")), true)).rejects.toThrow("killed");
+    expect(dag(dir, "run").code).toBe(0); // square[n2] makes "4" again; total must not be taken from the cache
+    expect(readFileSync(join(dir, "results/total/sum/sum.txt"), "utf8")).toBe("5");
+    expect(dag(dir, "verify").stdout).toMatch(/: 0 corrupt/);
   });
 });
