@@ -50,6 +50,18 @@ async function load(opts: CommonOptions): Promise<Pipeline> {
   return loadPipeline(opts.pipeline, { set: opts.set });
 }
 
+/** The cache or results folder, made if missing; a file, a link to nowhere or a locked folder in its place is the user's to move. */
+function ensureFolder(path: string, key: "cache" | "results"): void {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (err) {
+    if (isDiskFull(err)) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : code === "ENOENT" ? "it is a link to nowhere" : (err as Error).message;
+    throw new UsageError(`cannot make the ${key} folder ${displayPath(path)}: ${why}; move that out of the way, or name another folder with ${key}: in the pipeline file`);
+  }
+}
+
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
 const program = new Command()
@@ -154,6 +166,8 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags, load
   const executor = await executorOf(opts);
   const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
   if (!opts.dryRun) {
+    ensureFolder(pipeline.cacheDir, "cache");
+    ensureFolder(pipeline.resultsDir, "results");
     new Store(pipeline.cacheDir).init();
     await lock.acquire(process.argv.slice(2).join(" "), Boolean(opts.wait), (holder) =>
       logger({ type: "info", message: `waiting for dag process ${holder.pid} (${holder.command}) to release ${displayPath(lock.path)}...` }));
@@ -359,6 +373,7 @@ common(program.command("report").description("write one self-contained HTML page
     const started = performance.now();
     const html = await buildReport(store, pipeline, runs);
     const out = opts.out ? resolve(opts.out) : join(pipeline.resultsDir, "report.html");
+    if (!opts.out) ensureFolder(pipeline.resultsDir, "results");
     mkdirSync(dirname(out), { recursive: true });
     writeFileAtomic(out, html);
     const shown = relative(process.cwd(), out);
@@ -378,6 +393,7 @@ common(program.command("gc").description("delete cached results that no kept run
     const pipeline = await load(opts);
     const store = new Store(pipeline.cacheDir);
     const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
+    ensureFolder(pipeline.cacheDir, "cache");
     store.init();
     lock.tryAcquire("gc");
     try {
@@ -398,6 +414,7 @@ common(program.command("verify").description("re-hash every cached file and chec
     const pipeline = await load(opts);
     const store = new Store(pipeline.cacheDir);
     const lock = new WorkspaceLock(join(pipeline.cacheDir, "lock"));
+    ensureFolder(pipeline.cacheDir, "cache");
     store.init();
     lock.tryAcquire(opts.repair ? "verify --repair" : "verify");
     try {

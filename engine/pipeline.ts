@@ -162,6 +162,9 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   }
 
   checkReferences(nodes, at, diagnostics);
+  const cacheDir = resolve(dir, (raw.cache as string | undefined) ?? ".dag");
+  const resultsDir = resolve(dir, (raw.results as string | undefined) ?? "results");
+  diagnostics.push(...checkFolders(raw, dir, { cache: cacheDir, results: resultsDir }, at, overridden));
   if (diagnostics.length) throw new PipelineError(diagnostics);
   const order = topologicalOrder(nodes, at);
 
@@ -169,8 +172,8 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     file: path,
     dir,
     seed: (raw.seed as number | undefined) ?? 0,
-    cacheDir: resolve(dir, (raw.cache as string | undefined) ?? ".dag"),
-    resultsDir: resolve(dir, (raw.results as string | undefined) ?? "results"),
+    cacheDir,
+    resultsDir,
     stages: order.map((n) => nodes.get(n)!),
     byName: nodes,
   };
@@ -226,6 +229,28 @@ function checkReferences(nodes: Map<string, StageNode>, at: Positions, diagnosti
   }
 }
 
+/**
+ * `dag clean` deletes the cache and results folders, and each published stage replaces its folder
+ * under results/: neither may hold the pipeline file, nor lie in the other.
+ */
+function checkFolders(raw: Record<string, unknown>, dir: string, folders: { cache: string; results: string }, at: Positions, overridden: Map<string, string>): Diagnostic[] {
+  const within = (inner: string, outer: string): boolean => {
+    const rel = relative(outer, inner);
+    return !rel.startsWith("..") && !isAbsolute(rel);
+  };
+  const problem = (key: "cache" | "results", message: string): Diagnostic =>
+    blameOverride({ ...at.value([key]), key, message, hint: `give ${key} a folder of its own, e.g. ${key}: ${key === "cache" ? ".dag" : "results"}` }, overridden.get(key));
+  const out: Diagnostic[] = [];
+  for (const key of ["cache", "results"] as const) {
+    if (within(dir, folders[key])) out.push(problem(key, `${folders[key]} holds the pipeline file: dag clean would delete it and everything beside it`));
+  }
+  if (!out.length && (within(folders.cache, folders.results) || within(folders.results, folders.cache))) {
+    const key = raw.results !== undefined ? "results" : "cache";
+    out.push(problem(key, `the cache (${folders.cache}) and results (${folders.results}) folders overlap: publishing a stage or dag clean would delete the other's files`));
+  }
+  return out;
+}
+
 function a(type: string): string {
   return type === "artifact" ? "an artifact (one set of files)" : "a collection (a list of items)";
 }
@@ -276,7 +301,7 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
     try {
       value = parseYaml(assignment.slice(eq + 1));
     } catch (err) {
-      diagnostics.push({ file: where, message: `the value is not valid YAML: ${(err as Error).message}` });
+      diagnostics.push({ file: where, message: `the value is not valid YAML: ${(err as Error).message.split("\n")[0]}`, hint: "quote text with spaces or YAML's special characters: --set 'train.note=\"a: b\"'" });
       continue;
     }
     if (!rest.length) {
@@ -285,9 +310,14 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
       continue;
     }
     const stages = raw.stages as Record<string, RawStage> | undefined;
-    const stage = stages && Object.hasOwn(stages, head) ? stages[head] : undefined;
-    if (!stage) {
+    if (!stages || !Object.hasOwn(stages, head)) {
       diagnostics.push({ file: where, message: `no stage "${head}" in ${file}`, hint: `stages: ${Object.keys(stages ?? {}).join(", ")}` });
+      continue;
+    }
+    const stage = stages[head];
+    if (!isPlainObject(stage) || (stage.params !== undefined && !isPlainObject(stage.params))) {
+      const what = isPlainObject(stage) ? `the params of stage "${head}"` : `stage "${head}"`;
+      diagnostics.push({ file: where, message: `${what} in ${file} is not a mapping, so it has no key to set`, hint: `write the stage as a mapping, e.g. ${head}: { params: { ${path[1]}: ... } }` });
       continue;
     }
     let target = (stage.params ??= {}) as Record<string, unknown>;
@@ -301,6 +331,10 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
   return overridden;
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** Keys that would reach an object's prototype: never a stage or a param. */
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
@@ -311,7 +345,8 @@ function overrideOf(overridden: Map<string, string>, dotted: string): string | u
     const flag = overridden.get(parts.slice(0, n).join("."));
     if (flag) return flag;
   }
-  return undefined;
+  // A flag below it (`train.epochs.x=1` made `epochs` a mapping).
+  return [...overridden].find(([key]) => key.startsWith(`${dotted}.`))?.[1];
 }
 
 /** A problem in a value that a --set flag gave is the flag's, not the file's. */

@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI, dag, FIXTURE_STAGES, workspace } from "./helpers/workspace.js";
+import { CLI, dag, FIXTURE_STAGES, workspace, writePipeline } from "./helpers/workspace.js";
 
 const CHAIN = `stages:
   numbers: { params: { count: 3 } }
@@ -117,6 +117,47 @@ describe("faults end with a clear message, their own exit code, and nothing brok
     const unreadable = dag(dir, "run", "-p", "input.yaml");
     expect(unreadable.code).toBe(2);
     expect(unreadable.stderr).toMatch(/^input\.yaml:4:22: stage "readfile", key "files": no file matches the glob "locked\/\*\.txt" .*readable/m);
+  });
+
+  it("cache or results that hold the pipeline file, or overlap, are refused before dag clean can delete them", () => {
+    const dir = workspace(`results: .\n${CHAIN}`);
+    const clean = dag(dir, "clean");
+    expect(clean.code).toBe(2);
+    expect(clean.stderr).toMatch(/^pipeline\.yaml:2:10: key "results": \S+ holds the pipeline file: dag clean would delete it/m);
+    expect(existsSync(join(dir, "pipeline.yaml"))).toBe(true);
+    writePipeline(dir, CHAIN);
+    expect(dag(dir, "status", "--set", "cache=..").stderr).toMatch(/^--set cache=\.\.: key "cache": \S+ holds the pipeline file/m);
+    expect(dag(dir, "status", "--set", 'cache=""').stderr).toMatch(/^--set cache="": key "cache": \S+ holds the pipeline file/m);
+    const overlap = dag(dir, "run", "--set", "results=.dag");
+    expect(overlap.code).toBe(2);
+    expect(overlap.stderr).toMatch(/^--set results=\.dag: key "results": the cache \(\S+\) and results \(\S+\) folders overlap/m);
+  });
+
+  it("a file or a link to nowhere where .dag or results/ should be: named, exit 2, nothing run", () => {
+    const dir = workspace(CHAIN);
+    writeFileSync(join(dir, ".dag"), "");
+    for (const command of ["run", "verify", "gc"]) {
+      const r = dag(dir, command);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^dag: cannot make the cache folder \.dag: a file is in the way; move that out of the way/m);
+    }
+    rmSync(join(dir, ".dag"));
+    symlinkSync(join(dir, "nowhere"), join(dir, "results"));
+    const r = dag(dir, "run");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^dag: cannot make the results folder results: it is a link to nowhere/m);
+    expect(r.stderr).not.toMatch(/ran/);
+  });
+
+  it("--set into a stage or params that are not a mapping names the flag (no internal error)", () => {
+    const dir = workspace("stages:\n  numbers: 5\n  square: { params: [1] }\n  total:\n");
+    for (const [flag, what] of [["numbers.count=2", `stage "numbers"`], ["square.x=1", `the params of stage "square"`], ["total.x=1", `stage "total"`]] as const) {
+      const r = dag(dir, "status", "--set", flag);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--set ${flag}: ${what} in pipeline.yaml is not a mapping`);
+    }
+    writePipeline(dir, CHAIN);
+    expect(dag(dir, "status", "--set", "numbers.count.x=2").stderr).toMatch(/^--set numbers\.count\.x=2: stage "numbers", key "count": expected integer/m);
   });
 
   it("an internal error has its own exit code and a one-line message saying where to report it", () => {
