@@ -1,6 +1,8 @@
 import type { JsonSchema } from "./stage-api.js";
 
 export const STAGE_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_-]*$";
+/** A stage's name is a folder name under results/ and part of its task folders' names in .dag/tmp. */
+export const STAGE_NAME_MAX = 64;
 export const STAGE_REF_PATTERN = "^[A-Za-z_][A-Za-z0-9_-]*\\.[A-Za-z_][A-Za-z0-9_]*$";
 
 /** Where a stage input comes from: another stage's output, files matched by a glob, or one file. */
@@ -77,7 +79,7 @@ export function pipelineSchema(stageSchemas: { params: Record<string, JsonSchema
       stages: {
         type: "object",
         minProperties: 1,
-        propertyNames: { pattern: STAGE_NAME_PATTERN },
+        propertyNames: { pattern: STAGE_NAME_PATTERN, maxLength: STAGE_NAME_MAX },
         properties: named,
         additionalProperties: {
           ...stage(),

@@ -5,7 +5,7 @@ import { Ajv2020 as Ajv } from "ajv/dist/2020.js";
 import { globSync } from "tinyglobby";
 import { isCollection, isMap, isScalar, LineCounter, parse as parseYaml, parseDocument, visit, type Document } from "yaml";
 import { PipelineError, type Diagnostic } from "./diagnostics.js";
-import { pipelineSchema } from "./pipeline-schema.js";
+import { pipelineSchema, STAGE_NAME_MAX } from "./pipeline-schema.js";
 import { BUILTIN_STAGE_DIR, KindRegistry, type LoadedKind } from "./registry.js";
 import type { JsonObject, Resources, StageKind } from "./stage-api.js";
 
@@ -420,8 +420,9 @@ function dedupe(errors: ErrorObject[]): ErrorObject[] {
   // oneOf/anyOf failures repeat once per branch; keep the branch-level summary and the specific ones.
   const seen = new Set<string>();
   return withoutOtherShapes(errors).filter((e) => {
-    const id = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
-    if (seen.has(id) || e.keyword === "if") return false;
+    const id = `${e.instancePath}|${e.propertyName}|${e.keyword}|${JSON.stringify(e.params)}`;
+    // A bad stage name: its own error says which; "propertyNames" only repeats it.
+    if (seen.has(id) || e.keyword === "if" || e.keyword === "propertyNames") return false;
     seen.add(id);
     return true;
   });
@@ -495,6 +496,11 @@ function positions(file: string, doc: Document, lines: LineCounter): Positions {
       if (e.keyword === "additionalProperties") {
         const extra = String(e.params.additionalProperty);
         return { ...key(path, extra), stage: stageIndex as string | undefined, key: dotted ? `${dotted}.${extra}` : extra, message: `unknown key "${extra}"`, hint: allowedKeys(e) };
+      }
+      if (e.propertyName !== undefined) {
+        const name = e.propertyName;
+        const suggestion = name.replace(/[^A-Za-z0-9_-]/g, "_").replace(/^(?=[0-9-]|$)/, "_").slice(0, STAGE_NAME_MAX);
+        return { ...key(path, name), message: `stage name "${name.length > 80 ? `${name.slice(0, 80)}...` : name}" is not allowed: a stage name is a letter or _, then letters, digits, _ and - (at most ${STAGE_NAME_MAX} characters)`, hint: `rename it, e.g. ${suggestion}` };
       }
       if (e.keyword === "required") {
         return { ...key(path.length ? path : [], undefined), key: dotted || undefined, message: `missing required key "${e.params.missingProperty}"` };

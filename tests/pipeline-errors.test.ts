@@ -47,6 +47,16 @@ const cases: { name: string; yaml: string; set?: string[]; expect: RegExp[] }[] 
   { name: "--set on an unknown stage", yaml: "stages:\n  numbers: {}\n", set: ["numbrs.count=3"], expect: [/--set numbrs.count=3: no stage "numbrs"/, /^  hint: stages: numbers$/] },
   { name: "--set with a bad value", yaml: "stages:\n  numbers: {}\n", set: ["numbers.count=lots"], expect: [/stage "numbers", key "count": expected integer/] },
   { name: "--set without a value", yaml: "stages:\n  numbers: {}\n", set: ["numbers.count"], expect: [/^--set numbers\.count: expected KEY=VALUE, e\.g\. --set train\.epochs=5$/] },
+  {
+    name: "a stage name that cannot be a folder: each named at its line, with a rename",
+    yaml: `stages:\n  a/b: { kind: numbers }\n  ${"x".repeat(300)}: { kind: numbers }\n`,
+    expect: [
+      /\/pipeline\.yaml:3:3: stage name "a\/b" is not allowed: a stage name is a letter or _, then letters, digits, _ and - \(at most 64 characters\)$/,
+      /^  hint: rename it, e\.g\. a_b$/,
+      /\/pipeline\.yaml:4:3: stage name "x{80}\.\.\." is not allowed/,
+      /^  hint: rename it, e\.g\. x{64}$/,
+    ],
+  },
   { name: "several problems at once", yaml: "stages:\n  numbers:\n    params: { count: x, base: y }\n", expect: [/key "count": expected integer/, /key "base": expected integer/] },
 ];
 
