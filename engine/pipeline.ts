@@ -162,6 +162,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   }
 
   checkReferences(nodes, at, diagnostics);
+  diagnostics.push(...sameButCase([...Object.keys(rawStages)], at));
   const cacheDir = resolve(dir, (raw.cache as string | undefined) ?? ".dag");
   const resultsDir = resolve(dir, (raw.results as string | undefined) ?? "results");
   diagnostics.push(...checkFolders(raw, dir, { cache: cacheDir, results: resultsDir }, at, overridden));
@@ -196,7 +197,9 @@ function resolveBinding(binding: unknown, dir: string): InputBinding | string {
     return { source: "glob", pattern: b.glob, files };
   }
   const path = isAbsolute(b.file!) ? b.file! : join(dir, b.file!);
-  if (!existsSync(path) || !statSync(path).isFile()) return `no such file: ${b.file} (relative to ${dir})`;
+  if (!existsSync(path)) return `no such file: ${b.file} (relative to ${dir})`;
+  if (statSync(path).isDirectory()) return `${b.file} is a folder, not a file; for the files in it write { glob: "${b.file!.replace(/\/+$/, "")}/*" }`;
+  if (!statSync(path).isFile()) return `${b.file} is not a regular file (a pipe, socket or device): an input is read whole and hashed, so it must be a file`;
   return { source: "file", path };
 }
 
@@ -227,6 +230,18 @@ function checkReferences(nodes: Map<string, StageNode>, at: Positions, diagnosti
       }
     }
   }
+}
+
+/** Stage names that differ only in case share a folder under results/ on macOS and Windows. */
+function sameButCase(names: string[], at: Positions): Diagnostic[] {
+  const first = new Map<string, string>();
+  const out: Diagnostic[] = [];
+  for (const name of names) {
+    const earlier = first.get(name.toLowerCase());
+    if (earlier === undefined) first.set(name.toLowerCase(), name);
+    else out.push({ ...at.key(["stages", name]), stage: name, message: `differs from stage "${earlier}" only in case: on macOS and Windows their folders under results/ would be one`, hint: "rename one of them" });
+  }
+  return out;
 }
 
 /**

@@ -160,6 +160,14 @@ describe("faults end with a clear message, their own exit code, and nothing brok
     expect(dag(dir, "status", "--set", "numbers.count.x=2").stderr).toMatch(/^--set numbers\.count\.x=2: stage "numbers", key "count": expected integer/m);
   });
 
+  it("a named pipe as a file input is refused at once, as what it is (no hang on reading it)", () => {
+    const dir = workspace("stages:\n  readfile:\n    inputs: { files: { file: pipe } }\n");
+    spawnSync("mkfifo", [join(dir, "pipe")]);
+    const r = spawnSync(process.execPath, [CLI, "run"], { cwd: dir, encoding: "utf8", timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^pipeline\.yaml:4:\d+: stage "readfile", key "files": pipe is not a regular file \(a pipe, socket or device\)/m);
+  });
+
   it("an internal error has its own exit code and a one-line message saying where to report it", () => {
     // A fault dag did not foresee, planted where loading a pipeline calls the runtime.
     const dir = workspace(CHAIN);

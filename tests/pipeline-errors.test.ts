@@ -38,6 +38,12 @@ const cases: { name: string; yaml: string; set?: string[]; expect: RegExp[] }[] 
   { name: "input written wrong", yaml: "stages:\n  total:\n    inputs: { values: 3 }\n", expect: [/pipeline\.yaml:4:23: .*expected `<stage>.<output>`/] },
   { name: "glob that matches nothing", yaml: "stages:\n  total:\n    inputs: { values: { glob: \"data/*.csv\" } }\n", expect: [/stage "total", key "values": no file matches the glob "data\/\*\.csv"/] },
   { name: "missing file", yaml: "stages:\n  readfile:\n    inputs: { files: { file: data/none.txt } }\n", expect: [/no such file: data\/none.txt/] },
+  { name: "a folder as a file input", yaml: "stages:\n  readfile:\n    inputs: { files: { file: data } }\n", expect: [/stage "readfile", key "files": data is a folder, not a file; for the files in it write \{ glob: "data\/\*" \}$/] },
+  {
+    name: "stage names that differ only in case (one folder under results/ on macOS and Windows)",
+    yaml: "stages:\n  numbers: {}\n  Numbers: { kind: numbers }\n",
+    expect: [/pipeline\.yaml:4:3: stage "Numbers": differs from stage "numbers" only in case/, /^  hint: rename one of them$/],
+  },
   { name: "artifact where a collection is needed", yaml: "stages:\n  sleepy: {}\n  total:\n    inputs: { values: sleepy.done }\n", expect: [/input "values" takes a collection \(a list of items\) but gets an artifact/] },
   {
     name: "a cycle names its stages",
