@@ -63,6 +63,7 @@ const cases: { name: string; yaml: string; set?: string[]; expect: RegExp[] }[] 
       /^  hint: rename it, e\.g\. x{64}$/,
     ],
   },
+  { name: "more recordings than can be listed (1e12: 'Invalid array length' mid-run)", yaml: "stages:\n  synthesize: { params: { recordings: 1e12 } }\n", expect: [/pipeline\.yaml:3:39: stage "synthesize", key "recordings": expected a number <= 100000$/] },
   { name: "several problems at once", yaml: "stages:\n  numbers:\n    params: { count: x, base: y }\n", expect: [/key "count": expected integer/, /key "base": expected integer/] },
 ];
 

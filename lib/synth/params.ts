@@ -32,7 +32,7 @@ export const PARAMS_SCHEMA = {
   additionalProperties: false,
   properties: {
     seed: int("Seed of the dataset (integer). Each recording's own seed is derived from it and the recording's index, so adding recordings leaves the others unchanged.", 1, 0),
-    recordings: int("Number of recordings (videos) to render; each holds bouts of one class.", 24, 1),
+    recordings: int("Number of recordings (videos) to render; each holds bouts of one class.", 24, 1, 100_000),
     prey_fraction: num("Fraction of recordings of class prey (label 1); the rest are spontaneous (label 0). The paper had 43.9 % prey events.", 0.44, 0, 1),
     format: { type: "string", enum: ["hdf5", "avi"], default: "hdf5", description: "Video file format: hdf5 (dataset `video`, frames x rows x columns uint8, root attribute `framerate`, gzip, one frame per chunk) or avi (uncompressed 8-bit grey, lossless)." },
     gzip: int("gzip level of the HDF5 video (0 = none, 1 fastest .. 9 smallest); ignored for avi.", 1, 0, 9),
