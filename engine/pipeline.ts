@@ -93,6 +93,14 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const dir = dirname(path);
   const stagePaths = Array.isArray(raw.stage_paths) ? (raw.stage_paths as unknown[]).filter((p): p is string => typeof p === "string") : [];
   const registry = new KindRegistry([...stagePaths.map((p) => resolve(dir, p)), BUILTIN_STAGE_DIR]);
+  (Array.isArray(raw.stage_paths) ? (raw.stage_paths as unknown[]) : []).forEach((p, i) => {
+    if (typeof p !== "string") return;
+    const folder = resolve(dir, p);
+    if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+      const d: Diagnostic = { ...at.value(["stage_paths", i]), key: `stage_paths.${i}`, message: `no such folder: ${p} (relative to ${dir})`, hint: "stage_paths lists folders that hold stage kinds, one folder per kind" };
+      diagnostics.push(blameOverride(d, overridden.get("stage_paths")));
+    }
+  });
 
   const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
   const structure = ajv.compile(pipelineSchema({ params: {}, names: [] }));

@@ -64,6 +64,7 @@ const cases: { name: string; yaml: string; set?: string[]; expect: RegExp[] }[] 
     ],
   },
   { name: "more recordings than can be listed (1e12: 'Invalid array length' mid-run)", yaml: "stages:\n  synthesize: { params: { recordings: 1e12 } }\n", expect: [/pipeline\.yaml:3:39: stage "synthesize", key "recordings": expected a number <= 100000$/] },
+  { name: "a stage_paths folder that is not there (its kinds silently missing)", yaml: "stages:\n  synthesize: {}\n", set: ["stage_paths=[data, nowhere]"], expect: [/^--set stage_paths=\[data, nowhere\]: key "stage_paths\.1": no such folder: nowhere \(relative to <dir>\)$/, /^  hint: stage_paths lists folders that hold stage kinds/] },
   { name: "several problems at once", yaml: "stages:\n  numbers:\n    params: { count: x, base: y }\n", expect: [/key "count": expected integer/, /key "base": expected integer/] },
 ];
 
