@@ -6,7 +6,7 @@ import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
 import type { RunRecord } from "../cache/records.js";
 import { Store } from "../cache/store.js";
 import { formatVerifyReport, verifyStore } from "../cache/verify.js";
-import { PipelineError } from "./diagnostics.js";
+import { didYouMean, PipelineError } from "./diagnostics.js";
 import { DiskFullError, isDiskFull, UsageError } from "./errors.js";
 import type { Logger } from "./events.js";
 import { compareRuns, findRun, formatComparison } from "./compare.js";
@@ -158,7 +158,7 @@ function executorOf(opts: RunFlags): Promise<Executor> {
 async function runCommand(stages: string[], opts: CommonOptions & RunFlags, loaded?: Pipeline): Promise<number> {
   const pipeline = loaded ?? (await load(opts));
   for (const s of [...stages, ...opts.force]) {
-    if (!pipeline.byName.has(s)) throw new PipelineError([{ file: displayPath(pipeline.file), stage: s, message: `no stage "${s}"`, hint: `stages: ${[...pipeline.byName.keys()].join(", ")}` }]);
+    if (!pipeline.byName.has(s)) throw new PipelineError([{ file: displayPath(pipeline.file), stage: s, message: `no stage "${s}"`, hint: `${didYouMean(s, pipeline.byName.keys())}stages: ${[...pipeline.byName.keys()].join(", ")}` }]);
   }
   // Progress bars (and their library) only for a person at a terminal.
   const logger: Logger = opts.json ? jsonLogger() : process.stderr.isTTY && !opts.verbose ? (await import("./loggers/tty.js")).ttyLogger() : plainLogger(undefined, { verbose: opts.verbose });

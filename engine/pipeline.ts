@@ -4,7 +4,7 @@ import type { ErrorObject } from "ajv";
 import { Ajv2020 as Ajv } from "ajv/dist/2020.js";
 import { globSync } from "tinyglobby";
 import { isCollection, isMap, isScalar, LineCounter, parse as parseYaml, parseDocument, visit, type Document } from "yaml";
-import { PipelineError, type Diagnostic } from "./diagnostics.js";
+import { didYouMean, PipelineError, type Diagnostic } from "./diagnostics.js";
 import { pipelineSchema, STAGE_NAME_MAX } from "./pipeline-schema.js";
 import { BUILTIN_STAGE_DIR, KindRegistry, type LoadedKind } from "./registry.js";
 import type { JsonObject, Resources, StageKind } from "./stage-api.js";
@@ -118,7 +118,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
         ...at.key(["stages", name], stage.kind ? "kind" : undefined),
         stage: name,
         message: `unknown stage kind "${kindName}"`,
-        hint: `known kinds: ${registry.names().join(", ") || "(none)"}${stage.kind ? "" : `; name the kind with "kind:" if the stage is named otherwise`}`,
+        hint: `${didYouMean(kindName, registry.names())}known kinds: ${registry.names().join(", ") || "(none)"}${stage.kind ? "" : `; name the kind with "kind:" if the stage is named otherwise`}`,
       });
       continue;
     }
@@ -146,7 +146,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     for (const [inputName, binding] of Object.entries(stage.inputs ?? {})) {
       const where = at.key(["stages", name, "inputs"], inputName);
       if (!kind.inputs[inputName]) {
-        diagnostics.push({ ...where, stage: name, key: inputName, message: `kind "${kind.name}" has no input "${inputName}"`, hint: `its inputs: ${Object.keys(kind.inputs).join(", ") || "(none)"}` });
+        diagnostics.push({ ...where, stage: name, key: inputName, message: `kind "${kind.name}" has no input "${inputName}"`, hint: `${didYouMean(inputName, Object.keys(kind.inputs))}its inputs: ${Object.keys(kind.inputs).join(", ") || "(none)"}` });
         continue;
       }
       const resolved = resolveBinding(binding, dir);
@@ -221,12 +221,12 @@ function checkReferences(nodes: Map<string, StageNode>, at: Positions, diagnosti
       if (binding.source === "stage") {
         const producer = nodes.get(binding.stage);
         if (!producer) {
-          diagnostics.push({ ...where, message: `no stage "${binding.stage}" produces "${binding.stage}.${binding.output}"`, hint: `stages: ${[...nodes.keys()].join(", ")}; for a file write { file: path } or { glob: pattern }` });
+          diagnostics.push({ ...where, message: `no stage "${binding.stage}" produces "${binding.stage}.${binding.output}"`, hint: `${didYouMean(binding.stage, nodes.keys())}stages: ${[...nodes.keys()].join(", ")}; for a file write { file: path } or { glob: pattern }` });
           continue;
         }
         const out = producer.kind.outputs[binding.output];
         if (!out) {
-          diagnostics.push({ ...where, message: `stage "${binding.stage}" (kind ${producer.kindName}) has no output "${binding.output}"`, hint: `its outputs: ${Object.keys(producer.kind.outputs).join(", ")}` });
+          diagnostics.push({ ...where, message: `stage "${binding.stage}" (kind ${producer.kindName}) has no output "${binding.output}"`, hint: `${didYouMean(binding.output, Object.keys(producer.kind.outputs))}its outputs: ${Object.keys(producer.kind.outputs).join(", ")}` });
           continue;
         }
         producedType = producer.perItem ? "collection" : out.type;
@@ -334,7 +334,7 @@ function applyOverrides(raw: Record<string, unknown>, sets: string[], file: stri
     }
     const stages = raw.stages as Record<string, RawStage> | undefined;
     if (!stages || !Object.hasOwn(stages, head)) {
-      diagnostics.push({ file: where, message: `no stage "${head}" in ${file}`, hint: `stages: ${Object.keys(stages ?? {}).join(", ")}` });
+      diagnostics.push({ file: where, message: `no stage "${head}" in ${file}`, hint: `${didYouMean(head, Object.keys(stages ?? {}))}stages: ${Object.keys(stages ?? {}).join(", ")}` });
       continue;
     }
     const stage = stages[head];
@@ -518,7 +518,7 @@ function positions(file: string, doc: Document, lines: LineCounter): Positions {
       const stageIndex = base.length ? undefined : path[0] === "stages" ? path[1] : undefined;
       if (e.keyword === "additionalProperties") {
         const extra = String(e.params.additionalProperty);
-        return { ...key(path, extra), stage: stageIndex as string | undefined, key: dotted ? `${dotted}.${extra}` : extra, message: `unknown key "${extra}"`, hint: allowedKeys(e) };
+        return { ...key(path, extra), stage: stageIndex as string | undefined, key: dotted ? `${dotted}.${extra}` : extra, message: `unknown key "${extra}"`, hint: allowedKeys(e, extra) };
       }
       if (e.propertyName !== undefined) {
         const name = e.propertyName;
@@ -533,9 +533,9 @@ function positions(file: string, doc: Document, lines: LineCounter): Positions {
   };
 }
 
-function allowedKeys(e: ErrorObject): string | undefined {
+function allowedKeys(e: ErrorObject, extra: string): string | undefined {
   const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
-  return props ? `allowed keys: ${Object.keys(props).join(", ")}` : undefined;
+  return props ? `${didYouMean(extra, Object.keys(props))}allowed keys: ${Object.keys(props).join(", ")}` : undefined;
 }
 
 function describe(e: ErrorObject): string {

@@ -199,7 +199,7 @@ describe("the cache never trusts its files", () => {
     writeFileSync(join(dir, "results"), "not a folder");
     const blocked = dag(dir, "run");
     expect(blocked.code).toBe(2);
-    expect(blocked.stderr).toMatch(/results is not a folder: dag publishes results there; move it away .* and run again; finished tasks stay cached/);
+    expect(blocked.stderr).toMatch(/cannot make the results folder results: a file is in the way; move that out of the way, or name another folder with results: in the pipeline file/);
     expect(blocked.stderr).not.toMatch(/internal error/);
     rmSync(join(dir, "results"));
     expect(dag(dir, "run").stderr).toMatch(/Nothing to do/);
@@ -341,7 +341,7 @@ describe("a tampered store is a miss, never a wrong result, a crash or a write e
     asFile(dotDag);
     const noCache = dag(dir, "run");
     expect(noCache.code).toBe(2);
-    expect(noCache.stderr).toMatch(/\.dag is not a folder: dag keeps its cache there; move it away .* and run again/);
+    expect(noCache.stderr).toMatch(/cannot make the cache folder \.dag: a file is in the way; move that out of the way, or name another folder with cache: in the pipeline file/);
   });
 
   it("a blob replaced by a link (of the same size), a folder, or its folder by a file is a miss; verify names it, --repair removes it", () => {

@@ -4,8 +4,9 @@
  */
 import { join } from "node:path";
 import type { ArtifactIn, InputsOf, JsonObject, ParamsOf, StageContext, StageKind } from "../../engine/stage-api.js";
+import { CLASS_NAMES } from "../../lib/classes.js";
 import { fileNames, mainFile } from "../../lib/main-file.js";
-import { CLASS_NAMES, labelFromCsv, labelFromFolder, readLabelCsv, type FoundLabel } from "./labels.js";
+import { labelFromCsv, labelFromFolder, readLabelCsv, type FoundLabel } from "./labels.js";
 
 const read = {
   name: "read",

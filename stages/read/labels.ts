@@ -4,10 +4,10 @@
  */
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
+import { CLASS_NAMES } from "../../lib/classes.js";
 import { parseCsv } from "../../lib/csv.js";
 
 export type Label = 0 | 1;
-export const CLASS_NAMES = ["spontaneous", "prey"] as const;
 
 export interface LabelRow {
   recording: string;
