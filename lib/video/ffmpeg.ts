@@ -201,8 +201,8 @@ export async function readFfmpegVideo(path: string, options: FfmpegReadOptions =
   const probe = await probeFfmpeg(path, options.signal);
   const fps = probe.fps ?? options.fps;
   if (fps === undefined) throw new Error(`${path}: FFmpeg reports no frame rate for its video stream: give one with the fps parameter`);
-  // -noautorotate: frames as stored, the size the probe reported. rawvideo has no timestamps, so
-  // FFmpeg passes frames through without duplicating or dropping any to fit a rate.
+  // -noautorotate: frames as stored, the size the probe reported. A variable-rate stream is fitted
+  // to its nominal rate (FFmpeg's default), which the truncation check below counts on.
   const deep = DEEP_PIXEL_FORMAT.test(probe.pixelFormat);
   const args = ["-hide_banner", "-nostdin", "-v", "error", "-noautorotate", "-i", path, "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", deep ? "gray16le" : "gray", "-"];
   const result = await runFfmpeg(args, options.signal);
