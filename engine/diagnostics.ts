@@ -24,7 +24,7 @@ export class PipelineError extends Error {
 }
 
 /** The name a typo most likely meant (edit distance at most a third of its length), for a "did you mean" hint. */
-export function closest(word: string, names: Iterable<string>): string | undefined {
+function closest(word: string, names: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
   for (const name of names) {

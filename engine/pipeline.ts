@@ -205,9 +205,10 @@ function resolveBinding(binding: unknown, dir: string): InputBinding | string {
     return { source: "glob", pattern: b.glob, files };
   }
   const path = isAbsolute(b.file!) ? b.file! : join(dir, b.file!);
-  if (!existsSync(path)) return `no such file: ${b.file} (relative to ${dir})`;
-  if (statSync(path).isDirectory()) return `${b.file} is a folder, not a file; for the files in it write { glob: "${b.file!.replace(/\/+$/, "")}/*" }`;
-  if (!statSync(path).isFile()) return `${b.file} is not a regular file (a pipe, socket or device): an input is read whole and hashed, so it must be a file`;
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return `no such file: ${b.file} (relative to ${dir})`;
+  if (st.isDirectory()) return `${b.file} is a folder, not a file; for the files in it write { glob: "${b.file!.replace(/\/+$/, "")}/*" }`;
+  if (!st.isFile()) return `${b.file} is not a regular file (a pipe, socket or device): an input is read whole and hashed, so it must be a file`;
   return { source: "file", path };
 }
 

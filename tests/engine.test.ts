@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync, existsSyn
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Store } from "../dist/cache/store.js";
-import { chainPipeline, run, workspace, writePipeline } from "./helpers/workspace.js";
+import { chainPipeline, GLOB_SUM, run, workspace, writePipeline } from "./helpers/workspace.js";
 
 const CHAIN = chainPipeline({ seed: 1, count: 4, base: 8, max: 100 });
 
@@ -64,12 +64,7 @@ describe("incremental runs", () => {
   });
 
   it("adding one file to a glob input runs that file's task only", async () => {
-    const dir = workspace(`stages:
-  readfile:
-    inputs: { files: { glob: "data/*.txt" } }
-  total:
-    inputs: { values: readfile.values }
-`);
+    const dir = workspace(GLOB_SUM);
     const data = join(dir, "data");
     rmSync(data, { recursive: true, force: true });
     (await import("node:fs")).mkdirSync(data);

@@ -22,6 +22,14 @@ export const CHAIN = `stages:
     inputs: { values: square.squares }
 `;
 
+/** The numbers in data/*.txt, one task a file, summed. */
+export const GLOB_SUM = `stages:
+  readfile:
+    inputs: { files: { glob: "data/*.txt" } }
+  total:
+    inputs: { values: readfile.values }
+`;
+
 /** A fresh folder with a pipeline.yaml that can use the test stage kinds. */
 export function workspace(yaml: string, withFixtures = true): string {
   const dir = mkdtempSync(join(tmpdir(), "dag-test-"));
