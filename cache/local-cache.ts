@@ -1,6 +1,7 @@
 import type { CodeManifest } from "../engine/code-fingerprint.js";
 import type { TaskOutputs } from "../engine/task-spec.js";
 import type { Cache } from "./cache.js";
+import { removeDebris } from "./debris.js";
 import type { BlobHash, RunRecord, TaskKey, TaskRecord } from "./records.js";
 import type { Store } from "./store.js";
 
@@ -20,6 +21,7 @@ export class LocalCache implements Cache {
   open(): void {
     this.store.init();
     this.store.clearTmp();
+    removeDebris(this.store.root);
   }
 
   get(key: TaskKey, stage: string): TaskOutputs | undefined {

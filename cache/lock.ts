@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, linkSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { UsageError } from "../engine/errors.js";
+import { asDiskFull, UsageError } from "../engine/errors.js";
 
 export interface LockHolder {
   pid: number;
@@ -81,13 +81,14 @@ export class WorkspaceLock {
   /** Create the lock, whole, if there is none; false if there is one. */
   private create(holder: LockHolder): boolean {
     const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-    writeFileSync(tmp, JSON.stringify(holder));
     try {
+      writeFileSync(tmp, JSON.stringify(holder));
       linkSync(tmp, this.path);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw err;
+      // A write error carries no path: name the lock (a full disk is "disk full at .dag/lock").
+      throw asDiskFull(err, this.path);
     } finally {
       rmSync(tmp, { force: true });
     }
@@ -140,7 +141,8 @@ export class WorkspaceLock {
 
 const UNKNOWN: LockHolder = { pid: -1, host: "?", since: "?", command: "?" };
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this host (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

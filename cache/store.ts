@@ -316,7 +316,7 @@ export class Store {
 /** `reads` as a task record keeps it: absent, or a list of hashes. */
 const isReads = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((h) => typeof h === "string"));
 
-function safeReaddir(dir: string): string[] {
+export function safeReaddir(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch {

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { removeDebris } from "../cache/debris.js";
 import { LockBusyError, WorkspaceLock } from "../cache/lock.js";
 import type { RunRecord } from "../cache/records.js";
 import { Store } from "../cache/store.js";
@@ -401,7 +402,8 @@ common(program.command("gc").description("delete cached results that no kept run
       const keep = runs.filter((r, i) => r.name || i >= runs.length - opts.keepLast);
       for (const r of runs) if (!keep.includes(r)) store.removeRun(r.id);
       const removed = store.gc(keep);
-      process.stdout.write(`kept ${keep.length} of ${runs.length} runs; removed ${removed.tasks} task records and ${removed.blobs} files (${(removed.bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+      const debris = removeDebris(store.root);
+      process.stdout.write(`kept ${keep.length} of ${runs.length} runs; removed ${removed.tasks} task records and ${removed.blobs} files (${(removed.bytes / 2 ** 20).toFixed(1)} MiB)${debris ? ` and ${debris} temporary ${debris === 1 ? "file" : "files"} killed writers left` : ""}\n`);
     } finally {
       lock.release();
     }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, dag, FIXTURE_STAGES, workspace, writePipeline } from "./helpers/workspace.js";
@@ -15,16 +15,26 @@ const STACK = /^\s+at /m;
 
 /** Whether this machine lets us mount a small tmpfs in a private namespace (to fill a disk). */
 const canMount = spawnSync("unshare", ["-rm", "sh", "-c", "d=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs $d"]).status === 0;
+const FULL_DISK = canMount
+  ? "a small tmpfs under .dag in a private mount namespace"
+  : "SKIPPED: cannot mount a small tmpfs here (unshare -rm needs unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1)";
 
-describe("faults end with a clear message, their own exit code, and nothing broken", () => {
+/** Run `script` in `dir` with a tmpfs of `size` mounted on .dag, in a mount namespace of its own; its stdout and stderr. */
+function withSmallDisk(dir: string, size: string, script: string): { stdout: string; stderr: string } {
+  mkdirSync(join(dir, ".dag"), { recursive: true });
+  const r = spawnSync("unshare", ["-rm", "sh", "-c", `mount -t tmpfs -o size=${size} tmpfs .dag || exit 99\n${script}`], { cwd: dir, encoding: "utf8" });
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
+const DAG_RUN = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} run`;
+/** After a run on a full disk: its exit code, whether the lock is left, temporary files and output folders left. */
+const AFTERMATH = `echo "exit=$?"; echo "lock=$(ls .dag/lock 2>/dev/null)"; echo "temporaries=$(find .dag -name '*.tmp' | wc -l)"; echo "outdirs=$(ls .dag/tmp | wc -l)"`;
+
+describe(`a full disk (${FULL_DISK})`, () => {
   it.skipIf(!canMount)("a full disk: 'disk full at PATH', exit 4, lock released, no temporary files; the next run cleans up by itself", () => {
     const dir = workspace("stages:\n  filler: { params: { count: 24, kb: 64 } }\n");
-    mkdirSync(join(dir, ".dag"));
     // A 512 KiB file system under .dag: 24 blocks of 64 KiB do not fit.
-    const script = `mount -t tmpfs -o size=512k tmpfs .dag || exit 99
-      ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} run --jobs 2; echo "exit=$?"
-      echo "lock=$(ls .dag/lock 2>/dev/null)"; echo "temporaries=$(find .dag -name '*.tmp' | wc -l)"; echo "outdirs=$(ls .dag/tmp | wc -l)"`;
-    const r = spawnSync("unshare", ["-rm", "sh", "-c", script], { cwd: dir, encoding: "utf8" });
+    const r = withSmallDisk(dir, "512k", `${DAG_RUN} --jobs 2; ${AFTERMATH}`);
     expect(r.stdout).toMatch(/exit=4\n/);
     expect(r.stderr).toMatch(/^dag: disk full at \S*\.dag\S*: free some space/m);
     expect(r.stderr).not.toMatch(STACK);
@@ -33,6 +43,31 @@ describe("faults end with a clear message, their own exit code, and nothing brok
     expect(r.stdout).toMatch(/outdirs=0\n/);
   });
 
+  it.skipIf(!canMount)("a full disk during a stage's HDF5 write (synthesize's video): 'disk full at <the .h5 file>', exit 4, nothing left behind", () => {
+    // One small recording, uncompressed: its video (about 1.5 MB) does not fit in 512 KiB.
+    const dir = workspace("stages:\n  synthesize: { params: { recordings: 1, gzip: 0, bouts_min: 1, bouts_max: 1, crop_px: 48, px_per_mm: 10, width: 96, height: 64 } }\n", false);
+    const r = withSmallDisk(dir, "512k", `${DAG_RUN}; ${AFTERMATH}`);
+    expect(r.stdout).toMatch(/exit=4\n/);
+    expect(r.stderr).toMatch(/^dag: disk full at \S*\.dag\/tmp\/synthesize-rec000-\w+\/video\.h5: free some space/m);
+    expect(r.stderr).not.toMatch(/file write failed|time = /);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.stdout).toMatch(/lock=\n/);
+    expect(r.stdout).toMatch(/temporaries=0\n/);
+    expect(r.stdout).toMatch(/outdirs=0\n/);
+  });
+
+  it.skipIf(!canMount)("0 bytes free: the message names the lock it could not write, and no lock.*.tmp is left", () => {
+    const dir = workspace(CHAIN);
+    const r = withSmallDisk(dir, "64k", `mkdir -p .dag/blobs .dag/tasks .dag/runs .dag/tmp; cat /dev/zero > .dag/fill 2>/dev/null; ${DAG_RUN}; ${AFTERMATH}`);
+    expect(r.stdout).toMatch(/exit=4\n/);
+    expect(r.stderr).toMatch(/^dag: disk full at \S*\.dag\/lock: free some space/m);
+    expect(r.stderr).not.toMatch(/disk full at \?/);
+    expect(r.stdout).toMatch(/lock=\n/);
+    expect(r.stdout).toMatch(/temporaries=0\n/);
+  });
+});
+
+describe("faults end with a clear message, their own exit code, and nothing broken", () => {
   it("the next run removes output folders a killed run left behind", () => {
     const dir = workspace(CHAIN);
     expect(dag(dir, "run").code).toBe(0);
@@ -40,6 +75,38 @@ describe("faults end with a clear message, their own exit code, and nothing brok
     writeFileSync(join(dir, ".dag", "tmp", "square-n1-deadbeef", "half.txt"), "1");
     expect(dag(dir, "run").code).toBe(0);
     expect(readdirSync(join(dir, ".dag", "tmp"))).toEqual([]);
+  });
+
+  it("a record write killed mid-way (SIGKILL) leaves a *.json.<pid>.<hex>.tmp: the next run and dag gc remove it, never a live writer's", () => {
+    const dir = workspace(CHAIN);
+    expect(dag(dir, "run").code).toBe(0);
+    const tasks = join(dir, ".dag", "tasks");
+    const sub = join(tasks, readdirSync(tasks)[0]!);
+    const deadPid = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    const minuteAgo = new Date(Date.now() - 60_000);
+    const debris = (name: string, mtime?: Date): string => {
+      const path = join(sub, name);
+      writeFileSync(path, '{"key":"ab');
+      if (mtime) utimesSync(path, mtime, mtime);
+      return path;
+    };
+    // What a SIGKILL during writeFileAtomic leaves, and what a live writer has open right now.
+    const killed = [debris(`${"a".repeat(64)}.json.${deadPid}.0123abcd.tmp`, minuteAgo), join(dir, ".dag", `lock.${deadPid}.89abcdef.tmp`)];
+    writeFileSync(killed[1]!, "");
+    utimesSync(killed[1]!, minuteAgo, minuteAgo);
+    const liveWriter = debris(`${"b".repeat(64)}.json.${process.pid}.0123abcd.tmp`, minuteAgo);
+    const justWritten = debris(`${"c".repeat(64)}.json.${deadPid}.0123abcd.tmp`);
+    expect(dag(dir, "run").code).toBe(0);
+    for (const path of killed) expect(existsSync(path), path).toBe(false);
+    // A writer alive here, and a file seconds old (its writer may live on another host of a shared cache), stay.
+    expect(existsSync(liveWriter)).toBe(true);
+    expect(existsSync(justWritten)).toBe(true);
+    const again = debris(`${"d".repeat(64)}.json.${deadPid}.0123abcd.tmp`, minuteAgo);
+    const gc = dag(dir, "gc");
+    expect(gc.code).toBe(0);
+    expect(gc.stdout).toMatch(/and 1 temporary file killed writers left/);
+    expect(existsSync(again)).toBe(false);
+    expect(existsSync(liveWriter)).toBe(true);
   });
 
   it("a closed pipe (dag status | head -1, dag run --json | head -1): no stack trace, no stale lock", async () => {

@@ -313,8 +313,20 @@ export async function writeHdf5Arrays(path: string, datasets: ArrayDataset[], at
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw new Error(`cannot write HDF5 file ${path}: ${hdf5Cause(error)}`);
+    throw writeError(path, error);
   }
+}
+
+/**
+ * Why an HDF5 write failed. A full disk or quota (the writes that fill disks in practice are
+ * videos) is said the way Node's fs says it, code and path, so that the engine reports
+ * "disk full at <file>" and exits 4 as for its own writes, not a bare HDF5 stack line.
+ */
+function writeError(path: string, error: unknown): Error {
+  const text = error instanceof Error ? error.message : String(error);
+  const code = /No space left on device/i.test(text) ? "ENOSPC" : /Disk quota exceeded/i.test(text) ? "EDQUOT" : undefined;
+  if (!code) return new Error(`cannot write HDF5 file ${path}: ${hdf5Cause(error)}`);
+  return Object.assign(new Error(`${code}: ${code === "ENOSPC" ? "no space left on device" : "disk quota exceeded"}, write '${path}'`), { code, path });
 }
 
 export interface WriteVideoOptions {
