@@ -155,7 +155,7 @@ export class Store {
       const manifest = JSON.parse(readFileSync(join(this.root, "code", `${hash}.json`), "utf8")) as CodeManifest;
       const table = (v: unknown): boolean => typeof v === "object" && v !== null && Object.values(v).every((x) => typeof x === "string");
       // Another shape (tampered): as if none was kept (status then names no files).
-      return table(manifest?.files) && table(manifest?.packages) ? manifest : undefined;
+      return table(manifest?.files) && table(manifest?.packages) && (manifest.runtime === undefined || table(manifest.runtime)) ? manifest : undefined;
     } catch {
       return undefined;
     }

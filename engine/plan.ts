@@ -121,7 +121,7 @@ export async function planInputs(pipeline: Pipeline, stages: StageNode[], option
   const fingerprints = new CodeFingerprints(join(pipeline.cacheDir, "code-stat.json"));
   const code = new Map<string, string>();
   for (const node of stages) {
-    const fingerprint = fingerprints.of(node.modulePath);
+    const fingerprint = fingerprints.of(node.modulePath, node.kind.reads);
     options.persist?.describeCode(fingerprint.hash, fingerprint.manifest);
     code.set(node.name, fingerprint.hash);
   }

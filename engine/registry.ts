@@ -52,6 +52,8 @@ export class KindRegistry {
     const known = Object.keys((kind.params as { properties?: object }).properties ?? {});
     const stray = (kind.executionParams ?? []).filter((p) => !known.includes(p));
     if (stray.length) throw new UsageError(`${modulePath}: executionParams ${stray.join(", ")} are not params of "${name}" (its params: ${known.join(", ") || "none"})`);
+    const notFileUrls = (kind.reads ?? []).filter((r) => !(r instanceof URL) || r.protocol !== "file:");
+    if (notFileUrls.length) throw new UsageError(`${modulePath}: reads must list file URLs, e.g. new URL("./table.csv", import.meta.url) (got ${notFileUrls.map(String).join(", ")})`);
     const entry = { kind, modulePath };
     this.loaded.set(name, entry);
     return entry;

@@ -172,10 +172,20 @@ export interface StageKind<P = any> {
   name: string;
   /**
    * A manual salt of the key. The kind's code (its module, its local imports, their npm
-   * packages) is in every key already; bump this for what that cannot see: data files read at
-   * run time, a package imported by a computed name.
+   * packages, the files its modules name by `new URL("literal", import.meta.url)`) and the files
+   * in `reads` are in every key already; bump this only for what those cannot see: a package
+   * imported by a computed name, a change of meaning that no file shows.
    */
   version: number;
+  /**
+   * Files of the project this kind reads at run time besides its inputs (a table, a model
+   * shipped with the code), as file URLs: `reads: [new URL("./table.csv", import.meta.url)]`.
+   * A folder stands for every file under it (for a file chosen by a param). Their bytes are part
+   * of the kind's code fingerprint, so an edit makes its results stale and `dag status` names
+   * the file. Files that a module of `lib/` loads itself (the native addon, a worker's module)
+   * are named there with `new URL("literal", import.meta.url)` and need no declaration here.
+   */
+  reads?: readonly URL[];
   description: string;
   /** JSON Schema of `params`, with defaults; unknown keys are rejected. */
   params: JsonSchema;

@@ -5,7 +5,7 @@ import { Store } from "../cache/store.js";
 import { codeChanges, CodeFingerprints, projectRoot } from "./code-fingerprint.js";
 import type { Logger } from "./events.js";
 import { canonicalJson } from "./hash.js";
-import type { Pipeline } from "./pipeline.js";
+import type { Pipeline, StageNode } from "./pipeline.js";
 import { Plan, planInputs, selectStages, type PlannedTask } from "./plan.js";
 import { Rebuilder } from "./rebuilder.js";
 
@@ -58,10 +58,10 @@ export async function pipelineStatus(pipeline: Pipeline, targets: string[] = [])
   // Read past runs only when something is stale: an up-to-date pipeline needs no explanation.
   let previous: Map<string, Map<string, TaskKey>> | undefined;
   let code: CodeFingerprints | undefined;
-  const codeDiff = (modulePath: string) => (before: string): string[] => {
+  const codeDiff = (node: StageNode) => (before: string): string[] => {
     const old = store.readCode(before);
     code ??= new CodeFingerprints(join(pipeline.cacheDir, "code-stat.json"));
-    return old ? codeChanges(old, code.of(modulePath).manifest, projectRoot(modulePath)) : [];
+    return old ? codeChanges(old, code.of(node.modulePath, node.kind.reads).manifest, projectRoot(node.modulePath)) : [];
   };
   const statuses = new Map<string, StageStatus>();
   for (const [name, state] of plan.stages) {
@@ -73,7 +73,7 @@ export async function pipelineStatus(pipeline: Pipeline, targets: string[] = [])
       s.stale++;
       s.state = "stale";
       previous ??= previousKeys(store, pipeline.stages.map((n) => n.name));
-      for (const r of explain(task, previous, store, codeDiff(state.node.modulePath))) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+      for (const r of explain(task, previous, store, codeDiff(state.node))) reasons.set(r, (reasons.get(r) ?? 0) + 1);
     }
     s.reasons = [...reasons].map(([reason, count]) => ({ reason, count }));
     statuses.set(name, s);

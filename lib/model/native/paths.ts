@@ -1,10 +1,13 @@
 /**
  * Where build-native.ts puts the native kernels and its report: dist/native/, reached from the
  * compiled module (dist/lib/model/native/) or, under the test runner, from this source file.
+ * Each is named as a literal `new URL(..., import.meta.url)` so that the code fingerprint of every
+ * kind that loads the addon covers its bytes (engine/code-fingerprint.ts): a rebuild that makes
+ * other bytes (other sources, another compiler) makes their results stale.
  */
-const dist = new URL(import.meta.url.endsWith(".ts") ? "../../../dist/" : "../../../", import.meta.url);
-export const NATIVE_ADDON = new URL("native/convolutions.node", dist);
-export const NATIVE_REPORT = new URL("native/build.json", dist);
+const fromSources = import.meta.url.endsWith(".ts");
+export const NATIVE_ADDON = fromSources ? new URL("../../../dist/native/convolutions.node", import.meta.url) : new URL("../../../native/convolutions.node", import.meta.url);
+export const NATIVE_REPORT = fromSources ? new URL("../../../dist/native/build.json", import.meta.url) : new URL("../../../native/build.json", import.meta.url);
 
 export interface NativeBuildReport {
   built: boolean;
