@@ -85,6 +85,7 @@ Examples:
   dag status                           what is stale, and exactly why
   dag watch                            run again on every saved change of pipeline.yaml or an input
   dag run --dry-run                    what would run, without running it
+  dag run --check train evaluate       run cached train and evaluate tasks again; report any byte that differs
   dag run --executor slurm             each task a SLURM job (the cache on a filesystem the nodes share)
   dag runs                             the recorded runs with their headline figures
   dag show before                      one run: params, what ran and what was cached, timings
@@ -121,6 +122,7 @@ executorOptions(common(
   .option("-k, --keep-going", "after a failure, finish every task that does not depend on it")
   .option("-n, --dry-run", "say what would run; run and write nothing")
   .option("--rehash", "trust nothing: re-read every input file (not only those whose size or mtime changed) and re-hash every cached file it reuses")
+  .option("--check", "prove the cache: run the cached tasks of the given stages (all when none) again in a scratch area and compare their bytes with the cache; each output that differs is reported (file, first differing byte, for JSON, HDF5, CSV and .bin arrays the first differing value and by how much); nothing in the cache changes; exit 1 on a difference")
   .option("--name <name>", "name this run (kept by gc; for comparing runs later)")
   .option("--wait", "if another dag process holds the workspace, wait for it instead of failing")
   .option("--json", "machine-readable events, one JSON object per line on stdout")
@@ -135,6 +137,7 @@ interface RunFlags {
   keepGoing?: boolean;
   dryRun?: boolean;
   rehash?: boolean;
+  check?: boolean;
   name?: string;
   wait?: boolean;
   json?: boolean;
@@ -161,6 +164,7 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags, load
   for (const s of [...stages, ...opts.force]) {
     if (!pipeline.byName.has(s)) throw new PipelineError([{ file: displayPath(pipeline.file), stage: s, message: `no stage "${s}"`, hint: `${didYouMean(s, pipeline.byName.keys())}stages: ${[...pipeline.byName.keys()].join(", ")}` }]);
   }
+  if (opts.check && (opts.force.length || opts.dryRun)) throw new UsageError(`--check runs cached tasks again to compare them with the cache; it cannot be combined with ${opts.dryRun ? "--dry-run" : "--force"}`);
   // Progress bars (and their library) only for a person at a terminal.
   const logger: Logger = opts.json ? jsonLogger() : process.stderr.isTTY && !opts.verbose ? (await import("./loggers/tty.js")).ttyLogger() : plainLogger(undefined, { verbose: opts.verbose });
   // Before the lock: an executor that cannot work here (no sbatch) is a usage error, said at once.
@@ -199,12 +203,13 @@ async function runCommand(stages: string[], opts: CommonOptions & RunFlags, load
       keepGoing: opts.keepGoing,
       dryRun: opts.dryRun,
       rehash: opts.rehash,
+      ...(opts.check ? { check: stages.length ? stages : pipeline.stages.map((s) => s.name) } : {}),
       name: opts.name,
       logger,
       signal: controller.signal,
       onStageComplete: (node, outputs) => publishStage(pipeline.resultsDir, node.name, outputs, (ref) => store.blobPath(ref.hash)),
     }).run();
-    return result.cancelled ? EXIT.cancelled : result.ok || opts.dryRun ? EXIT.ok : EXIT.failed;
+    return result.cancelled ? EXIT.cancelled : (result.ok || opts.dryRun) && !result.check?.differ ? EXIT.ok : EXIT.failed;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

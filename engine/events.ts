@@ -1,4 +1,5 @@
 import type { TaskSource } from "../cache/records.js";
+import type { CheckSummary } from "./check.js";
 import type { FailureReason } from "./task-spec.js";
 
 /**
@@ -22,7 +23,11 @@ export type EngineEvent =
       type: "run-done"; ok: boolean; ran: number; cached: number; failed: number; ms: number; runId: string; cancelled: boolean;
       /** A dry run: tasks that would run, and stages whose tasks depend on results not made yet. */
       dryRun?: { wouldRun: number; unknownStages: string[] };
+      /** `run --check`: cached tasks run again and compared with the cache. */
+      check?: CheckSummary;
     }
+  /** `run --check`: a cached task ran again; how its outputs differ from the cache's (none: the same bytes). */
+  | { type: "check"; stage: string; item?: string; differences: string[] }
   | { type: "info"; message: string }
   | { type: "warning"; message: string };
 

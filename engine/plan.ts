@@ -80,6 +80,8 @@ export interface PlanHooks {
   restore(task: Task): TaskOutputs | undefined;
   /** A task that must run (the plan hears back through `done` or `fail`), or in a query, would run. */
   stale(task: Task): void;
+  /** A task's result was restored from the cache (`dag run --check` runs it again to compare). */
+  restored?(task: Task): void;
   /** A stage failed by the plan itself (a kind that returned the wrong shape of output). */
   stageFailed(stage: string): void;
   /** A stage completed with its assembled outputs (results publishing); never called in a query. */
@@ -274,6 +276,7 @@ export class Plan {
       task.status = "done";
       task.outputs = cached;
       this.hooks.logger({ type: "task-done", stage: node.name, item: itemId, source: "cached", ms: 0, key });
+      this.hooks.restored?.(task);
       this.taskFinished(state, task);
       return;
     }

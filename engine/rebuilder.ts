@@ -39,13 +39,14 @@ export class Rebuilder {
     return cached;
   }
 
-  /** What an executor needs to run a stale task: the stage, its inputs' paths, fresh folders to write. */
-  spec(plan: Plan, task: Task): TaskSpec {
+  /** What an executor needs to run a stale task (or check a cached one): the stage, its inputs' paths, fresh folders to write. */
+  spec(plan: Plan, task: Task, check?: { storeRoot: string; outDir: string; scratchDir: string }): TaskSpec {
     const { node } = plan.stages.get(task.stage)!;
-    const { outDir, scratchDir } = this.cache.taskFolders(task.key, `${node.name}-${task.itemId ?? "all"}`);
+    // A check (`run --check`) reads the cache's files but writes into a store and folders of its own.
+    const { outDir, scratchDir } = check ?? this.cache.taskFolders(task.key, `${node.name}-${task.itemId ?? "all"}`);
     return {
       modulePath: node.modulePath, stage: node.name, kind: node.kindName, params: task.params,
-      inputs: plan.taskInputs(task, this.locate), seed: task.parts.seed, itemId: task.itemId, storeRoot: this.cache.root, outDir,
+      inputs: plan.taskInputs(task, this.locate), seed: task.parts.seed, itemId: task.itemId, storeRoot: check?.storeRoot ?? this.cache.root, outDir,
       scratchDir, resources: node.resources,
     };
   }

@@ -12,6 +12,7 @@ import { taskName } from "./loggers/format.js";
 import type { Pipeline, StageNode } from "./pipeline.js";
 import { Plan, planInputs, selectStages, type PlannedTask, type Task } from "./plan.js";
 import { Rebuilder, runRecord } from "./rebuilder.js";
+import { Checker, type CheckSummary } from "./check.js";
 import { queryPlan } from "./status.js";
 import { TaskFailure, type FailureReason } from "./task-spec.js";
 
@@ -30,6 +31,8 @@ export interface RunOptions {
   dryRun?: boolean;
   /** Re-hash every input file (not trusting unchanged size, inode and mtime) and every cached file reused. */
   rehash?: boolean;
+  /** Stages whose cached tasks run again in a scratch area to be compared with the cache (`--check`); nothing of it is kept. */
+  check?: string[];
   name?: string;
   logger: Logger;
   signal?: AbortSignal;
@@ -48,6 +51,8 @@ export interface RunResult {
   ran: number;
   cached: number;
   failed: number;
+  /** `check`: what the checks found. */
+  check?: CheckSummary;
 }
 
 /**
@@ -76,6 +81,7 @@ export class Scheduler {
   /** Handed to an executor that queues (a cluster) and not started there yet. */
   private readonly inExecutorQueue = new Set<Task>();
   private live?: LiveStatusWriter;
+  private checker?: Checker;
 
   constructor(private readonly pipeline: Pipeline, private readonly executor: Executor, private readonly options: RunOptions) {}
 
@@ -98,8 +104,12 @@ export class Scheduler {
     const inputs = await planInputs(pipeline, stages, { rehash: options.rehash, persist: cache });
     const rebuilder = (this.rebuilder = new Rebuilder(cache, options));
     stages.forEach((s, i) => this.stageIndex.set(s.name, i));
+    const checker = (this.checker = options.check ? new Checker(new Set(options.check), cache, options.logger) : undefined);
     const plan = (this.plan = new Plan(pipeline, stages, inputs, {
       restore: (task) => rebuilder.restore(task),
+      restored: (task) => {
+        if (checker?.covers(task.stage)) this.enqueue(checker.rerun(task, task.outputs!));
+      },
       stale: (task) => this.enqueue(task),
       stageFailed: () => {
         if (!options.keepGoing) this.stopping = true;
@@ -133,6 +143,7 @@ export class Scheduler {
       throw this.fatal;
     }
     const counts = countTasks(plan);
+    const check = checker && { ...checker.summary, notCached: [...plan.stages.values()].filter((s) => checker.covers(s.node.name)).flatMap((s) => s.tasks).filter((t) => t.ms !== undefined).length };
     for (const s of plan.stages.values()) {
       if (s.complete || s.failed) continue;
       const blocker = plan.blocker(s);
@@ -141,8 +152,8 @@ export class Scheduler {
     const ok = !this.cancelled && counts.failed === 0 && [...plan.stages.values()].every((s) => s.complete);
     const finished = record();
     rebuilder.finish(plan, finished);
-    options.logger({ type: "run-done", ok, ran: counts.ran, cached: counts.cached, failed: counts.failed, ms: Date.now() - started, runId, cancelled: this.cancelled });
-    return { ok, cancelled: this.cancelled, record: finished, ran: counts.ran, cached: counts.cached, failed: counts.failed };
+    options.logger({ type: "run-done", ok, ran: counts.ran, cached: counts.cached, failed: counts.failed, ms: Date.now() - started, runId, cancelled: this.cancelled, ...(check ? { check } : {}) });
+    return { ok, cancelled: this.cancelled, record: finished, ran: counts.ran, cached: counts.cached, failed: counts.failed, ...(check ? { check } : {}) };
   }
 
   /** A dry run is a query of the plan: nothing runs, nothing is written. */
@@ -164,6 +175,7 @@ export class Scheduler {
   private enqueue(task: Task): void {
     if (this.stopping) {
       task.status = "skipped";
+      this.checker?.forget(task);
       return;
     }
     (this.ready[this.stageIndex.get(task.stage)!] ??= []).push(task);
@@ -179,13 +191,22 @@ export class Scheduler {
       this.launch(task);
     }
     if (this.stopping) {
-      for (const queue of this.ready) for (const t of queue?.splice(0) ?? []) t.status = "skipped";
+      for (const queue of this.ready) {
+        for (const t of queue?.splice(0) ?? []) {
+          t.status = "skipped";
+          this.checker?.forget(t);
+        }
+      }
       this.readyCount = 0;
     }
     if (this.running === 0 && (this.stopping || this.readyCount === 0)) this.finish();
   }
 
   private launch(task: Task): void {
+    if (this.checker?.isCheck(task)) {
+      this.launchCheck(task, this.checker);
+      return;
+    }
     const plan = this.plan!;
     const rebuilder = this.rebuilder!;
     const { logger } = this.options;
@@ -238,6 +259,35 @@ export class Scheduler {
       .finally(() => {
         this.options.signal?.removeEventListener("abort", onCancel);
         this.inExecutorQueue.delete(task);
+        this.running--;
+        this.pump();
+      });
+  }
+
+  /**
+   * Run a cached task again (`--check`) on the same executor, into folders of its own, and compare.
+   * Its messages are not the run's (the cached task's log and warnings were said when it ran);
+   * only what the comparison finds is reported.
+   */
+  private launchCheck(task: Task, checker: Checker): void {
+    this.running++;
+    const folders = checker.folders(task);
+    const controller = new AbortController();
+    const onCancel = (): void => controller.abort();
+    this.options.signal?.addEventListener("abort", onCancel, { once: true });
+    this.executor
+      .run(this.rebuilder!.spec(this.plan!, task, folders), () => {}, controller.signal)
+      .then(
+        (result) => checker.compare(task, result, folders),
+        (err: unknown) => {
+          if (isDiskFull(err)) this.guard(() => { throw asDiskFull(err, folders.root); });
+          if (this.cancelled || isDiskFull(err)) checker.forget(task, folders);
+          else checker.failed(task, asTaskFailure(err).message, folders);
+        },
+      )
+      .catch((err: unknown) => this.guard(() => { throw err; }))
+      .finally(() => {
+        this.options.signal?.removeEventListener("abort", onCancel);
         this.running--;
         this.pump();
       });

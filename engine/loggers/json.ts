@@ -19,6 +19,7 @@ export function jsonLogger(write: (line: string) => void = (l) => process.stdout
       case "run-done":
       case "info":
       case "warning":
+      case "check":
         write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
         return;
       default:

@@ -1,3 +1,4 @@
+import type { CheckSummary } from "../check.js";
 import { unhandledEvent, type EngineEvent, type Logger } from "../events.js";
 import { failureHead, plural, seconds, taskName } from "./format.js";
 
@@ -83,6 +84,11 @@ export function plainLogger(write: (line: string) => void = (l) => process.stder
       case "warning":
         out(`warning: ${e.message}`);
         break;
+      case "check":
+        // A difference always; the same bytes only where a line per task is wanted.
+        if (e.differences.length) out(`check ${taskName(e.stage, e.item)}: DIFFERS from the cache\n${e.differences.map((d) => `  ${d}`).join("\n")}`);
+        else if (options.verbose || e.item === undefined) out(`check ${taskName(e.stage, e.item)}: the same bytes as the cache`);
+        break;
       case "run-done":
         out(runSummary(e));
         break;
@@ -126,6 +132,15 @@ export function runSummary(e: Extract<EngineEvent, { type: "run-done" }>): strin
   }
   if (e.cancelled) return `cancelled after ${seconds(e.ms)}: ${e.ran} ran, ${e.failed} failed; finished results are cached`;
   if (!e.ok) return `run failed: ${e.failed} failed, ${e.ran} ran, ${e.cached} cached (${seconds(e.ms)}). See the errors above; fixed tasks rerun, the rest stays cached.`;
+  if (e.check) return `${checkSummary(e.check)} (${seconds(e.ms)}).`;
   if (!e.ran) return `Nothing to do: all ${plural(e.cached, "task")} up to date (${seconds(e.ms)}).`;
   return `done: ${e.ran} ran, ${e.cached} cached in ${seconds(e.ms)} (run ${e.runId})`;
+}
+
+/** `run --check`'s last line: how many cached tasks ran again, how many differ; that nothing in the cache changed. */
+function checkSummary(c: CheckSummary): string {
+  const fresh = c.notCached ? `; ${plural(c.notCached, "task")} of the checked stages ran for the first time (nothing to compare)` : "";
+  if (!c.checked) return `check: no cached task to run again${fresh}`;
+  const found = c.differ ? `${c.differ} of ${plural(c.checked, "cached task")} made other bytes than the cache (above)` : `all ${plural(c.checked, "cached task")} made the same bytes again`;
+  return `check: ${found}; nothing in the cache changed${fresh}`;
 }

@@ -112,6 +112,7 @@ export function ttyLogger(stream: NodeJS.WriteStream = process.stderr): Logger {
       case "stage-blocked":
       case "info":
       case "warning":
+      case "check":
         lines(e);
         return;
       default:

@@ -7,7 +7,11 @@ import type { TaskFailure, TaskMessage, TaskSpec } from "../../dist/engine/task-
 
 /** Every file under `dir/results` as path -> sha256 of its bytes (manifests included). */
 export function resultBytes(dir: string): Record<string, string> {
-  const root = join(dir, "results");
+  return fileBytes(join(dir, "results"));
+}
+
+/** Every file under `root` as its path relative to `root` -> sha256 of its bytes. */
+export function fileBytes(root: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string): void => {
     for (const name of readdirSync(d)) {
