@@ -26,7 +26,8 @@ export interface MotionStrip {
   headroom: number;
   /** Whether frame i moves (default: its value is above the threshold). */
   moving?: (i: number) => boolean;
-  events: readonly { start: number; end: number; onset?: number | null }[];
+  /** Each event's band, in `colour` (default dark blue). */
+  events: readonly { start: number; end: number; onset?: number | null; colour?: Rgb }[];
   /** Draw each event's onset as a tick. */
   onsets?: boolean;
   dropped: readonly { onset: number | null }[];
@@ -38,7 +39,7 @@ export function drawMotionStrip(c: Canvas, s: MotionStrip): void {
   const span = (a: number, b: number): number => Math.max(fx(b) - fx(a), 1);
   const moving = s.moving ?? ((i: number) => s.values[i]! > s.threshold);
   const bottom = s.top + s.height;
-  for (const e of s.events) c.rect(fx(e.start), s.top, span(e.start, e.end), s.height, EVENT);
+  for (const e of s.events) c.rect(fx(e.start), s.top, span(e.start, e.end), s.height, e.colour ?? EVENT);
   const full = Math.max(s.headroom * s.threshold, 1e-9);
   for (let i = 0; i < s.values.length; i++) {
     const h = Math.round(Math.min(1, s.values[i]! / full) * s.barHeight);

@@ -3,6 +3,7 @@
  * manifest, our metadata) beside one weights.bin, and a `file://` router so that
  * `tf.loadLayersModel("file:///.../model.json")` works in Node as it does with tfjs-node.
  */
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,15 +30,24 @@ export const PREPROCESSING =
   "(decoded v = min + q/255 (max - min)), pairs 0, flow_stride, 2 flow_stride, ... with x and y interleaved; " +
   "crop 224/256 of the frame at offset 16/256 (the centre of the paper's 9 crops), resized to input_size with the flow scaled by the same factor";
 
-/** An IOHandler that writes model.json + weights.bin into `dir`. */
+const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+/**
+ * An IOHandler that writes model.json + weights.bin into `dir`. model.json names the weights'
+ * sha256 (`userDefinedMetadata.weights_sha256`): a pipeline that reads the model as
+ * `{ file: model.json }` is keyed on model.json alone, so a weights.bin swapped beside it must
+ * be refused, never used under the old key.
+ */
 export function folderSaver(dir: string): tf.io.IOHandler {
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0));
       const manifest: tf.io.WeightsManifestConfig = [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }];
-      writeFileSync(join(dir, WEIGHTS_BIN), new Uint8Array(weights));
+      const bytes = new Uint8Array(weights);
+      writeFileSync(join(dir, WEIGHTS_BIN), bytes);
       const { modelTopology, format, generatedBy, convertedBy, userDefinedMetadata, trainingConfig } = artifacts;
-      const json: tf.io.ModelJSON = { modelTopology: modelTopology as object, format, generatedBy, convertedBy, weightsManifest: manifest, ...(trainingConfig ? { trainingConfig } : {}), ...(userDefinedMetadata ? { userDefinedMetadata } : {}) };
+      const metadata = userDefinedMetadata ? { ...userDefinedMetadata, weights_sha256: sha256(bytes) } : undefined;
+      const json: tf.io.ModelJSON = { modelTopology: modelTopology as object, format, generatedBy, convertedBy, weightsManifest: manifest, ...(trainingConfig ? { trainingConfig } : {}), ...(metadata ? { userDefinedMetadata: metadata } : {}) };
       writeFileSync(join(dir, MODEL_JSON), JSON.stringify(json));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
@@ -49,10 +59,16 @@ export function fileLoader(modelJsonPath: string, weightPaths: Record<string, st
   return {
     async load(): Promise<tf.io.ModelArtifacts> {
       const json = JSON.parse(readFileSync(modelJsonPath, "utf8")) as tf.io.ModelJSON;
+      const expected = (json.userDefinedMetadata as { weights_sha256?: unknown } | undefined)?.weights_sha256;
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);
-        const buffers = manifest.flatMap((group) => group.paths).map((p) => {
-          const bytes = readFileSync(weightPaths[p] ?? join(dirname(modelJsonPath), p));
+        const paths = manifest.flatMap((group) => group.paths);
+        const buffers = paths.map((p) => {
+          const path = weightPaths[p] ?? join(dirname(modelJsonPath), p);
+          const bytes = readFileSync(path);
+          if (typeof expected === "string" && paths.length === 1 && sha256(bytes) !== expected) {
+            throw new Error(`${path} is not the weights file ${modelJsonPath} was saved with (sha256 ${sha256(bytes).slice(0, 12)}..., model.json names ${expected.slice(0, 12)}...): copy model.json and ${p} together, from the same run`);
+          }
           return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
         });
         return [specs, tf.io.CompositeArrayBuffer.join(buffers)];

@@ -15,6 +15,7 @@ import { binaryMetrics, eventPredictions } from "../../lib/model/metrics.js";
 import { classRecalls } from "../../lib/model/class-recall.js";
 import { readModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
 import { argmaxRows, predict, type Predictions } from "../../lib/model/predict.js";
+import { writePredictions } from "../../lib/model/predictions-file.js";
 import { fallbackNote, isFallbackSample } from "../../lib/detect/fallback.js";
 import { examplesBySplit, flowLayoutOf } from "../../lib/model/splits.js";
 import { readSplits, SPLIT_NAMES, type SplitName } from "../../lib/splits.js";
@@ -41,6 +42,17 @@ function predictionsCsv(rows: { split: SplitName; examples: ExampleRef[]; p: Pre
     });
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** The splits' predictions as one set, rows in the same order as predictions.csv. */
+function concatPredictions(parts: Predictions[]): Predictions {
+  const join = (s: "spatial" | "temporal" | "fused"): Float32Array => {
+    const out = new Float32Array(parts.reduce((n, p) => n + p[s].length, 0));
+    let at = 0;
+    for (const p of parts) out.set(p[s], (at += p[s].length) - p[s].length);
+    return out;
+  };
+  return { spatial: join("spatial"), temporal: join("temporal"), fused: join("fused"), classes: parts[0]?.classes ?? CLASS_NAMES.length };
 }
 
 export async function evaluateModels(ctx: StageContext, params: EvaluateParams, models: CollectionIn, samples: CollectionIn, splitsIn: ArtifactIn): Promise<Record<string, ArtifactOut>> {
@@ -106,6 +118,7 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
   writeFileSync(join(ctx.outDir, "metrics.json"), `${JSON.stringify(json, null, 1)}\n`);
   writeFileSync(join(ctx.outDir, "table.md"), markdownReport(selected, reason, metrics, grid, backend.backend));
   writeFileSync(join(ctx.outDir, "predictions.csv"), predictionsCsv(predicted));
+  await writePredictions(join(ctx.outDir, "predictions.h5"), predicted.flatMap((r) => r.examples.map((e) => e.id)), concatPredictions(predicted.map((r) => r.p)), CLASS_NAMES);
   copyFileSync(chosen.files["model"], join(ctx.outDir, MODEL_JSON));
   copyFileSync(chosen.files["weights"], join(ctx.outDir, WEIGHTS_BIN));
   const modelFiles: Record<string, string> = { model: MODEL_JSON, weights: WEIGHTS_BIN };
@@ -117,7 +130,7 @@ export async function evaluateModels(ctx: StageContext, params: EvaluateParams, 
   const round = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(4)) : null);
   return {
     report: {
-      files: { metrics: "metrics.json", table: "table.md", predictions: "predictions.csv" },
+      files: { metrics: "metrics.json", table: "table.md", predictions: "predictions.csv", log_probabilities: "predictions.h5" },
       meta: {
         selected: chosen.id, train: round(t.train), validation: round(t.validation), test_spatial: round(t.test_spatial), test_temporal: round(t.test_temporal), test_fused: round(t.test_fused),
         ...Object.fromEntries(STREAMS.map((s) => [`test_recall_${s}`, metrics.test[s]?.class_recall?.map(round) ?? null])),

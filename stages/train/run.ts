@@ -13,6 +13,7 @@ import { SampleCache } from "../../lib/model/dataset.js";
 import { toLayersModel } from "../../lib/model/layers-model.js";
 import { PREPROCESSING, saveModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
 import { loadPretrained } from "../../lib/model/pretrained.js";
+import { trainingRecord } from "../../lib/model/recipe.js";
 import { examplesBySplit, flowLayoutOf } from "../../lib/model/splits.js";
 import { readSplits } from "../../lib/splits.js";
 import { trainTwoStream, type EpochRecord } from "../../lib/model/trainer.js";
@@ -84,6 +85,7 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
   for (const note of start?.notes ?? []) ctx.log(`pretrained: ${note}`);
 
   const source = new SampleCache(flowChannels(arch, layout.pairStride), params.memory_mb * 2 ** 20);
+  const record = await trainingRecord(samples.items, sets.train, source, arch);
   const batchesPerEpoch = Math.ceil(((params.augmentation === "all" ? 18 : 1) * sets.train.length) / params.batch);
   const totalBatches = params.epochs * batchesPerEpoch;
   const began = performance.now();
@@ -114,7 +116,7 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
   const model = toLayersModel(arch, result.weights);
   try {
     await saveModel(model, ctx.outDir, {
-      architecture: arch, preprocessing: PREPROCESSING, lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, kept_epoch: kept.epoch, schedule: params.schedule, seed, backend: backend.backend,
+      architecture: arch, preprocessing: PREPROCESSING, ...record, lr: params.lr, weight_decay: params.weight_decay, epochs: params.epochs, kept_epoch: kept.epoch, schedule: params.schedule, seed, backend: backend.backend,
     });
   } finally {
     model.dispose();
