@@ -23,7 +23,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { inputChannels, multiplyAdds, parameterCount } from "../lib/model/architecture.js";
 import { selectBackend, type BackendChoice } from "../lib/model/backend.js";
 import { drawMasks, type TrainStep } from "../lib/model/train-step.js";
-import { openStep } from "../lib/model/trainer.js";
+import { activeRoute, openStep } from "../lib/model/trainer.js";
+import { describeRoute } from "../lib/model/route.js";
 import { Rng } from "../lib/random.js";
 import { benchBatch, benchNetworks, benchWeights, type BenchNetwork } from "./train-networks.js";
 
@@ -79,7 +80,8 @@ async function ours(net: BenchNetwork, threads: number, batch: number, steps: nu
   const weights = benchWeights(net);
   const data = benchBatch(net, batch);
   const rng = new Rng(3);
-  const step: TrainStep = await openStep(net.arch, weights, 1e-4, threads); // the trainer's choice for this backend and thread count
+  const route = activeRoute(threads, batch); // the trainer's choice for this backend and thread count
+  const step: TrainStep = await openStep(net.arch, weights, 1e-4, route);
   try {
     let seconds = 0;
     for (let i = 0; i <= steps; i++) {
@@ -87,7 +89,7 @@ async function ours(net: BenchNetwork, threads: number, batch: number, steps: nu
       await step.step(data.samples, data.augmentations, data.labels, drawMasks(net.arch, batch, rng, net.streams), 1e-4);
       if (i > 0) seconds += (performance.now() - start) / 1000;
     }
-    return { rate: (batch * steps) / seconds, description: step.description };
+    return { rate: (batch * steps) / seconds, description: describeRoute(route) };
   } finally {
     await step.close();
   }

@@ -1,4 +1,4 @@
-import type { JsonObject } from "../engine/stage-api.js";
+import type { Json, JsonObject } from "../engine/stage-api.js";
 import type { FailureReason } from "../engine/task-spec.js";
 
 /**
@@ -46,6 +46,8 @@ export interface KeyParts {
   itemId?: string;
   /** Input name -> content hash of what the task received. */
   inputs: Record<string, string>;
+  /** What of the planning machine decides the bits (a kind's `machineKey`: train's route), where the kind has one. */
+  machine?: Json;
 }
 
 export interface TaskRecord extends KeyParts {
@@ -59,6 +61,8 @@ export interface TaskRecord extends KeyParts {
   reads?: BlobHash[];
   /** How the run went (ctx.measure): wall times, rates. Not part of the key or the outputs. */
   measurements?: JsonObject;
+  /** The compute route the task took (ctx.route): backend, kernels, threads. Not part of the key. */
+  route?: JsonObject;
   durationMs: number;
   finishedAt: string;
 }
@@ -74,6 +78,7 @@ export interface RunTaskEntry {
   reason?: FailureReason;
   logPath?: string;
   measurements?: JsonObject;
+  route?: JsonObject;
 }
 
 export interface RunStageEntry {

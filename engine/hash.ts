@@ -59,7 +59,7 @@ const paramsJson = new WeakMap<object, string>();
  * (in canonical order) so that the params, shared by every task of a per-item stage, are
  * serialised once per stage rather than once per task; equal to `hashJson(parts)`.
  */
-export function taskKey(parts: { kind: string; version: number; code: string; params: unknown; seed: number; itemId?: string; inputs: Record<string, string> }): TaskKey {
+export function taskKey(parts: { kind: string; version: number; code: string; params: unknown; seed: number; itemId?: string; inputs: Record<string, string>; machine?: unknown }): TaskKey {
   let params = typeof parts.params === "object" && parts.params !== null ? paramsJson.get(parts.params) : undefined;
   if (params === undefined) {
     params = canonicalJson(parts.params);
@@ -67,5 +67,6 @@ export function taskKey(parts: { kind: string; version: number; code: string; pa
   }
   const inputs = canonicalJson(parts.inputs);
   const item = parts.itemId === undefined ? "" : `"itemId":${JSON.stringify(parts.itemId)},`;
-  return <TaskKey>sha256(`{"code":${JSON.stringify(parts.code)},"inputs":${inputs},${item}"kind":${JSON.stringify(parts.kind)},"params":${params},"seed":${canonicalJson(parts.seed)},"version":${canonicalJson(parts.version)}}`);
+  const machine = parts.machine === undefined ? "" : `"machine":${canonicalJson(parts.machine)},`;
+  return <TaskKey>sha256(`{"code":${JSON.stringify(parts.code)},"inputs":${inputs},${item}"kind":${JSON.stringify(parts.kind)},${machine}"params":${params},"seed":${canonicalJson(parts.seed)},"version":${canonicalJson(parts.version)}}`);
 }

@@ -66,9 +66,11 @@ export async function describeKind(name: string, pipelineFile: string): Promise<
   for (const [n, spec] of Object.entries(kind.outputs)) lines.push(`  ${n}: ${spec.type} - ${spec.description}`);
   lines.push("params:");
   const execution = new Set(kind.executionParams ?? []);
+  const resolved = new Set(kind.machineKey?.params ?? []);
   const walk = (props: Record<string, PropSchema>, indent: string): void => {
     for (const [n, p] of Object.entries(props)) {
-      const how = indent === "  " && execution.has(n) ? " [not in the cache key: changes how it runs, not the result]" : "";
+      const keyedAs = resolved.has(n) ? ` [in the cache key as what it resolves to on the machine that plans: ${kind.machineKey!.describe}]` : "";
+      const how = indent === "  " && execution.has(n) ? keyedAs || " [not in the cache key: changes how it runs, not the result]" : "";
       const range = [p.minimum !== undefined ? `>= ${p.minimum}` : "", p.maximum !== undefined ? `<= ${p.maximum}` : ""].filter(Boolean).join(", ");
       lines.push(`${indent}${n}: ${typeOf(p)}${defaultOf(p)}${range ? ` (${range})` : ""}${p.description ? ` - ${p.description}` : ""}${how}`);
       if (p.properties) walk(p.properties, `${indent}  `);

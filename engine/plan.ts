@@ -10,7 +10,8 @@ import { CodeFingerprints } from "./code-fingerprint.js";
 import type { Logger } from "./events.js";
 import { deriveSeed, taskKey } from "./hash.js";
 import type { InputBinding, Pipeline, StageNode } from "./pipeline.js";
-import type { InputValue, JsonObject } from "./stage-api.js";
+import type { InputValue, Json, JsonObject } from "./stage-api.js";
+import { UsageError } from "./errors.js";
 import type { TaskFailure, TaskOutputs } from "./task-spec.js";
 
 /**
@@ -41,6 +42,8 @@ export interface Task extends PlannedTask {
   status: TaskStatus;
   outputs?: TaskOutputs;
   measurements?: JsonObject;
+  /** The compute route it said it took (ctx.route), when it ran. */
+  route?: JsonObject;
   /** How long it ran; undefined for a task restored from the cache. */
   ms?: number;
   failure?: TaskFailure;
@@ -133,6 +136,7 @@ export async function planInputs(pipeline: Pipeline, stages: StageNode[], option
 
 export class Plan {
   readonly stages = new Map<string, StageState>();
+  private readonly machineKeys = new WeakMap<JsonObject, Json>();
 
   /** `query`: nothing will run; a stale task stays `would-run` and what depends on it unknown. */
   constructor(
@@ -260,9 +264,10 @@ export class Plan {
     const { node } = state;
     const inputHashes: Record<string, string> = { ...state.wholeHashes };
     for (const [name, item] of Object.entries(mapped)) inputHashes[name] = itemHash(item);
+    const machine = machineKey(node, params, this.machineKeys);
     const parts: KeyParts = {
       kind: node.kindName, version: node.kind.version, code: state.code, params: keyedParams(params, node.kind.executionParams), seed: deriveSeed(this.pipeline.seed, node.kindName, itemId),
-      ...(itemId !== undefined ? { itemId } : {}), inputs: inputHashes,
+      ...(itemId !== undefined ? { itemId } : {}), inputs: inputHashes, ...(machine !== undefined ? { machine } : {}),
     };
     const key = taskKey(parts);
     const task: Task = { stage: node.name, itemId, key, parts, order, parentMeta, mapped, params, status: "ready", lostFiles: false };
@@ -377,6 +382,23 @@ function keyedParams(params: JsonObject, executionParams: readonly string[] | un
   let keyed = keyedCopies.get(params);
   if (!keyed) keyedCopies.set(params, (keyed = Object.fromEntries(Object.entries(params).filter(([name]) => !executionParams.includes(name)))));
   return keyed;
+}
+
+/**
+ * The kind's machineKey for these params, resolved here and now (a kind that cannot resolve it is
+ * a usage error); `known`: one resolution per params object in this plan (the tasks of a per-item stage share it).
+ */
+function machineKey(node: StageNode, params: JsonObject, machineKeys: WeakMap<JsonObject, Json>): Json | undefined {
+  const hook = node.kind.machineKey;
+  if (!hook) return undefined;
+  if (!machineKeys.has(params)) {
+    try {
+      machineKeys.set(params, hook.resolve(params));
+    } catch (error) {
+      throw new UsageError(`stage "${node.name}": ${(error as Error).message}`);
+    }
+  }
+  return machineKeys.get(params);
 }
 
 /** Whether a task's outputs are the ones its kind declares: each name once, of its type where the type is fixed. */

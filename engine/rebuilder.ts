@@ -47,16 +47,16 @@ export class Rebuilder {
     return {
       modulePath: node.modulePath, stage: node.name, kind: node.kindName, params: task.params,
       inputs: plan.taskInputs(task, this.locate), seed: task.parts.seed, itemId: task.itemId, storeRoot: check?.storeRoot ?? this.cache.root, outDir,
-      scratchDir, resources: node.resources,
+      scratchDir, resources: node.resources, ...(task.parts.machine !== undefined ? { machine: task.parts.machine } : {}),
     };
   }
 
   /** A task ran and put its files in the cache: keep its record (what it made, what it read, how it went). */
   built(plan: Plan, task: Task, result: TaskResult, ms: number): void {
-    const { outputs, measurements } = result;
+    const { outputs, measurements, route } = result;
     const record: TaskRecord = {
       ...task.parts, key: task.key, stage: task.stage, outputs, reads: plan.taskReads(task),
-      ...(Object.keys(measurements).length ? { measurements } : {}), durationMs: ms, finishedAt: new Date().toISOString(),
+      ...(Object.keys(measurements).length ? { measurements } : {}), ...(route ? { route } : {}), durationMs: ms, finishedAt: new Date().toISOString(),
     };
     this.warnIfForcedResultDiffers(task, outputs);
     this.cache.set(record);
@@ -117,6 +117,7 @@ export function runRecord(plan: Plan, pipeline: Pipeline, run: { id: string; nam
         ...(t.ms !== undefined ? { ms: t.ms } : {}),
         ...(t.failure ? { error: t.failure.message, reason: t.failure.reason, ...(t.failure.logPath ? { logPath: t.failure.logPath } : {}) } : {}),
         ...(t.measurements && Object.keys(t.measurements).length ? { measurements: t.measurements } : {}),
+        ...(t.route ? { route: t.route } : {}),
       };
     }
     const outputs: Record<string, string> = {};

@@ -3,7 +3,8 @@
  * numbers in the meta of stages that run once (an evaluation, a summary): the engine does not
  * know what they mean, only that a stage chose to put them there.
  */
-import type { RunRecord, RunStageEntry, TaskKey } from "../cache/records.js";
+import type { RunRecord, RunStageEntry, RunTaskEntry, TaskKey } from "../cache/records.js";
+import type { JsonObject } from "./stage-api.js";
 import type { Store } from "../cache/store.js";
 import { canonicalJson } from "./hash.js";
 
@@ -127,10 +128,37 @@ export function formatRun(store: Store, run: RunRecord): string {
     const measured = tasks.find(([, t]) => t.measurements && Object.keys(t.measurements).length)?.[1].measurements;
     const said = measured ? shortLeaves(measured) : [];
     if (said.length) lines.push(`    measured ${said.join(", ")}`);
+    lines.push(...routeLines(store, tasks));
     const figures = s.headlines.filter((h) => h.stage === name).map((h) => `${h.output}.${h.key} ${formatNumber(h.value)}`);
     if (figures.length) lines.push(`    figures ${figures.join(", ")}`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The compute routes a stage's tasks took (ctx.route), each once with how many tasks took it; a
+ * cached task's from its record (read only while the stage's records have one).
+ */
+function routeLines(store: Store, tasks: [string, RunTaskEntry][]): string[] {
+  const routes = new Map<string, { route: JsonObject; ran: number; cached: number }>();
+  let recordsHaveRoutes = true;
+  for (const [, t] of tasks) {
+    let route = t.route;
+    if (!route && t.source === "cached" && recordsHaveRoutes) {
+      route = store.readTask(t.key)?.route;
+      recordsHaveRoutes = route !== undefined;
+    }
+    if (!route) continue;
+    const id = canonicalJson(route);
+    const entry = routes.get(id) ?? { route, ran: 0, cached: 0 };
+    if (t.source === "cached") entry.cached++;
+    else entry.ran++;
+    routes.set(id, entry);
+  }
+  return [...routes.values()].map(({ route, ran, cached }) => {
+    const counts = [ran ? `${ran} ran` : "", cached ? `${cached} cached` : ""].filter(Boolean).join(", ");
+    return `    route ${shortLeaves(route).join(", ")}${routes.size > 1 || cached ? ` (${counts})` : ""}`;
+  });
 }
 
 /** `a.b value` for each number, boolean or short string in a measurement (long reasons stay in --json). */

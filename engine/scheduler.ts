@@ -235,6 +235,7 @@ export class Scheduler {
         (result) => this.guard(() => {
           task.ms = Date.now() - started;
           task.measurements = result.measurements;
+          if (result.route) task.route = result.route;
           rebuilder.built(plan, task, result, task.ms);
           logger({ type: "task-done", stage: task.stage, item: task.itemId, source: "ran", ms: task.ms, key: task.key });
           plan.done(task, result.outputs);

@@ -96,6 +96,16 @@ export interface StageContext {
    * bytes and early cutoff holds. Later calls add to or replace earlier keys.
    */
   measure(values: JsonObject): void;
+  /**
+   * The kind's `machineKey` as the plan resolved it on the machine that planned (part of this
+   * task's key); absent for a kind without one. A task that would compute other bits here refuses.
+   */
+  machine?: Json;
+  /**
+   * Say which compute route this task took (which backend, kernels, threads): kept in the task
+   * record and the run record, printed by `dag show`; never part of the key or the outputs.
+   */
+  route?(route: JsonObject): void;
   /** A deterministic 32-bit seed derived from the pipeline seed, the stage kind and the item. */
   seed: number;
   /** The item this task works on, when the stage runs per item. */
@@ -195,6 +205,14 @@ export interface StageKind<P = any> {
    * result made with another value is reused. The task still receives them.
    */
   executionParams?: readonly string[];
+  /**
+   * What of the machine decides a task's bits although no param says so (train: the backend and
+   * kernel build that `backend: auto` resolves to). `resolve` runs when the plan is made, in the
+   * planning process, so it must be cheap (no heavy imports); its value is part of the task's key
+   * (`machine`) and reaches the task as `ctx.machine`. `params`: the execution params it resolves
+   * (`dag kinds` says they are keyed through it).
+   */
+  machineKey?: { params: readonly string[]; describe: string; resolve(params: P): Json };
   /** What each task of this kind asks for by default (train: a GPU); a stage's `resources` override it. */
   resources?: Resources;
   inputs: Readonly<Record<string, InputSpec>>;

@@ -129,6 +129,7 @@ export function diffParts(before: KeyParts, after: KeyParts, codeDiff: CodeDiff)
     out.push(...(changes.length ? changes : ["code changed (this cache does not say which files)"]));
   }
   out.push(...diffValues("param ", before.params, after.params));
+  out.push(...diffValues("machine ", before.machine ?? {}, after.machine ?? {}));
   if (before.seed !== after.seed) out.push("seed changed");
   const names = new Set([...Object.keys(before.inputs), ...Object.keys(after.inputs)]);
   for (const name of [...names].sort()) {

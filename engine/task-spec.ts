@@ -1,5 +1,5 @@
 import type { TaskOutput } from "../cache/records.js";
-import type { InputValue, JsonObject, Resources } from "./stage-api.js";
+import type { InputValue, Json, JsonObject, Resources } from "./stage-api.js";
 
 /** Everything a worker needs to run one task; plain data, so it crosses thread boundaries. */
 export interface TaskSpec {
@@ -16,12 +16,16 @@ export interface TaskSpec {
   scratchDir: string;
   /** What the task asks of the machine that runs it (the stage's `resources`, over its kind's defaults). */
   resources: Resources;
+  /** The kind's machineKey as planned (`ctx.machine`), where it has one. */
+  machine?: Json;
 }
 
 /** What a finished task gives back: its outputs (keyed), and how its run went (never keyed). */
 export interface TaskResult {
   outputs: TaskOutputs;
   measurements: JsonObject;
+  /** The compute route the task said it took (ctx.route). */
+  route?: JsonObject;
 }
 
 /** Messages a running task sends back while it works. */

@@ -63,6 +63,7 @@ export async function runTask(spec: TaskSpec, channel: TaskChannel): Promise<Tas
   mkdirSync(spec.outDir, { recursive: true });
   const send = (m: TaskMessage): void => channel.send(m);
   const measurements: JsonObject = {};
+  let route: JsonObject | undefined;
   let lastProgress = 0;
   const restoreConsole = captureConsole((type, message) => send({ type, message }));
   try {
@@ -75,6 +76,10 @@ export async function runTask(spec: TaskSpec, channel: TaskChannel): Promise<Tas
           return spec.scratchDir;
         },
         measure: (values) => Object.assign(measurements, values),
+        ...(spec.machine !== undefined ? { machine: spec.machine } : {}),
+        route: (value) => {
+          route = value;
+        },
         seed: spec.seed,
         itemId: spec.itemId,
         signal: channel.signal,
@@ -90,7 +95,7 @@ export async function runTask(spec: TaskSpec, channel: TaskChannel): Promise<Tas
       spec.params,
       spec.inputs,
     );
-    return { outputs: await ingestOutputs(kind, outputs, spec), measurements };
+    return { outputs: await ingestOutputs(kind, outputs, spec), measurements, ...(route ? { route } : {}) };
   } catch (err) {
     // Only the message crosses the thread or process: make it name where the disk filled up.
     throw asDiskFull(err, spec.outDir);

@@ -141,7 +141,7 @@ describe("dag command line", () => {
     const train = dag(dir, "kinds", "train").stdout;
     expect(train).toMatch(/^  lr: number \| number\[\] = \[0\.001\] - /m);
     expect(train).toMatch(/^  seed: integer \| null = null \(>= 0\) - /m);
-    expect(train).toMatch(/^  backend: .*\[not in the cache key: changes how it runs, not the result\]$/m);
+    expect(train).toMatch(/^  memory_mb: .*\[not in the cache key: changes how it runs, not the result\]$/m);
   });
 
   it("--help teaches every command", () => {

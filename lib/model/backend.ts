@@ -7,9 +7,8 @@
  * evaluate and explain the brief form that points there; train and evaluate record them in their
  * metrics. Heavy packages are imported only when their backend is tried.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { missingTrainingKernels, registerWasmTrainingKernels } from "./wasm-kernels.js";
 import { simdKernels, simdVariant } from "./wasm-simd-kernels.js";
@@ -18,7 +17,11 @@ import { registerWebgpuTrainingKernels } from "./webgpu-kernels.js";
 import type { WasmBackend } from "./wasm-backend-access.js";
 import { BACKEND_CHOICES, type BackendChoice } from "./backend-param.js";
 
+import { BACKEND_ENV, gpuDeviceFound, vulkanLoaderFound, type Machine } from "./machine.js";
+import { describeRoute, type TrainingRoute } from "./route.js";
+
 export { BACKEND_CHOICES, type BackendChoice } from "./backend-param.js";
+export { BACKEND_ENV, gpuDeviceFound } from "./machine.js";
 
 type Concrete = Exclude<BackendChoice, "auto">;
 
@@ -40,10 +43,38 @@ export interface BackendSelection {
   attempts: BackendAttempt[];
 }
 
-/** Environment variable that replaces `auto` at run time (e.g. DAG_TFJS_BACKEND=wasm). */
-export const BACKEND_ENV = "DAG_TFJS_BACKEND";
-
 const AUTO_ORDER: Concrete[] = ["webgpu", "tensorflow", "wasm", "cpu"];
+
+/** The kernels the wasm backend now active runs (route.ts names them), or null on another backend. */
+export function activeWasmKernels(machine: Machine): string | null {
+  if (tf.getBackend() !== "wasm") return null;
+  return simdKernels(tf.backend() as WasmBackend) ? machine.wasmKernels : "tfjs-wasm";
+}
+
+/**
+ * Activates a training route's backend (route.ts chose it when the plan was made) with auto's
+ * checks where auto chose it, and checks that its kernels run here: a machine that cannot run
+ * the route says why instead of training other bits under the route's key.
+ */
+export async function activateRoute(route: TrainingRoute, machine: Machine): Promise<BackendSelection> {
+  tf.env().set("PROD", true);
+  const auto = route.chosen_by === "auto";
+  const cannot = (why: string) => new Error(`the training route ${describeRoute(route)} cannot run here: ${why}`);
+  let reason: string;
+  try {
+    reason = await ATTEMPTS[route.backend](auto);
+  } catch (error) {
+    throw cannot(error instanceof Unavailable ? error.message : `${route.backend} failed: ${(error as Error).message.split("\n")[0]}`);
+  }
+  const kernels = activeWasmKernels(machine);
+  if (kernels !== null && kernels !== route.kernels) throw cannot(`the wasm backend runs ${kernels} kernels here`);
+  const skipped = auto ? AUTO_ORDER.slice(0, AUTO_ORDER.indexOf(route.backend)).map((backend) => ({ backend, ok: false, reason: machine.unavailable[backend] ?? "" })) : [];
+  const attempts = [...skipped, { backend: route.backend, ok: true, reason }];
+  const requested = route.chosen_by === "params" ? route.backend : "auto";
+  const why = `${route.chosen_by === "params" ? "requested" : route.chosen_by}: ${reason}${skipped.length ? `; skipped ${skipped.map((a) => `${a.backend}: ${a.reason}`).join("; ")}` : ""}`;
+  const brief = `${route.backend} (${route.chosen_by === "params" ? "requested" : route.chosen_by}${skipped.length ? `; skipped ${skipped.map((a) => a.backend).join(", ")}` : ""})`;
+  return { requested, backend: route.backend, reason: why, brief, attempts };
+}
 
 /** `auto`: the backend is one of several to try (a cheap check may rule it out). */
 type Attempt = (auto: boolean) => Promise<string>;
@@ -60,35 +91,6 @@ async function activate(name: string): Promise<void> {
 function isModuleNotFound(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
-}
-
-/**
- * Whether the dynamic linker can find the Vulkan loader, through which Dawn reaches a GPU on
- * Linux: LD_LIBRARY_PATH, then the linker cache. Unsure (no cache to read): yes, let Dawn try.
- */
-function vulkanLoaderFound(): boolean {
-  const name = "libvulkan.so.1";
-  if ((process.env["LD_LIBRARY_PATH"] ?? "").split(":").some((dir) => dir && existsSync(join(dir, name)))) return true;
-  try {
-    return readFileSync("/etc/ld.so.cache").includes(name);
-  } catch {
-    return true;
-  }
-}
-
-/**
- * Whether the kernel offers a GPU to Vulkan at all: NVIDIA's device nodes, a DRM render node
- * (Mesa's AMD and Intel drivers), or WSL's /dev/dxg. Without one, the Vulkan drivers that a
- * desktop package pulls in (Chromium brings Mesa's) can only offer lavapipe, and Dawn says so in
- * native warnings on stderr first.
- */
-export function gpuDeviceFound(dev = "/dev"): boolean {
-  if (existsSync(join(dev, "nvidiactl")) || existsSync(join(dev, "dxg"))) return true;
-  try {
-    return readdirSync(join(dev, "dri")).some((name) => name.startsWith("renderD"));
-  } catch {
-    return false;
-  }
 }
 
 /** Dawn's WebGPU for Node (the `webgpu` package); TF.js's WebGPU backend looks for navigator.gpu. */

@@ -1,6 +1,7 @@
 /**
  * How the trainer takes one step: in this thread on the active backend's variables (AdamL2), or
- * data-parallel across worker threads with the weights and Adam on the host (parallel/). Both
+ * on fixed shards of each batch, in this thread or across worker threads, with the weights and
+ * Adam on the host (parallel/). Both
  * take the same batches and the same dropout masks, drawn here in the order the forward pass
  * asks for them (spatial stream first, fc layers in order).
  */
@@ -14,7 +15,6 @@ import { trainedLogProbs } from "./objective.js";
 import { batchTensors, type StreamSample } from "./input.js";
 import { HostAdam } from "./parallel/host-adam.js";
 import { HeapAdam } from "./heap-adam.js";
-import { nativeConvolutions, nativeThreads } from "./native-kernels.js";
 import { GradientPool, maskKey, type BatchMasks } from "./parallel/pool.js";
 import type { WorkerBackend } from "./parallel/protocol.js";
 import type { HostWeights } from "./weights.js";
@@ -26,8 +26,6 @@ export interface StepResult {
 }
 
 export interface TrainStep {
-  /** What runs the steps, for the log. */
-  readonly description: string;
   step(samples: StreamSample[], augmentations: number[], labels: number[], masks: BatchMasks, lr: number): Promise<StepResult>;
   /** The current weights as tensors, for validation; release() frees what it made. */
   tensors(): { weights: TensorWeights; release(): void };
@@ -78,9 +76,6 @@ export function inProcessStep(arch: Architecture, initial: HostWeights, weightDe
   // On wasm the update reads the heap directly (heap-adam.ts); elsewhere it is TF.js ops.
   const adam = tf.getBackend() === "wasm" ? new HeapAdam(vars, { weightDecay }, adamState) : new AdamL2(vars, { weightDecay }, adamState);
   return {
-    description: tf.getBackend() === "wasm" && nativeConvolutions()
-      ? `tfjs wasm in this thread, the native kernels on ${nativeThreads()} thread${nativeThreads() === 1 ? "" : "s"}`
-      : `one thread on tfjs ${tf.getBackend()}`,
     async step(samples, augmentations, labels, masks, lr) {
       const input = batchTensors(samples, augmentations, arch.input_size);
       const target = oneHot(labels, arch.classes);
@@ -107,13 +102,12 @@ export function inProcessStep(arch: Architecture, initial: HostWeights, weightDe
   };
 }
 
-/** Worker threads computing slices of each batch, the weights and Adam on the host. */
+/** Fixed shards of each batch on `threads` threads (worker threads from 2), the weights and Adam on the host. */
 export async function parallelStep(arch: Architecture, initial: HostWeights, weightDecay: number, threads: number, backend: WorkerBackend, adamState?: AdamState): Promise<TrainStep> {
   const pool = await GradientPool.start(arch, initial, threads, backend);
   const adam = new HostAdam(new Map([...pool.weights].map(([n, w]) => [n, w.shape])), { weightDecay }, adamState);
   const copy = (w: HostWeights): HostWeights => new Map([...w].map(([n, t]) => [n, { shape: t.shape, values: t.values.slice() }]));
   return {
-    description: `${threads} worker threads on tfjs ${backend} (each a slice of every batch)`,
     async step(samples, augmentations, labels, masks, lr) {
       const { grads, loss, fused } = await pool.gradients(samples, augmentations, labels, masks);
       adam.apply(pool.weights, grads, lr);

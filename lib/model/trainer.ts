@@ -3,7 +3,8 @@
  * 1/sqrt(epoch), loss = NLL of the fused log-softmax, validation after every epoch, a checkpoint
  * after every epoch.
  *
- * Reproducible for a given seed, backend and thread count: the weights are drawn on the host
+ * Reproducible for a given seed and route (route.ts: backend and kernels; any thread count gives
+ * the same bits): the weights are drawn on the host
  * from the seed, and epoch e's order, augmentations and dropout masks come from a generator
  * seeded by (seed, e) alone, so resuming after epoch e replays exactly what an uninterrupted run
  * does. Each step runs in this thread or across worker threads (train-step.ts).
@@ -20,7 +21,9 @@ import type { TensorWeights } from "./forward.js";
 import { accuracyOf, meanNll, predict } from "./predict.js";
 import { drawMasks, inProcessStep, parallelStep, type TrainStep } from "./train-step.js";
 import { initialWeights, type HostWeights } from "./weights.js";
-import { nativeConvolutions, setNativeThreads } from "./native-kernels.js";
+import { setNativeThreads } from "./native-kernels.js";
+import { probeMachine, type ConcreteBackend } from "./machine.js";
+import { describeRoute, resolveTrainingRoute, type TrainingRoute } from "./route.js";
 
 /** Which epoch's weights a training returns: the best on the validation samples, or the last. */
 export type KeepEpoch = "best" | "last";
@@ -84,12 +87,9 @@ export interface TrainOptions {
   onEpoch?(record: EpochRecord): void;
   log?(message: string): void;
   signal?: AbortSignal;
-  /**
-   * Threads on the wasm or cpu backend (1: this thread alone, as on a GPU backend): the native
-   * kernels' threads on wasm where they are built (the same bits for any count), else worker
-   * threads that each compute a slice of every batch (results differ from one thread's by float
-   * rounding only, and are bit-identical for the same seed, backend and thread count).
-   */
+  /** The route to train on (route.ts), its backend active; default: the active backend's on `threads`. */
+  route?: TrainingRoute;
+  /** Without a route: threads on the wasm or cpu backend (default 1); the bits are the same for any count. */
   threads?: number;
 }
 
@@ -123,20 +123,16 @@ export async function validate(arch: Architecture, weights: TensorWeights, sourc
   };
 }
 
-/**
- * More than one thread on the CPU backends: in this thread with the native kernels sharing each
- * convolution, product and Adam update among them where those are built (the same bits for any
- * thread count; on the paper network 2.0 samples/s against 1.5 data-parallel), else
- * data-parallel worker threads. In this thread otherwise.
- */
-export async function openStep(arch: Architecture, initial: HostWeights, weightDecay: number, threads: number, adam?: AdamState): Promise<TrainStep> {
-  const backend = tf.getBackend();
-  if (backend === "wasm" && nativeConvolutions()) {
-    setNativeThreads(threads);
-    return inProcessStep(arch, initial, weightDecay, adam);
-  }
-  if (threads > 1 && (backend === "wasm" || backend === "cpu")) return parallelStep(arch, initial, weightDecay, threads, backend, adam);
+/** The route's way of taking a step: in this thread (the native kernels on the route's threads), or on fixed batch shards. */
+export async function openStep(arch: Architecture, initial: HostWeights, weightDecay: number, route: TrainingRoute, adam?: AdamState): Promise<TrainStep> {
+  if (route.parallel === "batch-shards") return parallelStep(arch, initial, weightDecay, route.threads, route.backend as "wasm" | "cpu", adam);
+  setNativeThreads(route.parallel === "native-kernels" ? route.threads : 1);
   return inProcessStep(arch, initial, weightDecay, adam);
+}
+
+/** The route of the active backend on this machine: for callers that chose a backend themselves. */
+export function activeRoute(threads: number, batch: number): TrainingRoute {
+  return resolveTrainingRoute({ backend: tf.getBackend() as ConcreteBackend, threads, batch }, probeMachine());
 }
 
 export async function trainTwoStream(data: TrainData, s: TrainSettings, options: TrainOptions = {}): Promise<TrainResult> {
@@ -147,8 +143,9 @@ export async function trainTwoStream(data: TrainData, s: TrainSettings, options:
   if (resumed) log(resumed.reason);
   const start = resumed?.checkpoint;
   const host = start?.weights ?? options.initial ?? initialWeights(arch, s.seed);
-  const stepper = await openStep(arch, host, s.weightDecay, options.threads ?? 1, start?.adam);
-  log(`training with ${stepper.description}`);
+  const route = options.route ?? activeRoute(options.threads ?? 1, s.batchSize);
+  const stepper = await openStep(arch, host, s.weightDecay, route, start?.adam);
+  log(`training on ${describeRoute(route)}`);
   const history: EpochRecord[] = [...(start?.history ?? [])];
   let best = start?.best;
   const batchesPerEpoch = Math.ceil((s.augmentation === "all" ? 18 : 1) * data.train.length / s.batchSize);

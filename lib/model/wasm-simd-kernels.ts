@@ -69,6 +69,9 @@ function module(variant: WasmVariant): object | null {
 
 const wasmVariant = (): WasmVariant => (module("fused") ? "fused" : "plain");
 
+/** The build of our kernels this engine can run: fused (relaxed SIMD), plain (SIMD128), or none (no WebAssembly SIMD). */
+export const wasmKernelBuild = (): WasmVariant | null => (module("fused") ? "fused" : module("plain") ? "plain" : null);
+
 /** The build the kernels run: native where it was built and runs here, else fused where this engine takes relaxed SIMD, else plain. */
 export const simdVariant = (): SimdVariant => (nativeConvolutions() ? "native" : wasmVariant());
 

@@ -7,6 +7,8 @@
  */
 import type { InputsOf, JsonObject, OutputValue, ParamsOf, SplitItem, StageContext, StageKind } from "../../engine/stage-api.js";
 import { ARCHITECTURE_SCHEMA } from "../../lib/model/architecture.js";
+import { probeMachine } from "../../lib/model/machine.js";
+import { resolveTrainingRoute, routeKey, type RouteParams } from "../../lib/model/route.js";
 
 /** The lr and weight decay of the stage's params: a value or a list of values. */
 type GridParams = JsonObject & { lr: number | number[]; weight_decay: number | number[] };
@@ -68,7 +70,7 @@ const train = {
       },
       backend: {
         type: "string", enum: ["auto", "webgpu", "tensorflow", "wasm", "cpu"], default: "auto",
-        description: "TensorFlow.js backend: auto takes the fastest that works here (webgpu, tensorflow, wasm, cpu); the environment variable DAG_TFJS_BACKEND overrides auto.",
+        description: "TensorFlow.js backend: auto takes the fastest that works here (webgpu, tensorflow, wasm, cpu); the environment variable DAG_TFJS_BACKEND overrides auto. Resolved when the plan is made, with the kernels it will run (on wasm: the native AVX2 build where it was built and DAG_NATIVE_KERNELS is not off, else WebAssembly SIMD): that route is in the key, and a task that lands where it cannot run it fails.",
       },
       seed: {
         type: ["integer", "null"], minimum: 0, default: null,
@@ -77,12 +79,17 @@ const train = {
       memory_mb: { type: "integer", minimum: 0, default: 2048, description: "Sample files kept in memory (MiB) between epochs; beyond it they are read again. No effect on results." },
       threads: {
         type: "integer", minimum: 0, default: 0,
-        description: "Threads on the wasm and cpu backends (0: one per core, at most the batch size; 1: this thread alone). On wasm with the native kernels (built at install where a C compiler is found) they share each convolution, product and Adam update: the same results for any count. Otherwise worker threads, each computing the gradient of a slice of every batch: changes float rounding only (results are bit-identical for the same thread count). No effect on GPU backends.",
+        description: "Threads on the wasm and cpu backends (0: one per core). On wasm with the native kernels (built at install where a C compiler is found) they share each convolution, product and Adam update; otherwise each batch is cut into fixed shards of 4 samples whose gradients worker threads compute and this thread sums in shard order (at most one thread per shard). Either way any count gives the same bits. No effect on GPU backends.",
       },
     },
   },
-  // The backend and thread count change float rounding only (README: results across backends), the others speed.
+  // The thread count and memory_mb change speed alone; the backend is keyed as the route it resolves to (machineKey).
   executionParams: ["backend", "memory_mb", "threads"],
+  machineKey: {
+    params: ["backend"],
+    describe: "the backend and kernel build that training takes there (lib/model/route.ts; dag show prints each task's route)",
+    resolve: (params: RouteParams) => routeKey(resolveTrainingRoute(params, probeMachine())),
+  },
   // On a cluster: room for memory_mb's sample cache (2 GiB) and the model beside it, two cores
   // for the backend. No GPU by default: on a CPU-only cluster a GPU request is never scheduled.
   resources: { cpus: 2, mem_mb: 4096 },

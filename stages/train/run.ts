@@ -3,12 +3,13 @@
  * Loaded lazily by index.ts (it pulls in TensorFlow.js).
  */
 import { writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { ArtifactIn, ArtifactOut, CollectionIn, StageContext } from "../../engine/stage-api.js";
 import { fileNames, mainFile } from "../../lib/main-file.js";
 import { flowChannels, multiplyAdds, parameterCount, resolveArchitecture, type Architecture } from "../../lib/model/architecture.js";
-import { selectBackend } from "../../lib/model/backend.js";
+import { activateRoute } from "../../lib/model/backend.js";
+import { probeMachine } from "../../lib/model/machine.js";
+import { describeRoute, resolveTrainingRoute, routeKey, type TrainingRoute } from "../../lib/model/route.js";
 import { SampleCache } from "../../lib/model/dataset.js";
 import { toLayersModel } from "../../lib/model/layers-model.js";
 import { PREPROCESSING, saveModel, MODEL_JSON, WEIGHTS_BIN } from "../../lib/model/model-files.js";
@@ -67,7 +68,26 @@ function requireBothClasses(train: { label: number }[]): void {
   throw new Error(`train: the training split holds ${has}: a classifier needs both classes to learn anything. Give the read stage recordings of both classes (check its labels), or move recordings into the training split (split's fractions)`);
 }
 
+/**
+ * The plan keyed this task by the route it resolved on the machine that planned (a login node,
+ * for a cluster): a machine that would take another route would store other bits under that key.
+ */
+function requirePlannedRoute(planned: unknown, route: TrainingRoute): void {
+  if (planned === undefined) return;
+  const here = routeKey(route);
+  const p = planned as Partial<typeof here>;
+  if (p.backend === here.backend && p.kernels === here.kernels) return;
+  throw new Error(
+    `train: planned for backend ${String(p.backend)} with ${String(p.kernels)} kernels (resolved where dag ran), but this machine would train on ${describeRoute(route)}: ` +
+      "that would store other bits under the planned key. Run dag where the tasks run, or make both resolve alike: name the backend in the stage's params, " +
+      "and build the native kernels on both (npm run build) or turn them off on both (DAG_NATIVE_KERNELS=off)",
+  );
+}
+
 export async function trainPoint(ctx: StageContext, params: PointParams, samples: CollectionIn, splitsIn: ArtifactIn, pretrained?: ArtifactIn): Promise<ArtifactOut> {
+  const machine = probeMachine();
+  const route = resolveTrainingRoute(params, machine);
+  requirePlannedRoute(ctx.machine, route);
   const splitsPath = mainFile(splitsIn, "splits");
   if (!splitsPath) throw new Error(`train: the splits input has no "splits" file (it has: ${fileNames(splitsIn)}): feed split.splits`);
   const sets = examplesBySplit(samples.items, readSplits(splitsPath));
@@ -77,8 +97,9 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
   const arch = resolveArchitecture({ ...params.architecture, ...(flowPairs !== undefined ? { flow_pairs: flowPairs } : {}) });
   const seed = params.seed ?? ctx.seed;
 
-  const backend = await selectBackend(params.backend);
-  ctx.log(`backend ${backend.backend}: ${backend.reason}`);
+  const backend = await activateRoute(route, machine);
+  ctx.route?.({ ...route });
+  ctx.log(`route ${describeRoute(route)}; backend ${backend.backend}: ${backend.reason}`);
   ctx.log(`${sets.train.length} training, ${sets.validation.length} validation samples; ${(parameterCount(arch) / 1e6).toFixed(2)} M weights, ${(multiplyAdds(arch) / 1e6).toFixed(0)} M multiply-adds per sample`);
 
   const start = pretrained ? await loadPretrained(pretrained.files, arch, seed) : undefined;
@@ -98,7 +119,7 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
       checkpoint: { dir: ctx.scratch, fingerprint: CHECKPOINT_FINGERPRINT },
       log: ctx.log,
       signal: ctx.signal,
-      threads: Math.max(1, Math.min(params.threads || availableParallelism(), params.batch)),
+      route,
       onBatch: (p) => ctx.progress(
         (p.epoch - 1) * batchesPerEpoch + p.batch, totalBatches,
         `epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(3)}, accuracy ${p.accuracy.toFixed(2)}, ${p.samplesPerSecond.toFixed(0)} samples/s`,

@@ -1,9 +1,11 @@
 /**
- * Synchronous data-parallel gradients across worker threads: each worker computes the gradient
- * of one slice of the batch on its own TensorFlow.js backend, and the slices' gradients are
- * summed here in slice order, so a given batch, weights and thread count give bit-identical
- * results on every run. The weights live in shared memory: the trainer updates them in place
- * between steps and every worker reads them at the start of the next.
+ * Synchronous data-parallel gradients: each batch is cut into fixed shards (route.ts
+ * `batchShards`, the same for any thread count), each shard's gradient is computed on its own
+ * (by a worker thread, each on its own TensorFlow.js backend, or in this thread when there is
+ * one thread), and the shards' gradients are summed here in shard order. So the bits depend on
+ * the batch and the weights alone: 1, 2, 3 or 16 threads give the same. The weights live in
+ * shared memory: the trainer updates them in place between steps and every worker reads them at
+ * the start of the next.
  *
  * Why workers: the wasm backend runs one thread in Node (TF.js reports no multithread support
  * there, tensorflow/tfjs#3830), so one training used one core.
@@ -11,10 +13,13 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import * as tf from "@tensorflow/tfjs-core";
 import type { Architecture, Stream } from "../architecture.js";
+import { batchShards } from "../route.js";
 import type { StreamSample } from "../input.js";
 import type { HostWeights } from "../weights.js";
-import type { FromWorker, SliceMask, ToWorker, WorkerBackend } from "./protocol.js";
+import type { FromWorker, ShardMessage, ShardResult, ToWorker, WorkerBackend } from "./protocol.js";
+import { shardGradient } from "./shard-gradient.js";
 
 /** A batch's dropout masks, whole ([batch, units] per hidden fc layer), by `${stream}/${layer}`. */
 export type BatchMasks = Map<string, { cols: number; values: Float32Array }>;
@@ -29,7 +34,7 @@ export interface BatchGradients {
   fused: Float32Array;
 }
 
-/** Row ranges [start, end) of `slices` near-equal slices of `n` rows (none empty). */
+/** Ranges [start, end) of `slices` near-equal contiguous slices of `n` (none empty): which shards each worker takes. */
 export function sliceRows(n: number, slices: number): [number, number][] {
   const k = Math.max(1, Math.min(slices, n));
   return Array.from({ length: k }, (_, i) => [Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)]);
@@ -84,18 +89,20 @@ class GradientWorker {
 
 export class GradientPool {
   private readonly names: string[];
+  /** None on one thread: the shards are computed in this thread, on the active backend. */
   private readonly workers: GradientWorker[];
   /** Why the workers' backend was taken (the first worker's words). */
   reason = "";
 
   private constructor(private readonly arch: Architecture, readonly weights: HostWeights, threads: number) {
     this.names = [...weights.keys()];
-    this.workers = Array.from({ length: threads }, () => new GradientWorker());
+    this.workers = threads > 1 ? Array.from({ length: threads }, () => new GradientWorker()) : [];
   }
 
   /**
-   * `threads` workers on `backend`; `initial` is copied into shared memory, and the pool's
-   * `weights` (the same names and shapes) are what the trainer updates in place.
+   * `threads` workers on `backend` (one thread: this one, whose backend must be `backend`);
+   * `initial` is copied into shared memory, and the pool's `weights` (the same names and shapes)
+   * are what the trainer updates in place.
    */
   static async start(arch: Architecture, initial: HostWeights, threads: number, backend: WorkerBackend): Promise<GradientPool> {
     const shared: HostWeights = new Map();
@@ -105,13 +112,14 @@ export class GradientPool {
       shared.set(name, { shape: w.shape, values });
     }
     const pool = new GradientPool(arch, shared, threads);
+    if (!pool.workers.length && tf.getBackend() !== backend) throw new Error(`one-thread training on ${backend} needs that backend active here (it is ${tf.getBackend()})`);
     try {
       const init: ToWorker = {
         type: "init", arch, backend, names: pool.names, shapes: pool.names.map((n) => shared.get(n)!.shape),
         buffers: pool.names.map((n) => shared.get(n)!.values.buffer as SharedArrayBuffer),
       };
       const replies = await Promise.all(pool.workers.map((w) => w.request(init)));
-      pool.reason = replies[0]!.type === "ready" ? replies[0]!.reason : "";
+      pool.reason = replies[0]?.type === "ready" ? replies[0].reason : "";
     } catch (error) {
       await pool.close();
       throw error;
@@ -120,32 +128,48 @@ export class GradientPool {
   }
 
   get threads(): number {
-    return this.workers.length;
+    return Math.max(1, this.workers.length);
   }
 
-  /** The batch's gradient (mean loss), from its slices in order. */
+  /** Each shard's gradient, in shard order: the workers take contiguous runs of shards. */
+  private async shardGradients(shards: ShardMessage[]): Promise<ShardResult[]> {
+    if (!this.workers.length) {
+      const weights = this.names.map((name) => tf.tensor(this.weights.get(name)!.values, this.weights.get(name)!.shape));
+      try {
+        return shards.map((shard) => shardGradient(this.arch, this.names, weights, shard));
+      } finally {
+        tf.dispose(weights);
+      }
+    }
+    const runs = sliceRows(shards.length, this.workers.length);
+    const replies = await Promise.all(runs.map(([a, b], i) => this.workers[i]!.request({ type: "step", shards: shards.slice(a, b) })));
+    return replies.flatMap((r) => {
+      if (r.type !== "grads") throw new Error(`gradient worker answered ${r.type} to a step`);
+      return r.shards;
+    });
+  }
+
+  /** The batch's gradient (mean loss): the sum of its fixed shards' gradients, in shard order. */
   async gradients(samples: StreamSample[], augmentations: number[], labels: number[], masks: BatchMasks): Promise<BatchGradients> {
     const n = samples.length;
-    const slices = sliceRows(n, this.workers.length);
-    const replies = await Promise.all(slices.map(([a, b], i) => {
-      const sliceMasks: SliceMask[] = [...masks].map(([key, m]) => ({ key, rows: b - a, cols: m.cols, values: m.values.slice(a * m.cols, b * m.cols) }));
-      return this.workers[i]!.request({
-        type: "step", samples: samples.slice(a, b), augmentations: augmentations.slice(a, b), labels: labels.slice(a, b), masks: sliceMasks, share: (b - a) / n,
-      });
+    const rows = batchShards(n);
+    const shards = rows.map(([a, b]): ShardMessage => ({
+      samples: samples.slice(a, b), augmentations: augmentations.slice(a, b), labels: labels.slice(a, b), share: (b - a) / n,
+      masks: [...masks].map(([key, m]) => ({ key, rows: b - a, cols: m.cols, values: m.values.slice(a * m.cols, b * m.cols) })),
     }));
+    const results = await this.shardGradients(shards);
     const grads = new Map<string, Float32Array>();
     let loss = 0;
     const fused = new Float32Array(n * this.arch.classes);
-    replies.forEach((r, i) => {
-      if (r.type !== "grads") throw new Error(`gradient worker answered ${r.type} to a step`);
+    results.forEach((r, i) => {
       this.names.forEach((name, j) => {
         const g = r.grads[j]!;
         const sum = grads.get(name);
         if (!sum) grads.set(name, g);
         else for (let k = 0; k < g.length; k++) sum[k] = sum[k]! + g[k]!;
       });
-      loss += (r.loss * (slices[i]![1] - slices[i]![0])) / n;
-      fused.set(r.fused, slices[i]![0] * this.arch.classes);
+      loss += (r.loss * (rows[i]![1] - rows[i]![0])) / n;
+      fused.set(r.fused, rows[i]![0] * this.arch.classes);
     });
     return { grads, loss, fused };
   }

@@ -14,7 +14,7 @@ export interface InitMessage {
   buffers: SharedArrayBuffer[];
 }
 
-/** Dropout mask rows of one hidden fc layer for this worker's slice: key `${stream}/${layer}`. */
+/** Dropout mask rows of one hidden fc layer for one shard: key `${stream}/${layer}`. */
 export interface SliceMask {
   key: string;
   rows: number;
@@ -22,19 +22,32 @@ export interface SliceMask {
   values: Float32Array;
 }
 
-export interface StepMessage {
-  type: "step";
+/** One fixed shard of a batch (route.ts `batchShards`). */
+export interface ShardMessage {
   samples: StreamSample[];
   augmentations: number[];
   labels: number[];
   masks: SliceMask[];
-  /** This slice's share of the batch: its mean loss is scaled by it, so the slices' gradients sum to the batch's. */
+  /** This shard's share of the batch: its mean loss is scaled by it, so the shards' gradients sum to the batch's. */
   share: number;
+}
+
+/** A shard's gradients (in weight order), its mean loss, its fused log-probabilities. */
+export interface ShardResult {
+  grads: Float32Array[];
+  loss: number;
+  fused: Float32Array;
+}
+
+/** The shards of a batch that one worker computes, each on its own (never summed in the worker). */
+export interface StepMessage {
+  type: "step";
+  shards: ShardMessage[];
 }
 
 export type ToWorker = InitMessage | StepMessage;
 
 export type FromWorker =
   | { type: "ready"; reason: string }
-  | { type: "grads"; grads: Float32Array[]; loss: number; fused: Float32Array }
+  | { type: "grads"; shards: ShardResult[] }
   | { type: "error"; message: string };
