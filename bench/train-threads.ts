@@ -6,7 +6,7 @@
  * one-thread run, the largest difference, and the seconds it took (Markdown, for
  * docs/benchmarks-train.md).
  *
- *   node dist/bench/train-threads.js [--samples 24] [--batch 12] [--epochs 2] [--threads 1,2,3]
+ *   node dist/bench/train-threads.js [--samples 24] [--batch 12] [--epochs 2] [--threads 1,2,3] [--routes native,wasm,cpu]
  */
 import { selectBackend } from "../lib/model/backend.js";
 import { MemorySource } from "../lib/model/dataset.js";
@@ -15,10 +15,10 @@ import { trainTwoStream, type TrainSettings } from "../lib/model/trainer.js";
 import type { HostWeights } from "../lib/model/weights.js";
 import { benchBatch, benchNetworks, halfWidth, type BenchNetwork } from "./train-networks.js";
 
-interface Options { samples: number; batch: number; epochs: number; threads: number[] }
+interface Options { samples: number; batch: number; epochs: number; threads: number[]; routes: string[] }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { samples: 24, batch: 12, epochs: 2, threads: [1, 2, 3] };
+  const o: Options = { samples: 24, batch: 12, epochs: 2, threads: [1, 2, 3], routes: ["native", "wasm", "cpu"] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => argv[++i] ?? "";
@@ -26,6 +26,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--batch") o.batch = Number(next());
     else if (a === "--epochs") o.epochs = Number(next());
     else if (a === "--threads") o.threads = next().split(",").map(Number);
+    else if (a === "--routes") o.routes = next().split(",");
     else throw new Error(`unknown argument ${a}; see the comment at the top of bench/train-threads.ts`);
   }
   return o;
@@ -49,7 +50,7 @@ function difference(a: HostWeights, b: HostWeights): { total: number; differing:
   return { total, differing, max };
 }
 
-interface Route { name: string; backend: "wasm" | "cpu"; native: boolean; net: BenchNetwork }
+interface Route { id: string; name: string; backend: "wasm" | "cpu"; native: boolean; net: BenchNetwork }
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
@@ -57,11 +58,12 @@ async function main(): Promise<void> {
   const half: BenchNetwork = { ...def, name: "half", arch: halfWidth(def.arch) };
   const quarter: BenchNetwork = { ...def, name: "quarter", arch: halfWidth(half.arch) };
   const eighth: BenchNetwork = { ...def, name: "eighth", arch: halfWidth(quarter.arch) };
-  const routes: Route[] = [
-    { name: "wasm + native kernels", backend: "wasm", native: true, net: quarter },
-    { name: "wasm, DAG_NATIVE_KERNELS=off", backend: "wasm", native: false, net: quarter },
-    { name: "cpu", backend: "cpu", native: false, net: eighth },
+  const all: Route[] = [
+    { id: "native", name: "wasm + native kernels", backend: "wasm", native: true, net: quarter },
+    { id: "wasm", name: "wasm, DAG_NATIVE_KERNELS=off", backend: "wasm", native: false, net: quarter },
+    { id: "cpu", name: "cpu", backend: "cpu", native: false, net: eighth },
   ];
+  const routes = all.filter((r) => o.routes.includes(r.id));
   const before = process.env[NATIVE_ENV];
   console.log(`| route | network (weights) | threads | weights differing from 1 thread | largest difference | seconds |`);
   console.log(`|---|---|---|---|---|---|`);

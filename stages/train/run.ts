@@ -99,7 +99,7 @@ export async function trainPoint(ctx: StageContext, params: PointParams, samples
 
   const backend = await activateRoute(route, machine);
   ctx.route?.({ ...route });
-  ctx.log(`route ${describeRoute(route)}; backend ${backend.backend}: ${backend.reason}`);
+  ctx.log(`backend ${backend.backend}: ${backend.reason}`);
   ctx.log(`${sets.train.length} training, ${sets.validation.length} validation samples; ${(parameterCount(arch) / 1e6).toFixed(2)} M weights, ${(multiplyAdds(arch) / 1e6).toFixed(0)} M multiply-adds per sample`);
 
   const start = pretrained ? await loadPretrained(pretrained.files, arch, seed) : undefined;
