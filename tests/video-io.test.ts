@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import h5wasm from "h5wasm/node";
@@ -56,6 +56,31 @@ describe("Video helpers", () => {
 });
 
 describe("HDF5 videos", () => {
+  it("a large video is written in slabs, the same bytes each time, and a cancelled write stops at the next slab with nothing left behind", async () => {
+    // 60 frames of 640x480 (18 MB): slabs of 27 frames, a look at the signal before each after the first.
+    const frames = new Uint8Array(60 * 480 * 640).map((_, i) => Math.imul(i, 2654435761) >>> 24);
+    const video = makeVideo(60, 480, 640, 300, frames);
+    const [a, b] = [join(dir, "slab-a.h5"), join(dir, "slab-b.h5")];
+    await writeHdf5Video(a, video, { gzip: 1 });
+    await writeHdf5Video(b, video, { gzip: 1 });
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    expect(Buffer.from((await readHdf5Video(a)).frames).equals(Buffer.from(frames))).toBe(true);
+
+    // A signal as a task's: aborted (Ctrl-C) once the write has begun; each look is counted.
+    const controller = new AbortController();
+    let looks = 0;
+    const signal = controller.signal;
+    signal.throwIfAborted = () => {
+      looks++;
+      controller.abort();
+      if (signal.aborted) throw signal.reason;
+    };
+    const cancelled = join(dir, "cancelled.h5");
+    await expect(writeHdf5Video(cancelled, video, { gzip: 1, signal })).rejects.toThrow(/aborted/);
+    expect(looks).toBe(1); // stopped at the first look, after one slab of three
+    expect(readdirSync(dir).filter((f) => f.includes("cancelled"))).toEqual([]);
+  });
+
   it("round-trips frames, shape and frame rate, in the layout h5py expects", async () => {
     const v = rampVideo();
     const path = join(dir, "ramp.h5");

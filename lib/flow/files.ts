@@ -4,7 +4,7 @@
  */
 import { writeHdf5Arrays } from "../video/hdf5.js";
 import { readHdf5Arrays, type AttributeRead } from "./hdf5-io.js";
-import type { AttributeValue } from "../video/hdf5.js";
+import type { AttributeValue, WriteOptions } from "../video/hdf5.js";
 
 /** A subsample: the kept frames of an event, in order. */
 export interface Subsample {
@@ -22,11 +22,12 @@ export interface Subsample {
 }
 
 /** Dataset `frames` [count, rows, cols] (one frame per chunk, gzip), root attributes `indices`, `spatial_index`, `framerate`. */
-export async function writeSubsampleFile(path: string, s: Subsample, gzip = 4, attrs: Record<string, AttributeValue> = {}): Promise<void> {
+export async function writeSubsampleFile(path: string, s: Subsample, gzip = 4, attrs: Record<string, AttributeValue> = {}, options: WriteOptions = {}): Promise<void> {
   await writeHdf5Arrays(
     path,
     [{ name: "frames", data: s.frames, shape: [s.count, s.rows, s.cols], dtype: "<B", chunks: [1, s.rows, s.cols], gzip }],
     { ...attrs, indices: s.indices, spatial_index: s.spatialIndex, framerate: s.fps },
+    options,
   );
 }
 
@@ -69,7 +70,7 @@ export interface FlowSample {
 }
 
 /** Datasets `flow` (one channel per chunk), `flow_range`, `spatial`, gzip at `gzip`; extra root attributes. */
-export async function writeFlowSample(path: string, s: FlowSample, gzip = 9, attrs: Record<string, AttributeValue> = {}): Promise<void> {
+export async function writeFlowSample(path: string, s: FlowSample, gzip = 9, attrs: Record<string, AttributeValue> = {}, options: WriteOptions = {}): Promise<void> {
   const { channels, rows, cols } = s;
   await writeHdf5Arrays(
     path,
@@ -79,6 +80,7 @@ export async function writeFlowSample(path: string, s: FlowSample, gzip = 9, att
       { name: "spatial", data: s.spatial, shape: [rows, cols], dtype: "<B", gzip },
     ],
     { ...attrs, flow_pairs: channels / 2 },
+    options,
   );
 }
 

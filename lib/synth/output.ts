@@ -19,11 +19,12 @@ export interface RecordingFiles {
 }
 
 /** Writes the recording's files into `dir`; returns their names (relative to `dir`). */
-export async function writeRecordingFiles(dir: string, result: RecordingResult, format: VideoFormat, gzip: number): Promise<RecordingFiles> {
+export async function writeRecordingFiles(dir: string, result: RecordingResult, format: VideoFormat, gzip: number, signal?: AbortSignal): Promise<RecordingFiles> {
   const { video, truth } = result;
   const videoName = format === "avi" ? "video.avi" : "video.h5";
   if (format === "avi") writeAviVideo(join(dir, videoName), video);
-  else await writeHdf5Video(join(dir, videoName), video, { gzip, attrs: { generator: "zebrafish-dag synthesize" } });
+  // The video is the long write (minutes at 1600x1200): it stops between slabs when the task is cancelled.
+  else await writeHdf5Video(join(dir, videoName), video, { gzip, attrs: { generator: "zebrafish-dag synthesize" }, signal });
 
   const n = truth.midline_points;
   const frames = truth.frames;

@@ -125,7 +125,11 @@ const extract = {
 
     // Detection sees rows only (the tail's band) and symmetric filters: mirroring changes nothing.
     const tailRow = bladder.found ? (bladder.y - crop.top) * scale : (rows - 1) / 2;
-    const cut = await detect(raw, cropped, tailRow, p, (done, total) => ctx.progress(2 + (5 * done) / total, 10));
+    // Detection is the long part: its progress calls are where a cancelled task stops.
+    const cut = await detect(raw, cropped, tailRow, p, (done, total) => {
+      ctx.signal.throwIfAborted();
+      ctx.progress(2 + (5 * done) / total, 10);
+    });
 
     const cropMeta = { top: crop.top, left: crop.left, width: crop.width, height: crop.height };
     const items: ItemOut[] = [];
@@ -137,6 +141,7 @@ const extract = {
         join(ctx.outDir, file),
         [{ name: "frames", data: cropped.frames.subarray(e.start * size, e.end * size), shape: [e.end - e.start, rows, cols], dtype: "<B", chunks: [1, rows, cols], gzip: params.gzip }],
         { start: e.start, end: e.end, onset: e.onset ?? -1, run: e.run, fps: video.fps, crop: [crop.top, crop.left, crop.width, crop.height], mirrored: mirrored ? 1 : 0, recording: id },
+        { signal: ctx.signal },
       );
       items.push({
         id: sub,

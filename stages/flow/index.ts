@@ -83,6 +83,7 @@ const flow = {
       const { jpegRoundTrip } = await import("../../lib/flow/jpeg.js");
       // In place: each 8x8 block is read before it is written.
       for (let c = 0; c < 2 * computed; c++) {
+        ctx.signal.throwIfAborted();
         const channel = stack.subarray(c * plane, (c + 1) * plane);
         jpegRoundTrip(channel, rows, cols, params.jpeg_quality, channel);
       }
@@ -99,7 +100,7 @@ const flow = {
       // 0: no JPEG (an attribute cannot be null).
       jpeg_quality: params.jpeg_quality ?? 0,
       farneback: JSON.stringify(farnebackParams),
-    });
+    }, { signal: ctx.signal });
     // flow_pairs: the subsample's pairs, what the network's flow_stride counts in; the file holds
     // every pair_stride-th of them.
     return { samples: { files: { sample: "sample.h5" }, meta: { flow_pairs: pairs, pair_stride: stride, jpeg_quality: params.jpeg_quality } } };

@@ -71,6 +71,7 @@ const mask = {
       join(ctx.outDir, "frames.h5"),
       [{ name: "frames", data: video.frames, shape: [count, rows, cols], dtype: "<B", chunks: [1, rows, cols], gzip: params.gzip }],
       { ...carriedAttributes(event.meta, video.fps), mask: JSON.stringify(maskMeta) },
+      { signal: ctx.signal },
     );
     ctx.progress(1, 1);
     return { events: { files: { frames: "frames.h5" }, meta: { mask: maskMeta } } };

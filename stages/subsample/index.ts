@@ -66,7 +66,7 @@ const subsample = {
       const frames = new Uint8Array(indices.length * plane);
       indices.forEach((f, k) => frames.set(video.frames.subarray(f * plane, (f + 1) * plane), k * plane));
       const file = `s${i}.h5`;
-      await writeSubsampleFile(join(ctx.outDir, file), { frames, count: indices.length, rows: video.rows, cols: video.cols, indices, spatialIndex, fps: video.fps }, params.gzip, { subsample: i });
+      await writeSubsampleFile(join(ctx.outDir, file), { frames, count: indices.length, rows: video.rows, cols: video.cols, indices, spatialIndex, fps: video.fps }, params.gzip, { subsample: i }, { signal: ctx.signal });
       items.push({ id: `s${i}`, files: { frames: file }, meta: { indices, spatial_index: spatialIndex, subsample: i } });
       ctx.progress(i + 1, params.count);
     }

@@ -104,7 +104,11 @@ const svm = {
     const res = runBaseline(train, rows, {
       folds: params.folds, testFraction: params.test_fraction, C: params.C, gamma: params.gamma, kernels: params.kernels,
       standardise: params.standardise, seed: ctx.seed, splits,
-    }, (done, total) => ctx.progress(done, total));
+    }, (done, total) => {
+      // Each grid point is a cross-validation (seconds to minutes): where a cancelled task stops.
+      ctx.signal.throwIfAborted();
+      ctx.progress(done, total);
+    });
 
     const fallbackIds = new Set(items.filter((it) => isFallbackSample(it.meta)).map((it) => it.id));
     const fallbackWindows = rows.filter((r) => fallbackIds.has(r.id)).length;

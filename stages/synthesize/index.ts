@@ -51,7 +51,7 @@ const synthesize = {
     });
     const id = ctx.itemId ?? recordingId(p.index);
     result.truth.id = id;
-    const files = await writeRecordingFiles(ctx.outDir, result, p.format, p.gzip);
+    const files = await writeRecordingFiles(ctx.outDir, result, p.format, p.gzip, ctx.signal);
     ctx.progress(1, 1);
     const t = result.truth;
     ctx.log(`${id}: ${t.class}, ${t.frames} frames, ${t.bouts.length} bouts${t.artifact.active ? ", artifact on" : ""}`);
