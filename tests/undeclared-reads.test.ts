@@ -24,7 +24,7 @@ const ROOT = resolve(".");
 const README = join(ROOT, "README.md");
 const straceWorks = spawnSync("strace", ["-f", "-qq", "-o", "/dev/null", "true"]).status === 0;
 
-/** The default pipeline's kinds at the smallest size that still trains, evaluates, explains and fits an SVM. */
+/** The default pipeline's kinds (and classify) at the smallest size that still trains, evaluates, explains, fits an SVM and classifies. */
 const PIPELINE = `seed: 0
 stage_paths: [kinds]
 stages:
@@ -65,6 +65,8 @@ stages:
   svm:
     inputs: { features: features.features, splits: split.splits }
     params: { folds: 2, C: [1], gamma: [0.1], kernels: [linear] }
+  classify:
+    inputs: { model: evaluate.model, samples: flow.samples, reports: extract.reports }
   peek: {}
   peekdeclared: {}
 `;
@@ -154,7 +156,7 @@ describe.skipIf(!straceWorks)(`every project file a kind reads is in its key (${
   const dir = workspace("", false);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("a task of each kind of the default pipeline opens no file of the project that its fingerprint leaves out; an undeclared read is caught", async () => {
+  it("a task of each kind of the default pipeline and classify opens no file of the project that its fingerprint leaves out; an undeclared read is caught", async () => {
     for (const [name, declared] of [["peek", false], ["peekdeclared", true]] as const) {
       mkdirSync(join(dir, "kinds", name), { recursive: true });
       writeFileSync(join(dir, "kinds", name, "index.js"), peekKind(name, declared));
@@ -168,7 +170,7 @@ describe.skipIf(!straceWorks)(`every project file a kind reads is in its key (${
     const executor = new ReadAuditExecutor(traces, wrapper);
     const outcome = await run(dir, { executor });
     expect(outcome.failed).toEqual([]);
-    const kinds = ["synthesize", "extract", "extract_summary", "mask", "subsample", "flow", "split", "train", "evaluate", "explain", "tailfit", "features", "svm"];
+    const kinds = ["synthesize", "extract", "extract_summary", "mask", "subsample", "flow", "split", "train", "evaluate", "explain", "tailfit", "features", "svm", "classify"];
     expect([...executor.audited.keys()].sort()).toEqual([...kinds, "peek", "peekdeclared"].sort());
     const found: Record<string, string[]> = {};
     for (const [kind, audited] of executor.audited) found[kind] = await undeclared(audited, projectFilesOpened(audited.trace, dir));
