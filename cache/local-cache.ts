@@ -78,7 +78,12 @@ export class LocalCache implements Cache {
 
   private index(stage: string): Map<TaskKey, TaskOutputs> {
     let index = this.indexes.get(stage);
-    if (!index) this.indexes.set(stage, (index = this.store.readStageIndex(stage)));
+    if (!index) {
+      const read = this.store.readStageIndex(stage);
+      this.indexes.set(stage, (index = read.entries));
+      // A damaged index is not used: the records decide, and the index is written anew from them.
+      if (read.damaged) this.stale.add(stage);
+    }
     return index;
   }
 }

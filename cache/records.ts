@@ -138,6 +138,9 @@ export function outputFiles(outputs: unknown): FileRef[] | undefined {
   return files;
 }
 
+/** `reads` as a task record keeps it: absent, or a list of hashes. */
+export const isReads = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((h) => typeof h === "string"));
+
 const SOURCES = new Set<unknown>(["cached", "ran", "failed", "skipped"]);
 const isRunTask = (v: unknown): boolean =>
   isObject(v) && typeof v.key === "string" && HASH.test(v.key) && SOURCES.has(v.source) && (v.ms === undefined || typeof v.ms === "number");

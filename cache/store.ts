@@ -5,9 +5,10 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { ownDir, writeOwnFile } from "./atomic.js";
+import { sealJson, unsealJson } from "./sealed.js";
 import { UsageError } from "../engine/errors.js";
 import type { CodeManifest } from "../engine/code-fingerprint.js";
-import { isRunRecord, outputFiles, type BlobHash, type FileRef, type RunRecord, type TaskKey, type TaskRecord } from "./records.js";
+import { isReads, isRunRecord, outputFiles, type BlobHash, type FileRef, type RunRecord, type TaskKey, type TaskRecord } from "./records.js";
 
 /**
  * The content-addressed store under `.dag/`:
@@ -99,20 +100,18 @@ export class Store {
   }
 
   /**
-   * The record kept under a key, or undefined if there is none that can be its record: one stored
-   * under another key (swapped or copied files) would give another task's outputs.
+   * The record kept under a key, or undefined if there is none that can be its record: one whose
+   * checksum does not match its content (a flipped bit, an edit: its outputs or meta could be
+   * anything), or one stored under another key (swapped or copied files: another task's outputs).
    */
   readTask(key: TaskKey): TaskRecord | undefined {
-    try {
-      const record = JSON.parse(readFileSync(this.taskPath(key), "utf8")) as TaskRecord | null;
-      return record?.key === key && isReads(record.reads) ? record : undefined;
-    } catch {
-      return undefined;
-    }
+    const record = unsealJson(readText(this.taskPath(key)) ?? "") as TaskRecord | undefined;
+    return record?.key === key && isReads(record.reads) ? record : undefined;
   }
 
+  /** Sealed: the checksum covers every field of the record, whatever fields it has. */
   writeTask(record: TaskRecord): void {
-    writeOwnFile(this.taskPath(record.key), JSON.stringify(record));
+    writeOwnFile(this.taskPath(record.key), sealJson(record));
   }
 
   /** A task's outputs, if every file it produced is still in the store (else it must run again). */
@@ -125,18 +124,20 @@ export class Store {
   /**
    * The outputs of a stage's tasks in its latest run, read as one file: a no-op run over
    * thousands of items then reads one file per stage instead of one per task. Any entry is as
-   * valid as the task record it copies (a key always means the same outputs).
+   * valid as the task record it copies (a key always means the same outputs). The index is
+   * sealed as a whole (one hash over its text, no per-record read): `damaged` when it is there
+   * but its checksum does not match (a flipped bit, an edit), and then it lists nothing.
    */
-  readStageIndex(stage: string): Map<TaskKey, TaskRecord["outputs"]> {
-    try {
-      return new Map(Object.entries(JSON.parse(readFileSync(this.stageIndexPath(stage), "utf8")) as Record<TaskKey, TaskRecord["outputs"]>) as [TaskKey, TaskRecord["outputs"]][]);
-    } catch {
-      return new Map();
-    }
+  readStageIndex(stage: string): { entries: Map<TaskKey, TaskRecord["outputs"]>; damaged: boolean } {
+    const text = readText(this.stageIndexPath(stage));
+    if (text === undefined) return { entries: new Map(), damaged: false };
+    const index = unsealJson(text);
+    if (typeof index !== "object" || index === null || Array.isArray(index)) return { entries: new Map(), damaged: true };
+    return { entries: new Map(Object.entries(index as Record<TaskKey, TaskRecord["outputs"]>) as [TaskKey, TaskRecord["outputs"]][]), damaged: false };
   }
 
   writeStageIndex(stage: string, entries: Map<TaskKey, TaskRecord["outputs"]>): void {
-    writeOwnFile(this.stageIndexPath(stage), JSON.stringify(Object.fromEntries(entries)));
+    writeOwnFile(this.stageIndexPath(stage), sealJson(Object.fromEntries(entries)));
   }
 
   stageIndexPath(stage: string): string {
@@ -313,8 +314,14 @@ export class Store {
   }
 }
 
-/** `reads` as a task record keeps it: absent, or a list of hashes. */
-const isReads = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((h) => typeof h === "string"));
+/** A file's text, or undefined if it cannot be read as one (missing, a folder, unreadable). */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
 
 export function safeReaddir(dir: string): string[] {
   try {

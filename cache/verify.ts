@@ -1,7 +1,8 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { taskKey } from "../engine/hash.js";
-import { outputFiles, type BlobHash, type TaskKey, type TaskRecord } from "./records.js";
+import { canonicalJson, taskKey } from "../engine/hash.js";
+import { isReads, outputFiles, type BlobHash, type TaskKey, type TaskRecord } from "./records.js";
+import { sealedBody } from "./sealed.js";
 import type { Store } from "./store.js";
 
 export interface Corruption {
@@ -43,6 +44,7 @@ export async function verifyStore(store: Store, repair = false): Promise<VerifyR
 
   const badRecords = new Set<TaskKey>();
   const readers = new Set<TaskKey>();
+  const trusted = new Map<TaskKey, TaskRecord>();
   let records = 0;
   for (const key of store.allTaskKeys()) {
     records++;
@@ -53,16 +55,17 @@ export async function verifyStore(store: Store, repair = false): Promise<VerifyR
       corrupt.push({ type: "record", id: key, path, reason: checked.reason });
     } else if (checked.record.reads?.some((h) => badBlobs.has(h))) {
       readers.add(key);
+    } else {
+      trusted.set(key, checked.record);
     }
   }
 
   const badIndexes: string[] = [];
   for (const stage of store.stageIndexNames()) {
-    const index = store.readStageIndex(stage);
-    const stale = [...index.keys()].find((k) => badRecords.has(k) || readers.has(k) || !store.readTask(k));
-    if (stale) {
+    const reason = checkStageIndex(store, stage, trusted);
+    if (reason) {
       badIndexes.push(stage);
-      corrupt.push({ type: "stage-index", id: stage, path: store.stageIndexPath(stage), reason: `lists task ${stale.slice(0, 12)}, which is corrupt, gone or read a corrupt blob` });
+      corrupt.push({ type: "stage-index", id: stage, path: store.stageIndexPath(stage), reason });
     }
   }
 
@@ -82,11 +85,13 @@ export async function verifyStore(store: Store, repair = false): Promise<VerifyR
   return report;
 }
 
-/** A task record that can be trusted, or why it cannot. */
+/** A task record that can be trusted, or why it cannot (the most telling reason first). */
 function checkRecord(store: Store, key: TaskKey, path: string, badBlobs: Set<BlobHash>): { reason: string } | { record: TaskRecord } {
+  let text: string;
   let record: TaskRecord;
   try {
-    record = JSON.parse(readFileSync(path, "utf8")) as TaskRecord;
+    text = readFileSync(path, "utf8");
+    record = JSON.parse(text) as TaskRecord;
   } catch (err) {
     return { reason: `unreadable: ${(err as Error).message}` };
   }
@@ -96,7 +101,8 @@ function checkRecord(store: Store, key: TaskKey, path: string, badBlobs: Set<Blo
     return { reason: `malformed: ${(err as Error).message}` };
   }
   if (!outputFiles(record.outputs)) return { reason: "malformed: its outputs are not the shape a task writes" };
-  if (!store.readTask(key)) return { reason: "malformed: its list of the files it read is not a list of hashes" };
+  if (!isReads(record.reads)) return { reason: "malformed: its list of the files it read is not a list of hashes" };
+  if (sealedBody(text) === undefined) return { reason: "its checksum does not match its content (damaged or edited since dag wrote it)" };
   for (const output of Object.values(record.outputs)) {
     const artifacts = output.type === "artifact" ? [output] : output.items;
     for (const artifact of artifacts) {
@@ -107,6 +113,26 @@ function checkRecord(store: Store, key: TaskKey, path: string, badBlobs: Set<Blo
     }
   }
   return { record };
+}
+
+/**
+ * Why a stage index cannot be trusted, if it cannot: its checksum does not match, or an entry
+ * is not what the task's record says (a record that is corrupt, gone, read a corrupt blob, or
+ * lists other outputs). Without the index a run reads the records, and writes it anew from them.
+ */
+function checkStageIndex(store: Store, stage: string, trusted: Map<TaskKey, TaskRecord>): string | undefined {
+  const { entries, damaged } = store.readStageIndex(stage);
+  if (damaged) return "its checksum does not match its content (damaged or edited since dag wrote it)";
+  let first: string | undefined;
+  let count = 0;
+  for (const [key, outputs] of entries) {
+    const record = trusted.get(key);
+    const reason = !record ? "is corrupt, gone or read a corrupt blob" : canonicalJson(outputs) !== canonicalJson(record.outputs) ? "has other outputs in its record" : undefined;
+    if (!reason) continue;
+    first ??= `task ${key.slice(0, 12)} ${reason}`;
+    count++;
+  }
+  return first && `${count === 1 ? "1 entry disagrees" : `${count} entries disagree`} with the task records: ${first}`;
 }
 
 /** The report for a person: one line per corrupt entry, then what was checked and done. */
