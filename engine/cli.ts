@@ -8,7 +8,7 @@ import type { RunRecord } from "../cache/records.js";
 import { Store } from "../cache/store.js";
 import { formatVerifyReport, verifyStore } from "../cache/verify.js";
 import { didYouMean, PipelineError } from "./diagnostics.js";
-import { DiskFullError, isDiskFull, UsageError } from "./errors.js";
+import { DamagedCacheError, DiskFullError, isDiskFull, UsageError } from "./errors.js";
 import type { Logger } from "./events.js";
 import { compareRuns, findRun, formatComparison } from "./compare.js";
 import { formatRun, formatRunList, summarizeRun } from "./runs.js";
@@ -503,6 +503,10 @@ function report(err: unknown): number {
   if (err instanceof UsageError) {
     process.stderr.write(`dag: ${err.message}\n`);
     return EXIT.invalid;
+  }
+  if (err instanceof DamagedCacheError) {
+    process.stderr.write(`dag: ${err.message}\n`);
+    return EXIT.failed;
   }
   if (err instanceof LockBusyError) {
     process.stderr.write(`dag: ${err.message}\n`);

@@ -16,6 +16,18 @@ export class DiskFullError extends Error {
   }
 }
 
+/**
+ * A cached file whose bytes no longer hash to its name, found while publishing it: nothing of it
+ * is left in results/, and the run stops (exit 1) saying how to repair the cache.
+ */
+export class DamagedCacheError extends Error {
+  override name = "DamagedCacheError";
+  constructor(readonly blob: string, readonly dest: string) {
+    super(`cannot publish ${dest}: its cached copy ${blob} is damaged (its bytes do not hash to its name), so it was not published. ` +
+      "Run dag verify --repair (it removes the damaged file and what was made from it), then dag run again to make them anew");
+  }
+}
+
 /** Whether an error means the disk or the quota is full (also when it crossed a thread as text). */
 export function isDiskFull(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { constants, copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, constants, copyFileSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
 import type { FileRef } from "../cache/records.js";
 import { assembledHash, type Assembled, type Locate } from "./artifacts.js";
-import { UsageError } from "./errors.js";
+import { DamagedCacheError, DiskFullError, isDiskFull, UsageError } from "./errors.js";
 
 /**
  * Make a completed stage's outputs visible to people and other tools:
@@ -12,7 +12,8 @@ import { UsageError } from "./errors.js";
  *   results/<stage>/<output>/<file>          (an artifact)
  *   results/<stage>/<output>/manifest.json   (ids, meta and file paths of what is there)
  * Files are copies (copy-on-write clones where the file system can), never links: whatever a
- * person or a tool does to a file under results/, the cache keeps its bytes. A stage whose outputs
+ * person or a tool does to a file under results/, the cache keeps its bytes. Each copy is hashed
+ * as it lands: only bytes that hash to their name are published (copyChecked). A stage whose outputs
  * did not change since it was last published, with every file still there at its size (one stat
  * per file, as the cache checks its own), is left alone, so a no-op run copies nothing.
  */
@@ -35,11 +36,43 @@ export function publishStage(resultsDir: string, stage: string, outputs: Record<
     for (const [rel, ref] of copies) {
       const dest = join(outDir, rel);
       mkdirSync(dirname(dest), { recursive: true });
-      copyFileSync(locate(ref), dest, constants.COPYFILE_FICLONE);
+      copyChecked(locate(ref), dest, ref);
     }
     writeFileAtomic(join(outDir, "manifest.json"), JSON.stringify(manifest, null, 1));
   }
   writeFileAtomic(stamp, digest);
+}
+
+/**
+ * Copy a cached file to results/ and hash what landed there: bytes that do not hash to the file's
+ * name (a blob damaged in the cache, same size, which a no-op run does not re-read) are removed
+ * again, and the run stops with what to do. A full disk names the results file, not the blob.
+ */
+function copyChecked(src: string, dest: string, ref: FileRef): void {
+  try {
+    copyFileSync(src, dest, constants.COPYFILE_FICLONE);
+  } catch (err) {
+    rmSync(dest, { force: true });
+    if (isDiskFull(err)) throw new DiskFullError(dest);
+    throw err;
+  }
+  if (hashOf(dest) !== ref.hash) {
+    rmSync(dest, { force: true });
+    throw new DamagedCacheError(src, dest);
+  }
+}
+
+/** The SHA-256 of a file, read in 1 MiB pieces. */
+function hashOf(path: string): string {
+  const digest = createHash("sha256");
+  const fd = openSync(path, "r");
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) digest.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return digest.digest("hex");
 }
 
 function readStamp(stamp: string): string | undefined {

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { sha256 } from "../dist/engine/hash.js";
 import { itemFolders, publishStage } from "../dist/engine/results.js";
 
 const tag = (id: string): string => createHash("sha256").update(id).digest("hex").slice(0, 8);
@@ -76,7 +77,7 @@ describe("item folders under results/", () => {
     const items = HOSTILE.map((id, k) => {
       const path = join(dir!, `blob${k}`);
       writeFileSync(path, `item ${k}`);
-      return { id, files: { value: { hash: `h${k}`, size: 1, path: "value.txt", at: path } }, meta: { k } };
+      return { id, files: { value: { hash: sha256(`item ${k}`), size: 1, path: "value.txt", at: path } }, meta: { k } };
     });
     const byHash = new Map(items.map((item) => [item.files.value.hash, item.files.value.at]));
     publishStage(results, "stage", { values: { type: "collection", items: items.map(({ id, files, meta }) => ({ id, files: { value: { hash: files.value.hash, size: 1, path: "value.txt" } }, meta })) } } as never, (ref) => byHash.get(ref.hash)!);
