@@ -19,10 +19,10 @@ const FULL_DISK = canMount
   ? "a small tmpfs under .dag in a private mount namespace"
   : "SKIPPED: cannot mount a small tmpfs here (unshare -rm needs unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1)";
 
-/** Run `script` in `dir` with a tmpfs of `size` mounted on .dag, in a mount namespace of its own; its stdout and stderr. */
-function withSmallDisk(dir: string, size: string, script: string): { stdout: string; stderr: string } {
-  mkdirSync(join(dir, ".dag"), { recursive: true });
-  const r = spawnSync("unshare", ["-rm", "sh", "-c", `mount -t tmpfs -o size=${size} tmpfs .dag || exit 99\n${script}`], { cwd: dir, encoding: "utf8" });
+/** Run `script` in `dir` with a tmpfs of `size` mounted on `folder` (.dag), in a mount namespace of its own; its stdout and stderr. */
+function withSmallDisk(dir: string, size: string, script: string, folder = ".dag"): { stdout: string; stderr: string } {
+  mkdirSync(join(dir, folder), { recursive: true });
+  const r = spawnSync("unshare", ["-rm", "sh", "-c", `mount -t tmpfs -o size=${size} tmpfs ${folder} || exit 99\n${script}`], { cwd: dir, encoding: "utf8" });
   return { stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -41,6 +41,15 @@ describe(`a full disk (${FULL_DISK})`, () => {
     expect(r.stdout).toMatch(/lock=\n/);
     expect(r.stdout).toMatch(/temporaries=0\n/);
     expect(r.stdout).toMatch(/outdirs=0\n/);
+  });
+
+  it.skipIf(!canMount)("a full results/ names the results file being written, not the cache blob it copies; exit 4", () => {
+    const dir = workspace(CHAIN);
+    // 8 KiB under results/: two files fit, publishing the chain's dozen does not.
+    const r = withSmallDisk(dir, "8k", `${DAG_RUN}; echo "exit=$?"`, "results");
+    expect(r.stdout).toMatch(/exit=4\n/);
+    expect(r.stderr).toMatch(/^dag: disk full at \S*results\/\S+: free some space/m);
+    expect(r.stderr).not.toMatch(/disk full at \S*\.dag/);
   });
 
   it.skipIf(!canMount)("a full disk during a stage's HDF5 write (synthesize's video): 'disk full at <the .h5 file>', exit 4, nothing left behind", () => {
