@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256 } from "../engine/hash.js";
 
 /**
  * JSON files of the cache that carry their own checksum: an object's JSON text with a last member
@@ -13,7 +13,7 @@ const TAIL = /(,?)"checksum":"([0-9a-f]{64})"\}$/;
 export function sealJson(value: object): string {
   const text = JSON.stringify(value);
   if (!text.startsWith("{") || !text.endsWith("}")) throw new Error("only an object can be sealed");
-  const sum = createHash("sha256").update(text).digest("hex");
+  const sum = sha256(text);
   return `${text.slice(0, -1)}${text === "{}" ? "" : ","}${FIELD}${sum}"}`;
 }
 
@@ -35,5 +35,5 @@ export function sealedBody(text: string): string | undefined {
   if (!m) return undefined;
   const body = `${text.slice(0, tailAt + m.index)}}`;
   if (!body.startsWith("{") || (!m[1] && body !== "{}")) return undefined;
-  return createHash("sha256").update(body).digest("hex") === m[2] ? body : undefined;
+  return sha256(body) === m[2] ? body : undefined;
 }

@@ -262,19 +262,10 @@ export class Store {
   /** Whether a blob's bytes hash to its name, read synchronously (while planning, `--rehash`). */
   blobIntactSync(hash: BlobHash): boolean {
     if (!this.blobStat(hash)?.isFile()) return false;
-    let fd: number;
     try {
-      fd = openSync(this.blobPath(hash), "r");
+      return hashFileSync(this.blobPath(hash)) === hash;
     } catch {
       return false;
-    }
-    try {
-      const digest = createHash("sha256");
-      const chunk = Buffer.allocUnsafe(1 << 20);
-      for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) digest.update(chunk.subarray(0, n));
-      return digest.digest("hex") === hash;
-    } finally {
-      closeSync(fd);
     }
   }
 
@@ -328,6 +319,19 @@ export function safeReaddir(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
+  }
+}
+
+/** The SHA-256 of a file's bytes, read synchronously in 1 MiB pieces. */
+export function hashFileSync(path: string): string {
+  const fd = openSync(path, "r");
+  try {
+    const digest = createHash("sha256");
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) digest.update(chunk.subarray(0, n));
+    return digest.digest("hex");
+  } finally {
+    closeSync(fd);
   }
 }
 

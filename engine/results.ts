@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { closeSync, constants, copyFileSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
+import { constants, copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
 import type { FileRef } from "../cache/records.js";
+import { hashFileSync } from "../cache/store.js";
 import { assembledHash, type Assembled, type Locate } from "./artifacts.js";
 import { DamagedCacheError, DiskFullError, isDiskFull, UsageError } from "./errors.js";
 
@@ -56,23 +57,10 @@ function copyChecked(src: string, dest: string, ref: FileRef): void {
     if (isDiskFull(err)) throw new DiskFullError(dest);
     throw err;
   }
-  if (hashOf(dest) !== ref.hash) {
+  if (hashFileSync(dest) !== ref.hash) {
     rmSync(dest, { force: true });
     throw new DamagedCacheError(src, dest);
   }
-}
-
-/** The SHA-256 of a file, read in 1 MiB pieces. */
-function hashOf(path: string): string {
-  const digest = createHash("sha256");
-  const fd = openSync(path, "r");
-  try {
-    const chunk = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) digest.update(chunk.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return digest.digest("hex");
 }
 
 function readStamp(stamp: string): string | undefined {
